@@ -119,6 +119,8 @@ export class RecentKeyWindow {
   readonly ring: Float64Array;
   head = 0;
   count = 0;
+  /** One past the highest ring index written since the last clear (snapshots copy below it). */
+  written = 0;
 
   constructor(readonly capacity: number) {
     this.table = new IdTable(capacity);
@@ -136,15 +138,24 @@ export class RecentKeyWindow {
       this.head = (this.head + 1) % this.capacity;
       this.count--;
     }
-    this.ring[(this.head + this.count) % this.capacity] = key;
+    const index = (this.head + this.count) % this.capacity;
+    this.ring[index] = key;
+    if (index >= this.written) this.written = index + 1;
     this.count++;
     this.table.set(key, 1);
   }
 
   clear(): void {
     this.table.clear();
-    this.ring.fill(0);
+    this.ring.fill(0, 0, this.written);
     this.head = 0;
     this.count = 0;
+    this.written = 0;
+  }
+
+  /** Re-inserts the ring's live keys into the hash table (after a snapshot restore). */
+  rebuild(): void {
+    this.table.clear();
+    for (let i = 0; i < this.count; i++) this.table.set(this.ring[(this.head + i) % this.capacity], 1);
   }
 }

@@ -15,6 +15,8 @@ export class LevelPool {
   readonly orderCount: Int32Array;
   freeHead = 0;
   used = 0;
+  /** One past the highest level ever allocated. */
+  highWater = 0;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -32,6 +34,7 @@ export class LevelPool {
     if (level === NO_SLOT) return NO_SLOT;
     this.freeHead = this.head[level];
     this.used++;
+    if (level >= this.highWater) this.highWater = level + 1;
     this.price[level] = price;
     this.quantity[level] = 0;
     this.head[level] = NO_SLOT;

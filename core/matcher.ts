@@ -32,6 +32,7 @@ import { NO_SLOT, OrderPool, OrderStatus } from './order-pool';
 import { PriceLadder } from './price-ladder';
 import { CommandHeader, Commands, Events, unpackSymbol } from './schema';
 import type { RiskLayer } from './risk-layer';
+import type { ImageComponent, ImagePart } from './state-image';
 
 const C = Commands;
 const E = Events;
@@ -48,7 +49,7 @@ export interface EngineOptions {
   risk?: RiskLayer | null;
 }
 
-export class Matcher {
+export class Matcher implements ImageComponent {
   readonly limits: EngineLimits;
   readonly orders: OrderPool;
   readonly levels: LevelPool;
@@ -983,6 +984,123 @@ export class Matcher {
     ev[e + E.FeeScheduleSet.at.makerFeeBasisPoints] = maker;
     ev[e + E.FeeScheduleSet.at.takerFeeBasisPoints] = taker;
     ev[e + E.FeeScheduleSet.at.feeAccount] = feeAccount;
+  }
+
+  // ------------------------------------------------------------ snapshot image
+
+  imageParts(): ImagePart[] {
+    const o = this.orders;
+    const n = o.highWater;
+    const l = this.levels;
+    const ins = this.instruments;
+    const parts: ImagePart[] = [
+      { name: 'orders.orderId', array: o.orderId, length: n },
+      { name: 'orders.clientOrderId', array: o.clientOrderId, length: n },
+      { name: 'orders.account', array: o.account, length: n },
+      { name: 'orders.instrument', array: o.instrument, length: n },
+      { name: 'orders.side', array: o.side, length: n },
+      { name: 'orders.orderType', array: o.orderType, length: n },
+      { name: 'orders.timeInForce', array: o.timeInForce, length: n },
+      { name: 'orders.selfTradePrevention', array: o.selfTradePrevention, length: n },
+      { name: 'orders.flags', array: o.flags, length: n },
+      { name: 'orders.status', array: o.status, length: n },
+      { name: 'orders.price', array: o.price, length: n },
+      { name: 'orders.stopPrice', array: o.stopPrice, length: n },
+      { name: 'orders.quantity', array: o.quantity, length: n },
+      { name: 'orders.leaves', array: o.leaves, length: n },
+      { name: 'orders.expireTime', array: o.expireTime, length: n },
+      { name: 'orders.reservedCash', array: o.reservedCash, length: n },
+      { name: 'orders.next', array: o.next, length: n },
+      { name: 'orders.prev', array: o.prev, length: n },
+      { name: 'orders.level', array: o.level, length: n },
+      { name: 'orders.accountNext', array: o.accountNext, length: n },
+      { name: 'orders.accountPrev', array: o.accountPrev, length: n },
+      { name: 'orders.expiryIndex', array: o.expiryIndex, length: n },
+      { name: 'orders.accountHead', array: o.accountHead, length: o.accountHead.length },
+      { name: 'orders.accountOrderCount', array: o.accountOrderCount, length: o.accountOrderCount.length },
+      { name: 'levels.price', array: l.price, length: l.highWater },
+      { name: 'levels.quantity', array: l.quantity, length: l.highWater },
+      { name: 'levels.head', array: l.head, length: l.highWater },
+      { name: 'levels.tail', array: l.tail, length: l.highWater },
+      { name: 'levels.orderCount', array: l.orderCount, length: l.highWater },
+      { name: 'expiry.slots', array: this.expiry.slots, length: this.expiry.size },
+      { name: 'clientOrderIds.ring', array: this.clientOrderIds.ring, length: this.clientOrderIds.written },
+    ];
+    const tables: Array<[string, Float64Array | Uint8Array]> = [
+      ['exists', ins.exists], ['state', ins.state], ['tickSize', ins.tickSize], ['lotSize', ins.lotSize],
+      ['bandBasisPoints', ins.bandBasisPoints], ['maxOrderQuantity', ins.maxOrderQuantity],
+      ['maxOrderNotional', ins.maxOrderNotional], ['settlementDays', ins.settlementDays],
+      ['referencePrice', ins.referencePrice], ['lastPrice', ins.lastPrice], ['bandLow', ins.bandLow],
+      ['bandHigh', ins.bandHigh], ['symbolHead', ins.symbolHead], ['symbolTail', ins.symbolTail], ['currency', ins.currency],
+    ];
+    for (const [name, array] of tables) parts.push({ name: `instruments.${name}`, array, length: array.length });
+    for (const i of this.instrumentIds()) {
+      for (const [name, ladder] of this.laddersOf(i)) {
+        parts.push({ name: `ladder.${i}.${name}.levels`, array: ladder.levels, length: ladder.count });
+        parts.push({ name: `ladder.${i}.${name}.keys`, array: ladder.keys, length: ladder.count });
+      }
+    }
+    return parts;
+  }
+
+  imageScalars(): Record<string, unknown> {
+    if (this.triggeredCount !== 0) throw new Error('state image cut in the middle of a stop cascade');
+    const ins = this.instruments;
+    return {
+      nextOrderId: this.nextOrderId,
+      tradeDate: this.tradeDate,
+      makerFeeBasisPoints: this.makerFeeBasisPoints,
+      takerFeeBasisPoints: this.takerFeeBasisPoints,
+      now: this.now,
+      sequence: this.out.sequence,
+      orders: [this.orders.freeHead, this.orders.used, this.orders.highWater],
+      levels: [this.levels.freeHead, this.levels.used, this.levels.highWater],
+      expirySize: this.expiry.size,
+      clientOrderIds: [this.clientOrderIds.head, this.clientOrderIds.count, this.clientOrderIds.written],
+      instruments: this.instrumentIds().map((i) => [i, ins.symbol[i], this.laddersOf(i).map(([, ladder]) => ladder.count)]),
+    };
+  }
+
+  restoreScalars(scalars: Record<string, unknown>): void {
+    const s = scalars as {
+      nextOrderId: number; tradeDate: number; makerFeeBasisPoints: number; takerFeeBasisPoints: number; now: number;
+      sequence: number; orders: number[]; levels: number[]; expirySize: number; clientOrderIds: number[];
+      instruments: Array<[number, string, number[]]>;
+    };
+    this.nextOrderId = s.nextOrderId;
+    this.tradeDate = s.tradeDate;
+    this.makerFeeBasisPoints = s.makerFeeBasisPoints;
+    this.takerFeeBasisPoints = s.takerFeeBasisPoints;
+    this.now = s.now;
+    this.out.sequence = s.sequence;
+    [this.orders.freeHead, this.orders.used, this.orders.highWater] = s.orders;
+    [this.levels.freeHead, this.levels.used, this.levels.highWater] = s.levels;
+    this.expiry.size = s.expirySize;
+    [this.clientOrderIds.head, this.clientOrderIds.count, this.clientOrderIds.written] = s.clientOrderIds;
+    for (const [id, symbol, counts] of s.instruments) {
+      this.instruments.add(id, symbol);
+      this.laddersOf(id).forEach(([, ladder], k) => (ladder.count = counts[k]));
+    }
+  }
+
+  rebuildIndexes(): void {
+    const o = this.orders;
+    this.orderIndex.clear();
+    for (let slot = 0; slot < o.highWater; slot++) {
+      if (o.status[slot] !== OrderStatus.Free) this.orderIndex.set(o.orderId[slot], slot);
+    }
+    this.clientOrderIds.rebuild();
+  }
+
+  private instrumentIds(): number[] {
+    const ids: number[] = [];
+    for (let i = 1; i <= this.limits.maxInstruments; i++) if (this.instruments.exists[i] === 1) ids.push(i);
+    return ids;
+  }
+
+  private laddersOf(i: number): Array<[string, PriceLadder]> {
+    const ins = this.instruments;
+    return [['bids', ins.bids[i]], ['asks', ins.asks[i]], ['buyStops', ins.buyStops[i]], ['sellStops', ins.sellStops[i]]];
   }
 
   // ------------------------------------------------------------ rejections

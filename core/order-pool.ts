@@ -49,6 +49,8 @@ export class OrderPool {
 
   freeHead = 0;
   used = 0;
+  /** One past the highest slot ever allocated: slots above it are untouched (snapshots copy below it). */
+  highWater = 0;
 
   constructor(capacity: number, maxAccounts: number) {
     this.capacity = capacity;
@@ -89,6 +91,7 @@ export class OrderPool {
     if (slot === NO_SLOT) return NO_SLOT;
     this.freeHead = this.next[slot];
     this.used++;
+    if (slot >= this.highWater) this.highWater = slot + 1;
     this.next[slot] = NO_SLOT;
     this.prev[slot] = NO_SLOT;
     this.level[slot] = NO_SLOT;

@@ -11,8 +11,9 @@
  * (liquidation) is queued and done in `afterCommand`.
  */
 import type { Matcher } from './matcher';
+import type { ImageComponent } from './state-image';
 
-export interface RiskLayer {
+export interface RiskLayer extends ImageComponent {
   attach(matcher: Matcher): void;
   /** Whether the risk layer owns this command type (accounts, cash, corporate actions). */
   handles(commandType: number): boolean;
