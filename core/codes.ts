@@ -76,6 +76,7 @@ export const RejectReason = {
   INSUFFICIENT_FUNDS: 504,
   MARGIN_REQUIREMENT: 505,
   SHORT_SELL_NOT_ALLOWED: 506,
+  ACCOUNT_NOT_EMPTY: 507,
   UNKNOWN_COMMAND: 900,
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
@@ -97,6 +98,8 @@ export const CancelReason = {
   LIQUIDATION: 13,
   /** A triggered stop-limit found no room for a new price level (see limits.maxPriceLevels). */
   CAPACITY: 14,
+  /** A triggered stop needed more buying power than the account had at the trigger. */
+  INSUFFICIENT_BUYING_POWER: 15,
 } as const;
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 
@@ -108,6 +111,9 @@ export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
 
 /** Lifecycle actions of the SetAccountStatus command. */
 export const AccountAction = { ApproveKyc: 1, RejectKyc: 2, Suspend: 3, Resume: 4, Close: 5 } as const;
+
+/** Kinds of CorporateActionApplied. */
+export const CorporateActionKind = { Split: 1, CashDividend: 2 } as const;
 
 /** Name of a code, for logs, docs and the audit CLI. */
 export function nameOf(table: Readonly<Record<string, number>>, code: number): string {

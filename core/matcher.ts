@@ -26,6 +26,7 @@ import { EventBuffer, EventSink, DISCARD_SINK } from './event-buffer';
 import { ExpiryHeap } from './expiry-heap';
 import { IdTable, RecentKeyWindow } from './id-table';
 import { BASIS_POINTS, InstrumentTable, MAX_PRICE, MAX_QUANTITY } from './instruments';
+import { mulDivTrunc } from './integer-math';
 import { LevelPool } from './level-pool';
 import { EngineLimits, validateLimits } from './limits';
 import { NO_SLOT, OrderPool, OrderStatus } from './order-pool';
@@ -103,6 +104,11 @@ export class Matcher implements ImageComponent {
     this.out.timestamp = this.now;
     this.out.origin = w[o + CommandHeader.origin];
     if (this.echoCommands) this.out.echo(w, o);
+    this.dispatch(type, w, o);
+    if (this.risk !== null) this.risk.afterCommand();
+  }
+
+  private dispatch(type: number, w: Float64Array, o: number): void {
     switch (type) {
       case C.NewOrder.code: return this.newOrder(w, o);
       case C.CancelOrder.code: return this.cancelOrder(w[o + C.CancelOrder.at.account], w[o + C.CancelOrder.at.orderId]);
@@ -204,7 +210,7 @@ export class Matcher implements ImageComponent {
     ev[e + A.price] = price;
     ev[e + A.quantity] = quantity;
     ev[e + A.stopPrice] = stopPrice;
-    if (this.risk !== null) this.risk.onOrderAccepted(slot, effectivePrice);
+    if (this.risk !== null) this.risk.onOrderAccepted(slot);
 
     if (isStop) {
       // A stop whose trigger is already touched enters at once; otherwise it waits off-book.
@@ -213,6 +219,47 @@ export class Matcher implements ImageComponent {
     } else {
       this.enter(slot);
     }
+    this.runTriggeredStops();
+  }
+
+  /**
+   * An order the exchange itself places (liquidation): a market order for the
+   * account, client order id 0, no pre-trade checks (the risk layer asked for it).
+   * Skipped only if the order pool is full.
+   */
+  submitSystemOrder(account: number, instrument: number, side: number, quantity: number): void {
+    if (this.orders.full) return;
+    const ins = this.instruments;
+    const orders = this.orders;
+    const slot = orders.allocate(account);
+    const orderId = this.nextOrderId++;
+    orders.orderId[slot] = orderId;
+    orders.clientOrderId[slot] = 0;
+    orders.instrument[slot] = instrument;
+    orders.side[slot] = side;
+    orders.orderType[slot] = OrderType.Market;
+    orders.timeInForce[slot] = TimeInForce.IOC;
+    orders.selfTradePrevention[slot] = SelfTradePrevention.CancelTaker;
+    orders.flags[slot] = 0;
+    orders.price[slot] = side === Side.Buy ? ins.bandHigh[instrument] : ins.bandLow[instrument];
+    orders.stopPrice[slot] = 0;
+    orders.quantity[slot] = quantity;
+    orders.leaves[slot] = quantity;
+    orders.expireTime[slot] = 0;
+    orders.status[slot] = OrderStatus.Matching;
+    this.orderIndex.set(orderId, slot);
+    const e = this.out.begin(E.OrderAccepted.code);
+    const ev = this.out.words;
+    const A = E.OrderAccepted.at;
+    ev[e + A.orderId] = orderId;
+    ev[e + A.account] = account;
+    ev[e + A.instrument] = instrument;
+    ev[e + A.side] = side;
+    ev[e + A.orderType] = OrderType.Market;
+    ev[e + A.timeInForce] = TimeInForce.IOC;
+    ev[e + A.quantity] = quantity;
+    if (this.risk !== null) this.risk.onOrderAccepted(slot);
+    this.enter(slot);
     this.runTriggeredStops();
   }
 
@@ -376,8 +423,8 @@ export class Matcher implements ImageComponent {
     this.levels.quantity[level] -= quantity;
     const instrument = orders.instrument[taker];
     const notional = price * quantity;
-    const makerFee = Math.trunc((notional * this.makerFeeBasisPoints) / BASIS_POINTS);
-    const takerFee = Math.trunc((notional * this.takerFeeBasisPoints) / BASIS_POINTS);
+    const makerFee = this.makerFeeBasisPoints === 0 ? 0 : mulDivTrunc(notional, this.makerFeeBasisPoints, BASIS_POINTS);
+    const takerFee = this.takerFeeBasisPoints === 0 ? 0 : mulDivTrunc(notional, this.takerFeeBasisPoints, BASIS_POINTS);
 
     const e = this.out.begin(E.Trade.code);
     const ev = this.out.words;
@@ -630,6 +677,7 @@ export class Matcher implements ImageComponent {
         orders.orderType[slot] = OrderType.Limit;
       }
       if (!ins.isOpen(instrument)) this.finishCanceled(slot, CancelReason.HALTED);
+      else if (this.risk !== null && !this.risk.repriceTriggered(slot)) this.finishCanceled(slot, CancelReason.INSUFFICIENT_BUYING_POWER);
       else this.enter(slot);
     }
   }

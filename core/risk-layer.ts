@@ -23,13 +23,17 @@ export interface RiskLayer extends ImageComponent {
   /** Pre-trade check of a new order at its effective price (limit, protection or stop); 0 or a reason. */
   checkNewOrder(account: number, instrument: number, side: number, orderType: number, price: number, quantity: number): number;
   /** The order was accepted: hold its cash or shares. */
-  onOrderAccepted(slot: number, effectivePrice: number): void;
+  onOrderAccepted(slot: number): void;
+  /** A stop triggered and took its market/limit terms: re-hold at them; false if the account cannot afford it. */
+  repriceTriggered(slot: number): boolean;
   checkReplace(slot: number, newPrice: number, newLeaves: number): number;
   onReplaced(slot: number, oldPrice: number, oldLeaves: number): void;
   onTrade(maker: number, taker: number, price: number, quantity: number, makerFee: number, takerFee: number): void;
   /** The order left the system (filled or canceled): release what it still holds. */
   onOrderDone(slot: number): void;
   onEndOfDay(tradeDate: number): void;
+  /** End of every command: work deferred out of the match loop (liquidations). */
+  afterCommand(): void;
   checkFeeAccount(feeAccount: number, makerBasisPoints: number, takerBasisPoints: number): number;
   setFeeAccount(feeAccount: number): void;
 }

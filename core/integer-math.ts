@@ -1,0 +1,38 @@
+/**
+ * Exact integer arithmetic for money: no floating-point rounding ever reaches a
+ * balance. Inputs are safe integers; when an intermediate product would leave the
+ * safe range the computation switches to BigInt (rare: large notionals only).
+ */
+
+/** floor(a * b / c) for safe integers a, b and positive c, exactly (rounds toward -infinity). */
+export function mulDivFloor(a: number, b: number, c: number): number {
+  const product = a * b;
+  if (Number.isSafeInteger(product)) {
+    let q = Math.floor(product / c);
+    const r = product - q * c;
+    if (r < 0) q--;
+    else if (r >= c) q++;
+    return q;
+  }
+  const big = BigInt(a) * BigInt(b);
+  const bc = BigInt(c);
+  let q = big / bc;
+  if (big % bc !== 0n && big < 0n) q -= 1n;
+  return checkedNumber(q);
+}
+
+/** ceil(a * b / c), exactly. */
+export function mulDivCeil(a: number, b: number, c: number): number {
+  return -mulDivFloor(-a, b, c);
+}
+
+/** trunc(a * b / c), exactly (rounds toward zero). */
+export function mulDivTrunc(a: number, b: number, c: number): number {
+  return a * b >= 0 ? mulDivFloor(a, b, c) : mulDivCeil(a, b, c);
+}
+
+function checkedNumber(value: bigint): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`integer result ${value} is outside the safe range`);
+  return n;
+}

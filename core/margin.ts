@@ -1,0 +1,66 @@
+/**
+ * Margin parameters and the per-position contributions to an account's margin
+ * aggregates (market value and initial / maintenance / liquidation requirements).
+ *
+ * Requirements are basis points of the position's gross value at its mark:
+ * defaults in the spirit of Reg T (50% initial, 25% maintenance) with a lower
+ * liquidation level, overridable per instrument. Contributions are stored per row
+ * so a new mark or quantity updates an account's aggregates by exact differences,
+ * never by rescanning the account.
+ */
+import { AccountTable } from './accounts';
+import { BASIS_POINTS } from './instruments';
+import { mulDivCeil } from './integer-math';
+import { PositionTable } from './positions';
+
+export const DEFAULT_INITIAL_BPS = 5000;
+export const DEFAULT_MAINTENANCE_BPS = 2500;
+export const DEFAULT_LIQUIDATION_BPS = 1500;
+
+export class MarginParameters {
+  /** Per instrument; 0 = use the default. Index 0 holds the defaults. */
+  readonly initialBps: Float64Array;
+  readonly maintenanceBps: Float64Array;
+  readonly liquidationBps: Float64Array;
+
+  constructor(maxInstruments: number) {
+    this.initialBps = new Float64Array(maxInstruments + 1);
+    this.maintenanceBps = new Float64Array(maxInstruments + 1);
+    this.liquidationBps = new Float64Array(maxInstruments + 1);
+    this.initialBps[0] = DEFAULT_INITIAL_BPS;
+    this.maintenanceBps[0] = DEFAULT_MAINTENANCE_BPS;
+    this.liquidationBps[0] = DEFAULT_LIQUIDATION_BPS;
+  }
+
+  initial(instrument: number): number {
+    return this.initialBps[instrument] || this.initialBps[0];
+  }
+  maintenance(instrument: number): number {
+    return this.maintenanceBps[instrument] || this.maintenanceBps[0];
+  }
+  liquidation(instrument: number): number {
+    return this.liquidationBps[instrument] || this.liquidationBps[0];
+  }
+}
+
+/** Recomputes one margin row's contribution at `mark` and applies the difference to its account. */
+export function refreshContribution(
+  row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters,
+): void {
+  const account = positions.account[row];
+  const instrument = positions.instrument[row];
+  const quantity = positions.quantity[row];
+  const gross = Math.abs(quantity) * mark;
+  const value = quantity * mark;
+  const initial = quantity === 0 ? 0 : mulDivCeil(gross, params.initial(instrument), BASIS_POINTS);
+  const maintenance = quantity === 0 ? 0 : mulDivCeil(gross, params.maintenance(instrument), BASIS_POINTS);
+  const liquidation = quantity === 0 ? 0 : mulDivCeil(gross, params.liquidation(instrument), BASIS_POINTS);
+  accounts.marketValue[account] += value - positions.value[row];
+  accounts.initialRequirement[account] += initial - positions.initial[row];
+  accounts.maintenanceRequirement[account] += maintenance - positions.maintenance[row];
+  accounts.liquidationRequirement[account] += liquidation - positions.liquidation[row];
+  positions.value[row] = value;
+  positions.initial[row] = initial;
+  positions.maintenance[row] = maintenance;
+  positions.liquidation[row] = liquidation;
+}
