@@ -1,0 +1,186 @@
+/**
+ * Journal append throughput and latency: `npm run bench:journal`.
+ *
+ * The sqlite journal at each durability level and group size (events per transaction), each
+ * append timed into an HDR histogram; against a naive baseline in the same run (msgpackr +
+ * createHash + one autocommit INSERT per record, i.e. one transaction per record); plus the
+ * async append() path where many producers' appends meet in one group commit.
+ * Prints a machine header, a table, then ONE line of JSON with the headline figures.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, release, platform, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import * as hdr from 'hdr-histogram-js';
+import Database from 'better-sqlite3';
+import { Packr } from 'msgpackr';
+import { SqliteJournal } from '../journal/sqlite-journal';
+import { createRecord, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
+import { Durability, DURABILITY_LEVELS } from '../journal/journal';
+import { wordBytes } from '../journal/record-codec';
+
+/** A typical command: an acknowledgement plus one trade. */
+const EVENTS_PER_RECORD = 2;
+/** Events per transaction (a group of EVENTS_PER_RECORD-event records). */
+const GROUP_EVENTS = [2, 64, 512, 2048];
+/** Measured time per configuration; the whole run stays well under a minute. */
+const RUN_MS = 1200;
+const ASYNC_PRODUCERS = 1024;
+const TARGET_FSYNC_EVENTS_PER_S = 1_000_000;
+
+interface Result {
+  name: string;
+  events: number;
+  seconds: number;
+  p99Micros: number;
+  transactions: number;
+}
+
+function histogram(): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function makeRecords(count: number, eventsPerRecord: number): JournalRecord[] {
+  return Array.from({ length: count }, (_, index) =>
+    createRecord(1 + index * eventsPerRecord, 1_700_000_000_000_000, new Float64Array(WORDS_PER_COMMAND).fill(index), new Float64Array(eventsPerRecord * WORDS_PER_EVENT).fill(index + 0.5)));
+}
+
+/** Renumbers reused records so they continue at `sequence`; returns the next sequence. */
+function renumber(records: JournalRecord[], sequence: number): number {
+  for (const record of records) {
+    const events = record.lastSequence - record.firstSequence + 1;
+    record.firstSequence = sequence;
+    record.lastSequence = sequence + events - 1;
+    sequence += events;
+  }
+  return sequence;
+}
+
+function withTemporaryJournal<T>(durability: Durability, body: (journal: SqliteJournal) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-bench-'));
+  const journal = SqliteJournal.open({ path: join(dir, 'journal.db'), durability, verifyOnOpen: 'tail' });
+  try {
+    return body(journal);
+  } finally {
+    void journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function benchAppendSync(durability: Durability, groupEvents: number, eventsPerRecord = EVENTS_PER_RECORD): Result {
+  return withTemporaryJournal(durability, (journal) => {
+    const records = makeRecords(Math.max(1, groupEvents / eventsPerRecord), eventsPerRecord);
+    const latency = histogram();
+    let sequence = 1;
+    const started = process.hrtime.bigint();
+    let now = started;
+    while (now - started < BigInt(RUN_MS) * 1_000_000n) {
+      sequence = renumber(records, sequence);
+      const before = now;
+      journal.appendSync(records);
+      now = process.hrtime.bigint();
+      latency.recordValue(Math.max(1, Number(now - before) / 1000));
+    }
+    const stats = journal.stats();
+    const name = `sqlite ${durability} appendSync ${records.length * eventsPerRecord} ev/tx (${eventsPerRecord} ev/record)`;
+    return { name, events: stats.events, seconds: Number(now - started) / 1e9, p99Micros: latency.getValueAtPercentile(99), transactions: stats.transactions };
+  });
+}
+
+/** Many producers call append() in the same turn; group commit turns them into one transaction. */
+async function benchAsyncGroup(durability: Durability): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-bench-'));
+  const journal = SqliteJournal.open({ path: join(dir, 'journal.db'), durability });
+  const records = makeRecords(ASYNC_PRODUCERS, EVENTS_PER_RECORD);
+  const latency = histogram();
+  let sequence = 1;
+  const started = process.hrtime.bigint();
+  let now = started;
+  while (now - started < BigInt(RUN_MS) * 1_000_000n) {
+    sequence = renumber(records, sequence);
+    const before = now;
+    await Promise.all(records.map((record) => journal.append([record])));
+    now = process.hrtime.bigint();
+    latency.recordValue(Math.max(1, Number(now - before) / 1000));
+  }
+  const stats = journal.stats();
+  await journal.close();
+  rmSync(dir, { recursive: true, force: true });
+  const name = `sqlite ${durability} append() × ${ASYNC_PRODUCERS} producers (group commit)`;
+  return { name, events: stats.events, seconds: Number(now - started) / 1e9, p99Micros: latency.getValueAtPercentile(99), transactions: stats.transactions };
+}
+
+/** What one would write first: object → msgpackr, createHash, one autocommit INSERT (= one fsync) per record. */
+function benchNaive(): Result {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-bench-'));
+  const db = new Database(join(dir, 'naive.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE journal (first_seq INTEGER PRIMARY KEY, last_seq INTEGER, ts INTEGER, body BLOB)');
+  const insert = db.prepare('INSERT INTO journal VALUES (?, ?, ?, ?)');
+  const packr = new Packr();
+  const [record] = makeRecords(1, EVENTS_PER_RECORD);
+  const latency = histogram();
+  let previous = Buffer.alloc(32);
+  let sequence = 1;
+  let transactions = 0;
+  const started = process.hrtime.bigint();
+  let now = started;
+  while (now - started < BigInt(RUN_MS) * 1_000_000n) {
+    renumber([record!], sequence);
+    sequence += EVENTS_PER_RECORD;
+    const before = now;
+    const body = packr.pack({ ...record!, command: wordBytes(record!.command), events: wordBytes(record!.events), previousHash: previous });
+    previous = createHash('sha256').update(previous).update(body).digest();
+    insert.run(record!.firstSequence, record!.lastSequence, record!.timestampMicros, body);
+    transactions++;
+    now = process.hrtime.bigint();
+    latency.recordValue(Math.max(1, Number(now - before) / 1000));
+  }
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { name: 'naive fsync: 1 transaction per record', events: transactions * EVENTS_PER_RECORD, seconds: Number(now - started) / 1e9, p99Micros: latency.getValueAtPercentile(99), transactions };
+}
+
+const rate = (result: Result) => Math.round(result.events / result.seconds);
+
+function print(result: Result): void {
+  const commits = Math.round(result.transactions / result.seconds);
+  console.log(`${result.name.padEnd(62)} ${rate(result).toLocaleString('en-US').padStart(11)} ev/s  p99 ${String(result.p99Micros).padStart(7)} µs  ${String(commits).padStart(6)} commits/s`);
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus();
+  console.log(`journal bench — CPU ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} cores, node ${process.version}, ${platform()} ${release()}, data dir ${tmpdir()}`);
+  // Other work on a 2-core machine moves these numbers a lot: say how busy it was.
+  console.log(`load average at start ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log(`records of ${EVENTS_PER_RECORD} events (+1 command), ${RUN_MS} ms per row; latency = one append call (the whole group)\n`);
+  const results = new Map<string, Result>();
+  const naive = benchNaive();
+  print(naive);
+  for (const durability of DURABILITY_LEVELS) {
+    for (const groupEvents of GROUP_EVENTS) {
+      const result = benchAppendSync(durability, groupEvents);
+      results.set(`${durability}:${groupEvents}`, result);
+      print(result);
+    }
+  }
+  const oneEvent = benchAppendSync('fsync', 2048, 1);
+  const eightEvents = benchAppendSync('fsync', 2048, 8);
+  print(oneEvent);
+  print(eightEvents);
+  const asyncGroup = await benchAsyncGroup('fsync');
+  print(asyncGroup);
+  const fsyncBest = results.get('fsync:2048')!;
+  console.log(JSON.stringify({
+    bench: 'journal', events_per_record: EVENTS_PER_RECORD,
+    fsync_2048_events_per_s: rate(fsyncBest), fsync_2048_p99_us: fsyncBest.p99Micros,
+    os_2048_events_per_s: rate(results.get('os:2048')!), none_2048_events_per_s: rate(results.get('none:2048')!),
+    fsync_1_event_per_record_events_per_s: rate(oneEvent), fsync_8_events_per_record_events_per_s: rate(eightEvents),
+    async_group_fsync_events_per_s: rate(asyncGroup), naive_fsync_events_per_s: rate(naive),
+    speedup_vs_naive: Math.round(rate(fsyncBest) / rate(naive)), target_fsync_events_per_s: TARGET_FSYNC_EVENTS_PER_S,
+    target_met: rate(fsyncBest) >= TARGET_FSYNC_EVENTS_PER_S, load_average_end: Number(loadavg()[0]!.toFixed(2)),
+  }));
+}
+
+void main();

@@ -1,0 +1,199 @@
+/**
+ * The sqlite backend: the shared contract plus what only an embedded file can show —
+ * group commit, torn-tail truncation, corruption named by sequence, the writer lease.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { SqliteJournal, SqliteJournalOptions } from '../journal/sqlite-journal';
+import { createRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
+import { DURABILITY_LEVELS } from '../journal/journal';
+import { encodeRecord } from '../journal/record-codec';
+import { collect, flipPayloadByte, makeRecords, rejectsWith, runJournalContract } from './journal-contract';
+
+function temporaryPath(): { dir: string; path: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-sqlite-'));
+  return { dir, path: join(dir, 'journal.db') };
+}
+
+/** Edits the file through a second, raw connection, as a disk fault or an intruder would. */
+function editBody(path: string, firstSequence: number, edit: (body: Buffer) => Uint8Array): void {
+  const raw = new Database(path);
+  try {
+    const body = raw.prepare('SELECT body FROM journal WHERE first_seq = ?').pluck().get(firstSequence) as Buffer;
+    raw.prepare('UPDATE journal SET body = ? WHERE first_seq = ?').run(edit(body), firstSequence);
+  } finally {
+    raw.close();
+  }
+}
+
+runJournalContract('sqlite', async () => {
+  const { dir, path } = temporaryPath();
+  return {
+    open: async () => SqliteJournal.open({ path }),
+    tamper: async (firstSequence) => editBody(path, firstSequence, flipPayloadByte),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('sqlite journal', () => {
+  let dir: string;
+  let path: string;
+  const open = (options: Partial<SqliteJournalOptions> = {}) => SqliteJournal.open({ path, ...options });
+
+  beforeEach(() => ({ dir, path } = temporaryPath()));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('group commit: concurrent appends share one transaction', async () => {
+    const journal = open();
+    const records = makeRecords(1, 200);
+    await Promise.all(records.map((record) => journal.append([record])));
+    assert.equal(journal.stats().records, 200);
+    assert.equal(journal.stats().transactions, 1, 'every append queued in one turn commits together');
+    for (const record of makeRecords(records[199]!.lastSequence + 1, 3)) await journal.append([record]);
+    assert.equal(journal.stats().transactions, 4, 'awaited one by one, each append is its own group');
+    await journal.close();
+  });
+
+  it('appendSync writes at once, after anything queued before it', async () => {
+    const journal = open();
+    const [first, second, third] = makeRecords(1, 3);
+    const queued = journal.append([first!]);
+    journal.appendSync([second!, third!]);
+    assert.equal(journal.durableSequence(), third!.lastSequence);
+    await queued;
+    assert.equal(journal.stats().transactions, 1);
+    assert.ok((await journal.verify()).ok);
+    await journal.close();
+  });
+
+  it('splits groups by transaction bytes and handles multi-row and largest records', async () => {
+    const journal = open({ maxTransactionBytes: 4096 });
+    const records = makeRecords(1, 40);
+    const largeAt = records[39]!.lastSequence + 1;
+    const large = createRecord(largeAt, 1, new Float64Array(WORDS_PER_COMMAND), new Float64Array(MAX_EVENTS_PER_RECORD * WORDS_PER_EVENT).fill(7));
+    const after = makeRecords(large.lastSequence + 1, 20);
+    journal.appendSync([...records, large, ...after]);
+    assert.ok(journal.stats().transactions > 1);
+    const result = await journal.verify();
+    assert.ok(result.ok && result.count === 61, JSON.stringify(result));
+    await journal.close();
+  });
+
+  it('truncates a torn (undecodable) last record on reopen and reports it', async () => {
+    let journal = open();
+    const records = makeRecords(1, 5);
+    await journal.append(records);
+    await journal.close();
+    const torn = records[4]!;
+    editBody(path, torn.firstSequence, (body) => body.subarray(0, body.length - 10));
+    journal = open();
+    assert.deepEqual(journal.openReport.truncated?.firstSequence, torn.firstSequence);
+    assert.equal(journal.openReport.truncated?.reason, 'BAD_FORMAT');
+    assert.equal(journal.durableSequence(), records[3]!.lastSequence);
+    await journal.append(makeRecords(torn.firstSequence, 1)); // the lost sequence is appended again
+    assert.ok((await journal.verify()).ok);
+    await journal.close();
+  });
+
+  it('truncates a garbled last record whose hash no longer matches', async () => {
+    let journal = open();
+    const records = makeRecords(1, 3);
+    await journal.append(records);
+    await journal.close();
+    editBody(path, records[2]!.firstSequence, flipPayloadByte);
+    journal = open();
+    assert.equal(journal.openReport.truncated?.reason, 'HASH_MISMATCH');
+    assert.equal(journal.durableSequence(), records[1]!.lastSequence);
+    await journal.close();
+  });
+
+  it('a corrupt record before the tail raises JOURNAL_CORRUPT naming its sequence', async () => {
+    const journal = open();
+    const records = makeRecords(1, 8);
+    await journal.append(records);
+    await journal.close();
+    const victim = records[3]!;
+    editBody(path, victim.firstSequence, (body) => body.subarray(0, 20));
+    editBody(path, records[7]!.firstSequence, (body) => body.subarray(0, 20)); // a torn tail too
+    assert.throws(() => open(), rejectsWith('JOURNAL_CORRUPT', victim.firstSequence));
+    const raw = new Database(path);
+    assert.equal(raw.prepare('SELECT count(*) FROM journal').pluck().get(), 8, 'nothing is deleted from a corrupt journal');
+    raw.close();
+    editBody(path, records[7]!.firstSequence, () => encodeRecord(records[7]!)); // repair the tail only
+    const tailOnly = open({ verifyOnOpen: 'tail' }); // opening cheaply defers detection to reads and verify
+    const result = await tailOnly.verify();
+    assert.ok(!result.ok && result.firstBadSequence === victim.firstSequence && result.reason === 'BAD_FORMAT');
+    await assert.rejects(collect(tailOnly.readFrom(1)), rejectsWith('JOURNAL_CORRUPT', victim.firstSequence));
+    await tailOnly.close();
+  });
+
+  it('locks out a second writer until the first closes; takes over a dead writer lease', async () => {
+    const first = open();
+    assert.throws(() => open(), rejectsWith('JOURNAL_LOCKED'));
+    await first.close();
+    const second = open();
+    await second.close();
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const raw = new Database(path);
+    raw.prepare("INSERT OR REPLACE INTO journal_lease (id, pid, host, token, acquired_ms) VALUES (1, ?, ?, 'dead', 0)")
+      .run(deadPid, hostname());
+    raw.close();
+    const third = open();
+    assert.equal(third.openReport.staleLease?.pid, deadPid);
+    await third.close();
+  });
+
+  it('fences a writer whose lease was taken', async () => {
+    const journal = open();
+    await journal.append(makeRecords(1, 1));
+    const raw = new Database(path);
+    raw.prepare("UPDATE journal_lease SET token = 'usurper'").run();
+    raw.close();
+    assert.throws(() => journal.appendSync(makeRecords(2, 1)), rejectsWith('JOURNAL_FENCED'));
+    await assert.rejects(journal.append(makeRecords(2, 1)), rejectsWith('JOURNAL_FENCED'));
+    await journal.close();
+  });
+
+  it('opens at every durability level with the mapped synchronous pragma', async () => {
+    const expected = { fsync: 2, os: 1, none: 0 } as const;
+    for (const durability of DURABILITY_LEVELS) {
+      const journal = open({ durability });
+      assert.equal(journal.synchronousPragma(), expected[durability]);
+      await journal.append(makeRecords(journal.durableSequence() + 1, 2));
+      await journal.close();
+    }
+    assert.throws(() => open({ durability: 'sometimes' as never }), rejectsWith('JOURNAL_BAD_OPTION'));
+  });
+
+  it('refuses to queue past maxPendingRecords', async () => {
+    const journal = open({ maxPendingRecords: 4 });
+    const records = makeRecords(1, 5);
+    const accepted = journal.append(records.slice(0, 4));
+    await assert.rejects(journal.append(records.slice(4)), rejectsWith('JOURNAL_BACKPRESSURE'));
+    await accepted;
+    await journal.append(records.slice(4));
+    await journal.close();
+  });
+
+  it('reads while appends commit in between pages', async () => {
+    const journal = open();
+    await journal.append(makeRecords(1, 600));
+    let next = journal.durableSequence() + 1;
+    let read = 0;
+    for await (const record of journal.readFrom(1)) {
+      read++;
+      if (record.firstSequence % 100 === 0) {
+        const [more] = makeRecords(next, 1);
+        journal.appendSync([more!]);
+        next = more!.lastSequence + 1;
+      }
+    }
+    assert.ok(read >= 600);
+    await journal.close();
+  });
+});
