@@ -450,11 +450,11 @@ export class RiskEngine implements RiskLayer {
 
   /** Runs queued liquidations once the command's matching is over (never mid-sweep). */
   afterCommand(): void {
-    for (let i = 0; i < this.liquidationCount; i++) {
-      const account = this.liquidationQueue[i];
-      this.liquidate(account);
-      this.accounts.liquidating[account] = 0;
-    }
+    if (this.liquidationCount === 0) return;
+    // Liquidations may queue more (cascades); flags stay set until all are done, so
+    // each account is liquidated at most once per command and the loop is bounded.
+    for (let i = 0; i < this.liquidationCount; i++) this.liquidate(this.liquidationQueue[i]);
+    for (let i = 0; i < this.liquidationCount; i++) this.accounts.liquidating[this.liquidationQueue[i]] = 0;
     this.liquidationCount = 0;
   }
 
