@@ -60,7 +60,8 @@ export class Matcher implements ImageComponent {
   readonly clientOrderIds: RecentKeyWindow;
   readonly expiry: ExpiryHeap;
   readonly out: EventBuffer;
-  readonly echoCommands: boolean;
+  /** Copy each command into the output ahead of its events (on for the journal; off while replaying). */
+  echoCommands: boolean;
   risk: RiskLayer | null;
 
   /** Next exchange order id; ids below it were issued (so "not live" means too late). */

@@ -26,10 +26,10 @@ export class RecordBuilder {
     this.events = new Float64Array(MAX_EVENTS_PER_RECORD * EVENT_WORDS);
   }
 
-  /** Consumes `count` output records (echoes and events) starting at word 0 of `words`. */
-  consume(words: Float64Array, count: number): void {
+  /** Consumes `count` output records (echoes and events) starting at word `start` of `words`. */
+  consume(words: Float64Array, count: number, start = 0): void {
     for (let i = 0; i < count; i++) {
-      const offset = i * EVENT_WORDS;
+      const offset = start + i * EVENT_WORDS;
       const type = words[offset];
       if (type >= COMMAND_ECHO_FLAG) {
         this.finishCurrent();

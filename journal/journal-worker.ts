@@ -1,0 +1,72 @@
+/**
+ * The journal thread: the first consumer of the outbound ring. It cuts the stream
+ * into one record per command (RecordBuilder; a BATCH_END marker completes the
+ * batch), appends everything available in ONE transaction (group commit: one fsync
+ * covers every record that arrived while the previous write ran), then publishes
+ * the durable sequence that lets gateways release acks and fills.
+ *
+ * A failed write is fatal: the exchange must never trade without a journal.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SpmcConsumer } from '../core/ring';
+import { ControlBlock, WorkerState } from '../core/runtime/control-block';
+import { BATCH_END_CODE } from '../core/runtime/ring-sink';
+import { RecordBuilder } from './record-builder';
+import { SqliteJournal } from './sqlite-journal';
+import type { Durability } from './journal';
+
+export interface JournalWorkerData {
+  outbound: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  consumerIndex: number;
+  journalPath: string;
+  durability: Durability;
+  idleWaitMs: number;
+}
+
+async function main(): Promise<void> {
+  const data = workerData as JournalWorkerData;
+  const control = ControlBlock.attach(data.control);
+  const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
+  const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail' });
+  const builder = new RecordBuilder();
+  let durable = journal.durableSequence();
+  let records = 0;
+  control.publishDurable(durable);
+  control.journalState = WorkerState.Running;
+  parentPort!.postMessage({ type: 'ready', durableSequence: durable });
+  const words = consumer.words;
+  for (;;) {
+    const next = consumer.nextSequence;
+    const end = consumer.waitFor(next, data.idleWaitMs);
+    if (end > next) {
+      for (let s = next; s < end; s++) {
+        const offset = consumer.offsetOf(s);
+        if (words[offset] === BATCH_END_CODE) builder.finishCurrent();
+        else builder.consume(words, 1, offset);
+      }
+      consumer.release(end);
+      const batch = builder.take();
+      if (batch.length > 0) {
+        journal.appendSync(batch);
+        durable = batch[batch.length - 1].lastSequence;
+        records += batch.length;
+        control.journalRecords = records;
+        control.publishDurable(durable);
+      }
+      continue;
+    }
+    // Idle: stop once the matcher has stopped and everything it published is durable.
+    if (control.stopRequested && control.matcherState >= WorkerState.Stopped && consumer.available() === consumer.nextSequence) break;
+  }
+  await journal.close();
+  control.journalState = WorkerState.Stopped;
+  parentPort!.postMessage({ type: 'stopped', durableSequence: durable, records });
+}
+
+main().catch((error: unknown) => {
+  ControlBlock.attach((workerData as JournalWorkerData).control).journalState = WorkerState.Failed;
+  parentPort!.postMessage({ type: 'fatal', message: error instanceof Error ? error.stack ?? error.message : String(error) });
+  process.exitCode = 1;
+});
+
