@@ -88,15 +88,20 @@ export class InstrumentTable {
   /** Re-centres the band on a new reference price (each trade, or a corporate action). */
   setReference(instrument: number, reference: number): void {
     this.referencePrice[instrument] = reference;
+    this.bandLow[instrument] = this.bandLowAt(instrument, reference);
+    this.bandHigh[instrument] = this.bandHighAt(instrument, reference);
+  }
+
+  /** The band's lower edge around a given reference (also used to simulate fills, e.g. FOK). */
+  bandLowAt(instrument: number, reference: number): number {
     const bps = this.bandBasisPoints[instrument];
-    if (bps === 0) {
-      this.bandLow[instrument] = 1;
-      this.bandHigh[instrument] = MAX_PRICE;
-      return;
-    }
     // Exact: reference <= 2^36 and bps <= 10^4 keep the products far below 2^53.
-    this.bandLow[instrument] = Math.max(1, Math.ceil((reference * (BASIS_POINTS - bps)) / BASIS_POINTS));
-    this.bandHigh[instrument] = Math.floor((reference * (BASIS_POINTS + bps)) / BASIS_POINTS);
+    return bps === 0 ? 1 : Math.max(1, Math.ceil((reference * (BASIS_POINTS - bps)) / BASIS_POINTS));
+  }
+
+  bandHighAt(instrument: number, reference: number): number {
+    const bps = this.bandBasisPoints[instrument];
+    return bps === 0 ? MAX_PRICE : Math.floor((reference * (BASIS_POINTS + bps)) / BASIS_POINTS);
   }
 
   isOpen(instrument: number): boolean {

@@ -12,7 +12,7 @@ export function mulDivFloor(a: number, b: number, c: number): number {
     const r = product - q * c;
     if (r < 0) q--;
     else if (r >= c) q++;
-    return q;
+    return q + 0; // never -0: records must be byte-identical
   }
   const big = BigInt(a) * BigInt(b);
   const bc = BigInt(c);
@@ -23,7 +23,7 @@ export function mulDivFloor(a: number, b: number, c: number): number {
 
 /** ceil(a * b / c), exactly. */
 export function mulDivCeil(a: number, b: number, c: number): number {
-  return -mulDivFloor(-a, b, c);
+  return 0 - mulDivFloor(-a, b, c);
 }
 
 /** trunc(a * b / c), exactly (rounds toward zero). */

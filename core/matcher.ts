@@ -474,11 +474,14 @@ export class Matcher implements ImageComponent {
     const account = orders.account[slot];
     const stp = orders.selfTradePrevention[slot];
     let needed = orders.leaves[slot];
+    // The band moves with every fill (it is centred on the last trade): simulate that too.
+    let low = ins.bandLow[instrument];
+    let high = ins.bandHigh[instrument];
     for (let i = ladder.count - 1; i >= 0; i--) {
       const level = ladder.levels[i];
       const price = levels.price[level];
       if (isBuy ? price > limit : price < limit) return false;
-      if (price < ins.bandLow[instrument] || price > ins.bandHigh[instrument]) return false;
+      if (price < low || price > high) return false;
       for (let maker = levels.head[level]; maker !== NO_SLOT; maker = orders.next[maker]) {
         if (orders.account[maker] === account && stp !== SelfTradePrevention.None) {
           if (stp === SelfTradePrevention.CancelMaker) continue;
@@ -486,6 +489,8 @@ export class Matcher implements ImageComponent {
         }
         needed -= orders.leaves[maker];
         if (needed <= 0) return true;
+        low = ins.bandLowAt(instrument, price);
+        high = ins.bandHighAt(instrument, price);
       }
     }
     return false;
@@ -689,7 +694,8 @@ export class Matcher implements ImageComponent {
   private liveSlotFor(account: number, orderId: number): number {
     const slot = Number.isSafeInteger(orderId) && orderId >= 1 ? this.orderIndex.get(orderId) : NO_SLOT;
     if (slot === NO_SLOT) {
-      return orderId >= 1 && orderId < this.nextOrderId ? -RejectReason.TOO_LATE_TO_CANCEL : -RejectReason.UNKNOWN_ORDER;
+      const issued = Number.isInteger(orderId) && orderId >= 1 && orderId < this.nextOrderId;
+      return issued ? -RejectReason.TOO_LATE_TO_CANCEL : -RejectReason.UNKNOWN_ORDER;
     }
     if (this.orders.account[slot] !== account) return -RejectReason.NOT_AUTHORIZED;
     return slot;

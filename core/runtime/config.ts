@@ -1,0 +1,190 @@
+/**
+ * The exchange's configuration: one JSON file (optional), environment overrides,
+ * and shipped defaults that make `npm start` work with no file at all. Validated
+ * at start with messages that name the key and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { DEFAULT_LIMITS, EngineLimits } from '../limits';
+import type { Durability } from '../../journal/journal';
+
+export interface InstrumentConfig {
+  id: number;
+  symbol: string;
+  name: string;
+  tickSize: number;
+  lotSize: number;
+  bandBasisPoints: number;
+  maxOrderQuantity: number;
+  maxOrderNotional: number;
+  referencePrice: number;
+  settlementDays: number;
+}
+
+export interface DemoAccountConfig {
+  account: number;
+  type: 'cash' | 'margin';
+  deposit: number;
+  apiKeyId: string;
+  /** HMAC secret (demo only: real keys come from the key store). */
+  apiSecret: string;
+  permissions: Array<'trade' | 'backoffice' | 'admin' | 'marketdata'>;
+  maxShortQuantity?: number;
+}
+
+export interface ExchangeConfig {
+  dataDirectory: string;
+  durability: Durability;
+  risk: boolean;
+  host: string;
+  /** Order-entry gateway worker i listens on orderEntryBasePort + i. */
+  orderEntryBasePort: number;
+  gatewayWorkers: number;
+  marketDataPort: number;
+  /** Health, readiness and Prometheus metrics. */
+  httpPort: number;
+  inboundCapacity: number;
+  outboundCapacity: number;
+  limits: EngineLimits;
+  fees: { makerBasisPoints: number; takerBasisPoints: number; feeAccount: number };
+  snapshot: { everyEvents: number; everySeconds: number; keep: number };
+  instruments: InstrumentConfig[];
+  demoAccounts: DemoAccountConfig[];
+  /** Run the built-in market maker and taker bots. */
+  demoFlow: boolean;
+}
+
+const DEMO_INSTRUMENTS: Array<[string, string, number]> = [
+  ['ACME', 'Acme Corporation', 10_000],
+  ['GLOBX', 'Globex Industries', 25_050],
+  ['INITECH', 'Initech Software', 4_200],
+  ['UMBR', 'Umbrella Pharmaceuticals', 18_375],
+  ['WAYNE', 'Wayne Enterprises', 61_000],
+  ['STARK', 'Stark Industries', 33_310],
+];
+
+export function defaultConfig(): ExchangeConfig {
+  return {
+    dataDirectory: 'data',
+    durability: 'fsync',
+    risk: true,
+    host: '127.0.0.1',
+    orderEntryBasePort: 9100,
+    gatewayWorkers: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
+    marketDataPort: 9200,
+    httpPort: 9090,
+    inboundCapacity: 1 << 16,
+    outboundCapacity: 1 << 18,
+    limits: { ...DEFAULT_LIMITS },
+    fees: { makerBasisPoints: 1, takerBasisPoints: 3, feeAccount: 1 },
+    snapshot: { everyEvents: 1_000_000, everySeconds: 60, keep: 3 },
+    instruments: DEMO_INSTRUMENTS.map(([symbol, name, price], i) => ({
+      id: i + 1, symbol, name, tickSize: 1, lotSize: 1, bandBasisPoints: 1000, maxOrderQuantity: 1_000_000,
+      maxOrderNotional: 10_000_000_000, referencePrice: price, settlementDays: 1,
+    })),
+    demoAccounts: [
+      { account: 1, type: 'cash', deposit: 0, apiKeyId: 'fees', apiSecret: 'fees-secret-demo', permissions: [] },
+      { account: 2, type: 'margin', deposit: 10_000_000_000, apiKeyId: 'maker', apiSecret: 'maker-secret-demo', permissions: ['trade', 'marketdata'], maxShortQuantity: 1_000_000 },
+      { account: 3, type: 'cash', deposit: 1_000_000_000, apiKeyId: 'taker', apiSecret: 'taker-secret-demo', permissions: ['trade', 'marketdata'] },
+      { account: 4, type: 'cash', deposit: 100_000_000, apiKeyId: 'demo', apiSecret: 'demo-secret', permissions: ['trade', 'marketdata'] },
+      { account: 9, type: 'cash', deposit: 0, apiKeyId: 'ops', apiSecret: 'ops-secret-demo', permissions: ['backoffice', 'admin', 'marketdata'] },
+    ],
+    demoFlow: true,
+  };
+}
+
+/** Environment variables that override a key (value parsed as the key's type). */
+export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig>> = {
+  EXCHANGE_DATA_DIR: 'dataDirectory',
+  EXCHANGE_DURABILITY: 'durability',
+  EXCHANGE_RISK: 'risk',
+  EXCHANGE_HOST: 'host',
+  EXCHANGE_ORDER_ENTRY_PORT: 'orderEntryBasePort',
+  EXCHANGE_GATEWAY_WORKERS: 'gatewayWorkers',
+  EXCHANGE_MARKET_DATA_PORT: 'marketDataPort',
+  EXCHANGE_HTTP_PORT: 'httpPort',
+  EXCHANGE_DEMO_FLOW: 'demoFlow',
+};
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, readonly expected: string, readonly got: unknown) {
+    super(`config ${key}: expected ${expected}, got ${JSON.stringify(got)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Loads defaults <- file (if given) <- environment, then validates. */
+export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): ExchangeConfig {
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  if (file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError('(file)', `a readable JSON file at ${file}`, (error as Error).message);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('(file)', 'a JSON object', parsed);
+    for (const [key, value] of Object.entries(parsed)) {
+      if (!(key in config)) throw new ConfigError(key, `one of ${Object.keys(config).join(', ')}`, 'unknown key');
+      config[key] = key === 'limits' ? { ...(config.limits as object), ...(value as object) } : value;
+    }
+  }
+  for (const [variable, key] of Object.entries(ENVIRONMENT_OVERRIDES)) {
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    const current = config[key];
+    config[key] = typeof current === 'number' ? Number(raw) : typeof current === 'boolean' ? raw === 'true' || raw === '1' : raw;
+  }
+  return validateConfig(config as unknown as ExchangeConfig);
+}
+
+export function validateConfig(c: ExchangeConfig): ExchangeConfig {
+  const integer = (key: string, value: unknown, min: number, max: number) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new ConfigError(key, `an integer in ${min}..${max}`, value);
+  };
+  const powerOfTwo = (key: string, value: unknown) => {
+    integer(key, value, 2, 1 << 24);
+    if (((value as number) & ((value as number) - 1)) !== 0) throw new ConfigError(key, 'a power of two', value);
+  };
+  if (typeof c.dataDirectory !== 'string' || c.dataDirectory.length === 0) throw new ConfigError('dataDirectory', 'a non-empty path', c.dataDirectory);
+  if (!['fsync', 'os', 'none'].includes(c.durability)) throw new ConfigError('durability', '"fsync", "os" or "none"', c.durability);
+  if (typeof c.risk !== 'boolean') throw new ConfigError('risk', 'true or false', c.risk);
+  if (typeof c.demoFlow !== 'boolean') throw new ConfigError('demoFlow', 'true or false', c.demoFlow);
+  integer('orderEntryBasePort', c.orderEntryBasePort, 1, 65535);
+  integer('gatewayWorkers', c.gatewayWorkers, 1, 16);
+  integer('marketDataPort', c.marketDataPort, 1, 65535);
+  integer('httpPort', c.httpPort, 0, 65535);
+  powerOfTwo('inboundCapacity', c.inboundCapacity);
+  powerOfTwo('outboundCapacity', c.outboundCapacity);
+  if (c.outboundCapacity <= c.limits.eventBatchCapacity) throw new ConfigError('outboundCapacity', `more than limits.eventBatchCapacity (${c.limits.eventBatchCapacity})`, c.outboundCapacity);
+  integer('fees.makerBasisPoints', c.fees?.makerBasisPoints, -9999, 9999);
+  integer('fees.takerBasisPoints', c.fees?.takerBasisPoints, -9999, 9999);
+  integer('fees.feeAccount', c.fees?.feeAccount, 0, c.limits.maxAccounts);
+  integer('snapshot.everyEvents', c.snapshot?.everyEvents, 1, Number.MAX_SAFE_INTEGER);
+  integer('snapshot.everySeconds', c.snapshot?.everySeconds, 1, 86_400);
+  integer('snapshot.keep', c.snapshot?.keep, 1, 100);
+  if (!Array.isArray(c.instruments)) throw new ConfigError('instruments', 'an array', c.instruments);
+  const symbols = new Set<string>();
+  c.instruments.forEach((i, n) => {
+    const k = `instruments[${n}]`;
+    integer(`${k}.id`, i.id, 1, c.limits.maxInstruments);
+    if (typeof i.symbol !== 'string' || !/^[A-Z0-9][A-Z0-9._-]{0,13}$/.test(i.symbol)) throw new ConfigError(`${k}.symbol`, '1-14 chars [A-Z0-9._-]', i.symbol);
+    if (symbols.has(i.symbol)) throw new ConfigError(`${k}.symbol`, 'a unique symbol', i.symbol);
+    symbols.add(i.symbol);
+    integer(`${k}.tickSize`, i.tickSize, 1, 2 ** 36);
+    integer(`${k}.lotSize`, i.lotSize, 1, 2 ** 36);
+    integer(`${k}.bandBasisPoints`, i.bandBasisPoints, 0, 9999);
+    integer(`${k}.referencePrice`, i.referencePrice, 1, 2 ** 36);
+    integer(`${k}.settlementDays`, i.settlementDays, 1, 2);
+  });
+  if (!Array.isArray(c.demoAccounts)) throw new ConfigError('demoAccounts', 'an array', c.demoAccounts);
+  c.demoAccounts.forEach((a, n) => {
+    const k = `demoAccounts[${n}]`;
+    integer(`${k}.account`, a.account, 1, c.limits.maxAccounts);
+    if (a.type !== 'cash' && a.type !== 'margin') throw new ConfigError(`${k}.type`, '"cash" or "margin"', a.type);
+    integer(`${k}.deposit`, a.deposit, 0, 2 ** 50);
+    if (typeof a.apiKeyId !== 'string' || a.apiKeyId.length === 0) throw new ConfigError(`${k}.apiKeyId`, 'a non-empty string', a.apiKeyId);
+    if (typeof a.apiSecret !== 'string' || a.apiSecret.length < 8) throw new ConfigError(`${k}.apiSecret`, 'a string of at least 8 characters', a.apiSecret);
+  });
+  return c;
+}
