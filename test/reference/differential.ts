@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { Matcher } from '../../core/matcher';
 import { CollectingSink, CommandObject, EventObject } from '../../core/record-objects';
 import { FLOW_LIMITS, REFERENCE_OPTIONS, encodeCommandObject } from './order-flow';
-import { KnownEngineBugs, NO_ENGINE_BUGS, ReferenceMatcher } from './reference-matcher';
+import { ReferenceMatcher } from './reference-matcher';
 
 export class EngineRunner {
   readonly sink = new CollectingSink();
@@ -43,8 +43,6 @@ function sameEvent(a: EventObject | undefined, b: EventObject | undefined): bool
 
 /** The first disagreement between engine (actual) and reference (expected), or null. */
 export interface DifferentialOptions {
-  /** Known engine bugs the reference imitates (default none: the doc's behaviour). */
-  imitate?: KnownEngineBugs;
   /** Both sides' client order id window (default FLOW_LIMITS'). */
   clientOrderIdWindow?: number;
 }
@@ -52,7 +50,7 @@ export interface DifferentialOptions {
 export function firstMismatch(commands: readonly CommandObject[], options: DifferentialOptions = {}): Mismatch | null {
   const clientOrderIdWindow = options.clientOrderIdWindow ?? FLOW_LIMITS.clientOrderIdWindow;
   const engine = new EngineRunner(clientOrderIdWindow);
-  const reference = new ReferenceMatcher({ ...REFERENCE_OPTIONS, clientOrderIdWindow, imitate: options.imitate ?? NO_ENGINE_BUGS });
+  const reference = new ReferenceMatcher({ ...REFERENCE_OPTIONS, clientOrderIdWindow });
   for (let i = 0; i < commands.length; i++) {
     const actualEvents = engine.process(commands[i]);
     const expectedEvents = reference.process(commands[i]);

@@ -23,30 +23,10 @@ const MAX_CLIENT_ORDER_ID = 2 ** 32 - 1;
 const ASCII7_LIMIT = 128 ** 7;
 const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9._-]{0,13}$/;
 
-/**
- * Known engine bugs (disagreements where docs/matching.md says the engine is wrong).
- * The reference follows the doc; with a flag set it imitates the engine instead, so a
- * test can tell "only known bugs" from "something new". See the report in
- * test/matcher-differential.test.ts.
- */
-export interface KnownEngineBugs {
-  /** The FOK check uses the band at entry; the doc counts with the band recomputed after each fill. */
-  fokStaticBand: boolean;
-  /** A fractional order id below the next id is TOO_LATE_TO_CANCEL; the doc says UNKNOWN_ORDER (never issued). */
-  fractionalOrderIdTooLate: boolean;
-  /** A negative fee that truncates to zero is written as -0 (different record bytes from 0). */
-  negativeZeroFee: boolean;
-}
-
-export const NO_ENGINE_BUGS: KnownEngineBugs = { fokStaticBand: false, fractionalOrderIdTooLate: false, negativeZeroFee: false };
-export const ALL_KNOWN_ENGINE_BUGS: KnownEngineBugs = { fokStaticBand: true, fractionalOrderIdTooLate: true, negativeZeroFee: true };
-
 export interface ReferenceOptions {
   maxAccounts: number;
   maxInstruments: number;
   clientOrderIdWindow: number;
-  /** Imitate these known engine bugs (default: none, the doc's behaviour). */
-  imitate?: KnownEngineBugs;
 }
 
 export type OrderStatus = 'stop' | 'book' | 'done';
@@ -124,15 +104,11 @@ export class ReferenceMatcher {
   /** Stops triggered during the current command, waiting to run. */
   private stopQueue: RefOrder[] = [];
 
-  private readonly imitate: KnownEngineBugs;
+  constructor(readonly options: ReferenceOptions) {}
 
-  constructor(readonly options: ReferenceOptions) {
-    this.imitate = options.imitate ?? NO_ENGINE_BUGS;
-  }
-
+  /** trunc(price × quantity × bps / 10000): an integer, never -0. */
   private fee(price: number, quantity: number, bps: number): number {
-    const value = exactFee(price, quantity, bps);
-    return value === 0 && bps < 0 && this.imitate.negativeZeroFee ? -0 : value;
+    return exactFee(price, quantity, bps);
   }
 
   /** Processes one command; returns the events it produced. */
@@ -393,7 +369,7 @@ export class ReferenceMatcher {
     const stp = order.stp;
     for (const levelPrice of this.levelPrices(this.opposite(instrument, order.side))) {
       if (this.beyondLimit(order, levelPrice)) return filled;
-      if (!this.imitate.fokStaticBand) simulated.lastPrice = lastPrice;
+      simulated.lastPrice = lastPrice; // the band is recomputed after every (simulated) fill
       const [bandLow, bandHigh] = this.band(simulated);
       if (levelPrice < bandLow || levelPrice > bandHigh) return filled;
       for (const maker of this.opposite(instrument, order.side).filter((o) => o.price === levelPrice)) {
@@ -529,10 +505,7 @@ export class ReferenceMatcher {
   /** The CancelRejected reason for (account, orderId), or 0 when the account may act on the live order. */
   private cancelCheck(account: number, orderId: number): number {
     const order = this.orders.get(orderId);
-    if (order === undefined) {
-      const issuedBefore = orderId >= 1 && orderId < this.nextOrderId;
-      return this.imitate.fractionalOrderIdTooLate && issuedBefore ? RejectReason.TOO_LATE_TO_CANCEL : RejectReason.UNKNOWN_ORDER;
-    }
+    if (order === undefined) return RejectReason.UNKNOWN_ORDER; // never issued (e.g. a fractional id)
     if (!this.isLive(order)) return RejectReason.TOO_LATE_TO_CANCEL;
     if (order.account !== account) return RejectReason.NOT_AUTHORIZED;
     return 0;

@@ -1,22 +1,19 @@
 /**
- * Disagreements between the engine and docs/matching.md found by the differential
- * test, each with its minimal reproduction. The reference follows the doc; it can
- * imitate each bug (KnownEngineBugs) so the broad sweeps still find new problems
- * while a known one is unfixed. `detectKnownBugs` runs each reproduction on the real
- * engine, so a fixed bug is noticed automatically (the sweep then compares against
- * the doc's behaviour for it).
+ * Minimal reproductions of three disagreements between the engine and
+ * docs/matching.md that the differential test once found and that are now fixed.
+ * Each is kept as a regression test (test/matcher-differential.test.ts): the
+ * engine's events must equal the reference matcher's, which follows the doc.
  */
 import { OrderType, Side, TimeInForce } from '../../core/codes';
 import { CommandObject, EventObject } from '../../core/record-objects';
 import { packSymbol } from '../../core/schema';
 import { EngineRunner } from './differential';
 import { makeCommand, REFERENCE_OPTIONS } from './order-flow';
-import { KnownEngineBugs, NO_ENGINE_BUGS, ReferenceMatcher } from './reference-matcher';
+import { ReferenceMatcher } from './reference-matcher';
 
-export interface KnownBug {
-  flag: keyof KnownEngineBugs;
+export interface Regression {
   title: string;
-  /** The rule of docs/matching.md the engine breaks. */
+  /** The rule of docs/matching.md the engine once broke. */
   rule: string;
   commands: CommandObject[];
 }
@@ -35,9 +32,8 @@ function limit(time: number, account: number, clientOrderId: number, side: numbe
   }, time, 0);
 }
 
-export const KNOWN_BUGS: readonly KnownBug[] = [
+export const REGRESSIONS: readonly Regression[] = [
   {
-    flag: 'fokStaticBand',
     title: 'FOK check counts with the band at entry, so a FOK order is partly filled and then canceled by a band halt',
     rule: 'docs/matching.md "Acceptance and matching" 1: the FOK check counts what matching would fill, including the ' +
       'band stop; "The band is recomputed after every trade". shared/matching-rules.md: FOK fills completely or not at all.',
@@ -46,13 +42,12 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
       limit(1001, 2, 1, Side.Sell, 90, 1),
       limit(1002, 2, 2, Side.Sell, 100, 1),
       // Buy FOK 2 @ 100: after the fill at 90 the band is [81, 99], so 100 halts: only 1 of 2 can fill.
-      // Doc: OrderAccepted, OrderCanceled(FOK, 2). Engine: OrderAccepted, Trade 1 @ 90,
+      // Doc: OrderAccepted, OrderCanceled(FOK, 2). The bug gave: OrderAccepted, Trade 1 @ 90,
       // InstrumentStateChanged(HALTED, PRICE_BAND), OrderCanceled(HALTED, 1).
       limit(1003, 1, 1, Side.Buy, 100, 2, TimeInForce.FOK),
     ],
   },
   {
-    flag: 'fractionalOrderIdTooLate',
     title: 'a fractional order id (never issued) is rejected TOO_LATE_TO_CANCEL instead of UNKNOWN_ORDER',
     rule: 'docs/matching.md "Cancel, replace, mass cancel": TOO_LATE_TO_CANCEL is for an id that was issued but is no ' +
       'longer live; UNKNOWN_ORDER for an id never issued.',
@@ -60,12 +55,11 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
       instrument(1, 'FRACID', 1000),
       limit(1001, 1, 1, Side.Buy, 100, 1),
       limit(1002, 1, 2, Side.Buy, 100, 1),
-      // Doc: CancelRejected(orderId 0, UNKNOWN_ORDER). Engine: CancelRejected(orderId 0, TOO_LATE_TO_CANCEL).
+      // Doc: CancelRejected(orderId 0, UNKNOWN_ORDER). The bug gave: CancelRejected(orderId 0, TOO_LATE_TO_CANCEL).
       makeCommand('CancelOrder', { account: 1, orderId: 1.5 }, 1003, 0),
     ],
   },
   {
-    flag: 'negativeZeroFee',
     title: 'a negative (rebate) fee that truncates to zero is written as -0, not 0',
     rule: 'docs/matching.md "Trade": fees = trunc(price × quantity × feeBps / 10000), an integer; schema.ts: every value ' +
       'is a safe integer, so records are byte-identical. -0 decodes unequal to 0 under deepStrictEqual and has other bytes.',
@@ -73,7 +67,7 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
       instrument(1, 'NEGZERO', 1000),
       makeCommand('SetFeeSchedule', { makerFeeBasisPoints: -1, takerFeeBasisPoints: 0, feeAccount: 0 }, 1001, 0),
       limit(1002, 2, 1, Side.Sell, 100, 1),
-      // Maker fee trunc(100 × 1 × -1 / 10000) = trunc(-0.01) = 0. Engine writes -0.
+      // Maker fee trunc(100 × 1 × -1 / 10000) = trunc(-0.01) = 0. The bug wrote -0.
       limit(1003, 1, 1, Side.Buy, 100, 1),
     ],
   },
@@ -84,28 +78,7 @@ export function runEngine(commands: readonly CommandObject[]): EventObject[] {
   return commands.flatMap((c) => engine.process(c));
 }
 
-export function runReference(commands: readonly CommandObject[], imitate: KnownEngineBugs = NO_ENGINE_BUGS): EventObject[] {
-  const reference = new ReferenceMatcher({ ...REFERENCE_OPTIONS, imitate });
+export function runReference(commands: readonly CommandObject[]): EventObject[] {
+  const reference = new ReferenceMatcher(REFERENCE_OPTIONS);
   return commands.flatMap((c) => reference.process(c));
-}
-
-/** Same events, telling -0 from 0 (as deepStrictEqual does). */
-export function sameEvents(a: readonly EventObject[], b: readonly EventObject[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every((event, i) => {
-    const other = b[i];
-    const keys = new Set([...Object.keys(event), ...Object.keys(other)]);
-    return [...keys].every((key) => Object.is(event[key], other[key]));
-  });
-}
-
-/** Which known bugs the engine still has: a bug is present when the engine matches the imitation, not the doc. */
-export function detectKnownBugs(): KnownEngineBugs {
-  const present: KnownEngineBugs = { ...NO_ENGINE_BUGS };
-  for (const bug of KNOWN_BUGS) {
-    const actual = runEngine(bug.commands);
-    const imitation = runReference(bug.commands, { ...NO_ENGINE_BUGS, [bug.flag]: true });
-    present[bug.flag] = !sameEvents(actual, runReference(bug.commands)) && sameEvents(actual, imitation);
-  }
-  return present;
 }
