@@ -1,0 +1,63 @@
+/**
+ * Health, readiness and Prometheus metrics over HTTP. Readiness turns true only
+ * after recovery has finished and the gateways listen. Metrics are read from the
+ * shared control block and the rings at scrape time (nothing on the hot path).
+ */
+import http from 'node:http';
+import client from 'prom-client';
+import type { ExchangeCore } from './exchange';
+
+export interface ObservabilityState {
+  ready: boolean;
+  live: boolean;
+  sessions?: () => number;
+}
+
+export function createMetrics(core: ExchangeCore, state: ObservabilityState): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  gauge('exchange_matched_sequence', 'Sequence of the last event the matcher emitted', () => core.control.matchedSequence);
+  gauge('exchange_durable_sequence', 'Sequence of the last event the journal made durable', () => core.control.durableSequence);
+  gauge('exchange_journal_durable_lag_events', 'Matched minus durable sequence', () => core.control.matchedSequence - core.control.durableSequence);
+  gauge('exchange_commands_processed_total', 'Commands the matcher processed since start', () => core.control.commandsProcessed);
+  gauge('exchange_journal_records_total', 'Journal records appended since start', () => core.control.journalRecords);
+  gauge('exchange_inbound_ring_occupancy', 'Inbound ring slots in use', () => core.inbound.occupancy());
+  gauge('exchange_outbound_ring_occupancy', 'Outbound ring slots not yet released by the slowest consumer', () => core.outbound.occupancy());
+  gauge('exchange_snapshot_sequence', 'Sequence of the newest snapshot', () => core.control.snapshotSequence);
+  gauge('exchange_ready', '1 when recovery finished and gateways listen', () => (state.ready ? 1 : 0));
+  gauge('exchange_sessions_connected', 'Order-entry sessions logged on', () => state.sessions?.() ?? 0);
+  return registry;
+}
+
+export function startHttp(port: number, host: string, registry: client.Registry, state: ObservabilityState): Promise<http.Server> {
+  const server = http.createServer((request, response) => {
+    const url = request.url ?? '/';
+    if (url === '/health') {
+      response.writeHead(state.live ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ live: state.live }));
+    } else if (url === '/ready') {
+      response.writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ready: state.ready }));
+    } else if (url === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': registry.contentType });
+          response.end(text);
+        },
+        (error: Error) => {
+          response.writeHead(500);
+          response.end(error.message);
+        },
+      );
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('not found: try /health, /ready, /metrics\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

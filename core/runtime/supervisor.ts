@@ -1,0 +1,109 @@
+/**
+ * The supervisor (main thread): reads the configuration, starts the exchange core
+ * (matcher and journal threads; recovery first), bootstraps a fresh journal from the
+ * configuration, serves health/readiness/metrics, starts the gateways and the demo
+ * flow, and shuts everything down in order on SIGTERM/SIGINT: stop accepting, drain
+ * the rings, flush the journal, exit 0. A dead matcher or journal thread stops the
+ * exchange with a clear error and a non-zero exit: it never trades without a journal.
+ */
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { ExchangeCore } from './exchange';
+import type { ExchangeConfig } from './config';
+import { bootstrapCommands } from './bootstrap';
+import { createMetrics, ObservabilityState, startHttp } from './observability';
+import { DemoFlow } from './demo-flow';
+
+export interface Service {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stop accepting new work (gateways close their listeners). */
+  stop(): Promise<void>;
+}
+
+/** Extra outbound-ring consumers a service needs, assigned in the order services are added. */
+export interface ServiceFactory {
+  consumers: number;
+  create(core: ExchangeCore, firstConsumer: number): Service;
+}
+
+export class Supervisor {
+  readonly core: ExchangeCore;
+  private http?: http.Server;
+  private demo?: DemoFlow;
+  private readonly services: Service[] = [];
+  private readonly state: ObservabilityState = { ready: false, live: true };
+  private stopping?: Promise<number>;
+
+  constructor(
+    readonly config: ExchangeConfig,
+    readonly log: Logger,
+    private readonly factories: ServiceFactory[] = [],
+  ) {
+    const extra = factories.reduce((n, f) => n + f.consumers, 0);
+    this.core = new ExchangeCore({
+      dataDirectory: config.dataDirectory, durability: config.durability, risk: config.risk, limits: config.limits,
+      inboundCapacity: config.inboundCapacity, outboundCapacity: config.outboundCapacity, extraConsumers: extra,
+      onFatal: (who, message) => this.onFatal(who, message),
+      onProgress: (who, message) => this.log.info({ thread: who }, message),
+    });
+  }
+
+  async start(): Promise<void> {
+    const started = process.hrtime.bigint();
+    this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state), this.state);
+    const report = await this.core.start();
+    this.log.info({ sequence: report.sequence, stateHash: report.stateHash, recovery: report.recovery }, 'recovered');
+    if (report.sequence === 0) {
+      const commands = bootstrapCommands(this.config, Date.now() * 1000);
+      for (const command of commands) if (!this.core.submit(command, 0, 5000)) throw new Error('inbound ring full during bootstrap');
+      this.log.info({ commands: commands.length }, 'bootstrapped a fresh journal from the configuration');
+    }
+    let consumer = 1;
+    for (const factory of this.factories) {
+      const service = factory.create(this.core, consumer);
+      consumer += factory.consumers;
+      await service.start();
+      this.services.push(service);
+      this.log.info({ service: service.name }, 'service started');
+    }
+    if (this.config.demoFlow) {
+      this.demo = new DemoFlow(this.config, (words) => this.core.submit(words, 0, 10));
+      this.demo.start();
+      this.log.info('demo market maker and taker running');
+    }
+    this.state.ready = true;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.log.info({ ms: Math.round(ms), http: `http://${this.config.host}:${this.config.httpPort}` }, 'exchange ready');
+  }
+
+  /** Graceful stop; resolves with the exit code. */
+  stop(reason: string): Promise<number> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopping = (async () => {
+      this.log.info({ reason }, 'stopping: no new work, draining rings, flushing the journal');
+      this.state.ready = false;
+      this.demo?.stop();
+      for (const service of [...this.services].reverse()) await service.stop();
+      const stopped = await this.core.stop();
+      this.log.info(stopped, 'stopped cleanly');
+      await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
+      return 0;
+    })().catch((error: Error) => {
+      this.log.error({ err: error }, 'stop failed');
+      return 1;
+    });
+    return this.stopping;
+  }
+
+  private onFatal(who: string, message: string): void {
+    this.state.live = false;
+    this.state.ready = false;
+    this.log.fatal({ thread: who }, `${who} thread failed; stopping the exchange: ${message}`);
+    this.demo?.stop();
+    void this.core.kill().then(() => {
+      this.http?.close();
+      process.exit(1);
+    });
+  }
+}
