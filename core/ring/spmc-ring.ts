@@ -16,7 +16,7 @@
  * CURSOR, which orders all those writes before any consumer's read of CURSOR. A
  * consumer reads the contiguous range [position, cursor) and releases it with one
  * Atomics.store of its position, which orders its reads before the producer reuses
- * the slots. Positions are JS numbers in each thread (see sequence.ts).
+ * the slots. All positions are int32 and compared by distance (see sequence.ts).
  */
 
 import {
@@ -84,7 +84,10 @@ function assertConsumerCount(consumerCount: number): void {
   }
 }
 
-/** The producer handle; exactly one thread uses it. */
+/**
+ * The producer handle. Exactly one handle publishes (the matcher attaches its own);
+ * the creator's handle may still read occupancy() for metrics.
+ */
 export class SpmcRing {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
@@ -95,9 +98,11 @@ export class SpmcRing {
   private readonly layout: SpmcLayout;
   private readonly cells: Int32Array;
   private readonly wait: WaitStrategy;
+  // All int32 ring positions (they wrap; compared by distance, see sequence.ts), so
+  // every field stays a small integer and nothing on the publish path is boxed.
   private cursor: number; // end of published records
-  private claimEnd: number; // end of claimed records (> cursor while a claim is open)
-  private gate: number; // slowest consumer position last seen (a lower bound: they only grow)
+  private claimCount = 0; // slots claimed after the cursor, not yet published
+  private gate: number; // slowest consumer's position when last read (positions only grow)
   private slowest = 0; // index of that consumer, the one to wait on
 
   static create(capacity: number, recordWords: number, consumerCount: number, options: SpmcCreateOptions = {}): SpmcRing {
@@ -132,31 +137,31 @@ export class SpmcRing {
     this.words = this.layout.words;
     this.cells = this.layout.cells;
     this.wait = options.waitStrategy ?? defaultWaitStrategy();
-    this.cursor = Atomics.load(this.cells, CURSOR_INDEX) >>> 0;
-    this.claimEnd = this.cursor;
-    this.gate = this.readSlowest();
+    this.cursor = Atomics.load(this.cells, CURSOR_INDEX);
+    this.gate = this.cursor;
+    this.refreshGate();
   }
 
   /** Claims `count` slots after the cursor, waiting up to timeoutMs for the slowest consumer. */
   tryClaim(count: number, timeoutMs: number): boolean {
     assertCount('claim count', count, this.capacity);
     assertTimeout(timeoutMs);
-    if (this.claimEnd !== this.cursor) {
-      throw new RingError('ERR_RING_STATE', `tryClaim: the previous claim of ${this.claimEnd - this.cursor} slot(s) is not published yet`);
+    if (this.claimCount !== 0) {
+      throw new RingError('ERR_RING_STATE', `tryClaim: the previous claim of ${this.claimCount} slot(s) is not published yet`);
     }
-    const needed = this.cursor + count - this.capacity; // every consumer must be at or past this
-    if (this.gate < needed) this.gate = this.readSlowest();
+    // Fits when every consumer is at most capacity - count behind the cursor.
+    if (((this.cursor + count - this.gate) | 0) > this.capacity) this.refreshGate();
     let deadlineMs = -1;
-    while (this.gate < needed) {
+    while (((this.cursor + count - this.gate) | 0) > this.capacity) {
       if (timeoutMs === 0) return false;
       const nowMs = performance.now();
       if (deadlineMs < 0) deadlineMs = nowMs + timeoutMs;
       if (nowMs >= deadlineMs) return false;
       const index = CONSUMERS_INDEX + this.slowest * CACHE_LINE_INT32;
-      this.wait.waitWhileEqual(this.cells, index, this.gate | 0, PRODUCER_WAITERS_INDEX, deadlineMs - nowMs);
-      this.gate = this.readSlowest();
+      this.wait.waitWhileEqual(this.cells, index, this.gate, PRODUCER_WAITERS_INDEX, deadlineMs - nowMs);
+      this.refreshGate();
     }
-    this.claimEnd = this.cursor + count;
+    this.claimCount = count;
     return true;
   }
 
@@ -167,38 +172,49 @@ export class SpmcRing {
 
   /** Publishes the whole claim with one store of the cursor. */
   publish(): void {
-    if (this.claimEnd === this.cursor) throw new RingError('ERR_RING_STATE', 'publish: nothing claimed');
-    this.cursor = this.claimEnd;
-    Atomics.store(this.cells, CURSOR_INDEX, this.cursor | 0);
+    if (this.claimCount === 0) throw new RingError('ERR_RING_STATE', 'publish: nothing claimed');
+    this.cursor = (this.cursor + this.claimCount) | 0;
+    this.claimCount = 0;
+    Atomics.store(this.cells, CURSOR_INDEX, this.cursor);
     if (Atomics.load(this.cells, CONSUMER_WAITERS_INDEX) !== 0) Atomics.notify(this.cells, CURSOR_INDEX);
   }
 
-  /** Published sequence end (exclusive), in this producer's numbering. */
-  publishedEnd(): number {
-    return this.cursor;
-  }
-
-  /** Records published and not yet released by the slowest consumer (0..capacity). */
+  /**
+   * Records published and not yet released by the slowest consumer (0..capacity).
+   * Reads only shared cells, so any handle (e.g. the creator's, for metrics) is exact.
+   */
   occupancy(): number {
-    return this.cursor - this.readSlowest();
+    const cursor = Atomics.load(this.cells, CURSOR_INDEX);
+    let lagMax = 0;
+    for (let i = 0; i < this.consumerCount; i++) {
+      const lag = (cursor - Atomics.load(this.cells, CONSUMERS_INDEX + i * CACHE_LINE_INT32)) | 0;
+      if (lag > lagMax) lagMax = lag;
+    }
+    return lagMax;
   }
 
-  /** Slowest consumer's position rebuilt from its int32 cell (distance to cursor is 0..capacity). */
-  private readSlowest(): number {
-    const cursor32 = this.cursor | 0;
+  /** Reads every consumer's position; the one furthest behind the cursor is the gate. */
+  private refreshGate(): void {
     let lagMax = -1;
     for (let i = 0; i < this.consumerCount; i++) {
-      const lag = (cursor32 - Atomics.load(this.cells, CONSUMERS_INDEX + i * CACHE_LINE_INT32)) | 0;
+      const position = Atomics.load(this.cells, CONSUMERS_INDEX + i * CACHE_LINE_INT32);
+      const lag = (this.cursor - position) | 0;
       if (lag > lagMax) {
         lagMax = lag;
         this.slowest = i;
+        this.gate = position;
       }
     }
-    return this.cursor - lagMax;
   }
 }
 
-/** One consumer's handle; exactly one thread uses each consumer index. */
+/**
+ * One consumer's handle; exactly one thread uses each consumer index.
+ *
+ * Sequences seen by a consumer are JS numbers counting from the ring's initial
+ * sequence (exact to 2^53); the shared cell holds `position | 0`. The exchange's
+ * global event sequence travels inside the record.
+ */
 export class SpmcConsumer {
   readonly consumerIndex: number;
   readonly capacity: number;
@@ -239,37 +255,38 @@ export class SpmcConsumer {
 
   /** End (exclusive) of the published records: [nextSequence, available()) are readable. */
   available(): number {
-    const cursor32 = Atomics.load(this.cells, CURSOR_INDEX);
-    return this.position + ((cursor32 - this.position) | 0);
+    return this.position + this.readable();
   }
 
   /** Waits up to timeoutMs until `sequence` is published; returns available() (> sequence on success). */
   waitFor(sequence: number, timeoutMs: number): number {
-    this.assertWaitable(sequence, timeoutMs);
-    let end = this.available();
-    if (end > sequence) return end;
-    const deadlineMs = performance.now() + timeoutMs;
-    for (;;) {
-      const remainingMs = deadlineMs - performance.now();
-      if (remainingMs <= 0) return end;
-      this.wait.waitWhileEqual(this.cells, CURSOR_INDEX, end | 0, CONSUMER_WAITERS_INDEX, remainingMs);
-      end = this.available();
-      if (end > sequence) return end;
+    const needed = this.assertWaitable(sequence, timeoutMs);
+    let cursor = Atomics.load(this.cells, CURSOR_INDEX);
+    if (((cursor - this.position) | 0) < needed) {
+      const deadlineMs = performance.now() + timeoutMs;
+      for (;;) {
+        const remainingMs = deadlineMs - performance.now();
+        if (remainingMs <= 0) break;
+        this.wait.waitWhileEqual(this.cells, CURSOR_INDEX, cursor, CONSUMER_WAITERS_INDEX, remainingMs);
+        cursor = Atomics.load(this.cells, CURSOR_INDEX);
+        if (((cursor - this.position) | 0) >= needed) break;
+      }
     }
+    return this.position + ((cursor - this.position) | 0);
   }
 
   /** waitFor for an event-loop consumer (a gateway worker). */
   async waitForAsync(sequence: number, timeoutMs: number): Promise<number> {
-    this.assertWaitable(sequence, timeoutMs);
-    let end = this.available();
+    const needed = this.assertWaitable(sequence, timeoutMs);
     const deadlineMs = performance.now() + timeoutMs;
-    while (end <= sequence) {
+    let cursor = Atomics.load(this.cells, CURSOR_INDEX);
+    while (((cursor - this.position) | 0) < needed) {
       const remainingMs = deadlineMs - performance.now();
-      if (remainingMs <= 0) return end;
-      await this.asyncWait.waitWhileEqual(this.cells, CURSOR_INDEX, end | 0, CONSUMER_WAITERS_INDEX, remainingMs);
-      end = this.available();
+      if (remainingMs <= 0) break;
+      await this.asyncWait.waitWhileEqual(this.cells, CURSOR_INDEX, cursor, CONSUMER_WAITERS_INDEX, remainingMs);
+      cursor = Atomics.load(this.cells, CURSOR_INDEX);
     }
-    return end;
+    return this.position + ((cursor - this.position) | 0);
   }
 
   /** Word offset of sequence's slot; valid for nextSequence <= sequence < available(). */
@@ -277,20 +294,29 @@ export class SpmcConsumer {
     return (sequence & this.mask) * this.recordWords;
   }
 
-  /** Releases every record before `upTo` to the producer. */
+  /** Releases every record before `upTo` to the producer (one store, one optional notify). */
   release(upTo: number): void {
-    if (!(upTo >= this.position && upTo <= this.available())) {
-      throw new RingError('ERR_RING_ARGUMENT', `release(${upTo}): expected a sequence in ${this.position}..available()`);
+    const count = upTo - this.position;
+    if (!Number.isInteger(count) || count < 0 || count > this.readable()) {
+      throw new RingError('ERR_RING_ARGUMENT', `release(${upTo}): expected an integer in ${this.position}..available() (${this.available()})`);
     }
     this.position = upTo;
     Atomics.store(this.cells, this.positionIndex, upTo | 0);
     if (Atomics.load(this.cells, PRODUCER_WAITERS_INDEX) !== 0) Atomics.notify(this.cells, this.positionIndex);
   }
 
-  private assertWaitable(sequence: number, timeoutMs: number): void {
+  /** Records readable now: 0..capacity (the int32 distance cursor - position). */
+  private readable(): number {
+    return (Atomics.load(this.cells, CURSOR_INDEX) - this.position) | 0;
+  }
+
+  /** Checks a waitFor argument; returns how many records must be readable. */
+  private assertWaitable(sequence: number, timeoutMs: number): number {
     assertTimeout(timeoutMs);
-    if (!Number.isInteger(sequence) || sequence < this.position || sequence >= this.position + this.capacity) {
-      throw new RingError('ERR_RING_ARGUMENT', `waitFor(${sequence}): expected an integer in ${this.position}..${this.position + this.capacity - 1} (nextSequence + capacity)`);
+    const needed = sequence - this.position + 1;
+    if (!Number.isInteger(sequence) || needed < 1 || needed > this.capacity) {
+      throw new RingError('ERR_RING_ARGUMENT', `waitFor(${sequence}): expected an integer in ${this.position}..${this.position + this.capacity - 1} (nextSequence + capacity - 1)`);
     }
+    return needed;
   }
 }
