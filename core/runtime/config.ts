@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { DEFAULT_LIMITS, EngineLimits } from '../limits';
 import type { Durability } from '../../journal/journal';
+import { CalendarConfig, DEFAULT_CALENDAR } from './trading-calendar';
 
 export interface InstrumentConfig {
   id: number;
@@ -52,6 +53,9 @@ export interface ExchangeConfig {
   demoAccounts: DemoAccountConfig[];
   /** Run the built-in market maker and taker bots. */
   demoFlow: boolean;
+  calendar: CalendarConfig;
+  /** How often the supervisor sends a Clock command (GTD expiry, calendar checks). */
+  clockIntervalMs: number;
 }
 
 const DEMO_INSTRUMENTS: Array<[string, string, number]> = [
@@ -90,6 +94,8 @@ export function defaultConfig(): ExchangeConfig {
       { account: 9, type: 'cash', deposit: 0, apiKeyId: 'ops', apiSecret: 'ops-secret-demo', permissions: ['backoffice', 'admin', 'marketdata'] },
     ],
     demoFlow: true,
+    calendar: { ...DEFAULT_CALENDAR, holidays: [] },
+    clockIntervalMs: 1000,
   };
 }
 
@@ -104,6 +110,7 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig
   EXCHANGE_MARKET_DATA_PORT: 'marketDataPort',
   EXCHANGE_HTTP_PORT: 'httpPort',
   EXCHANGE_DEMO_FLOW: 'demoFlow',
+  EXCHANGE_CLOCK_INTERVAL_MS: 'clockIntervalMs',
 };
 
 export class ConfigError extends Error {
@@ -126,7 +133,8 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('(file)', 'a JSON object', parsed);
     for (const [key, value] of Object.entries(parsed)) {
       if (!(key in config)) throw new ConfigError(key, `one of ${Object.keys(config).join(', ')}`, 'unknown key');
-      config[key] = key === 'limits' ? { ...(config.limits as object), ...(value as object) } : value;
+      const merged = key === 'limits' || key === 'calendar' || key === 'fees' || key === 'snapshot';
+      config[key] = merged ? { ...(config[key] as object), ...(value as object) } : value;
     }
   }
   for (const [variable, key] of Object.entries(ENVIRONMENT_OVERRIDES)) {
@@ -177,6 +185,15 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
     integer(`${k}.referencePrice`, i.referencePrice, 1, 2 ** 36);
     integer(`${k}.settlementDays`, i.settlementDays, 1, 2);
   });
+  integer('clockIntervalMs', c.clockIntervalMs, 10, 60_000);
+  if (!['24x7', 'exchange', 'demo'].includes(c.calendar?.mode)) throw new ConfigError('calendar.mode', '"24x7", "exchange" or "demo"', c.calendar?.mode);
+  integer('calendar.openMinute', c.calendar.openMinute, 0, 1439);
+  integer('calendar.closeMinute', c.calendar.closeMinute, c.calendar.openMinute + 1, 1439);
+  integer('calendar.endOfDayMinute', c.calendar.endOfDayMinute, c.calendar.closeMinute, 1439);
+  integer('calendar.demoDayMinutes', c.calendar.demoDayMinutes, 1, 1440);
+  if (!Array.isArray(c.calendar.holidays) || !c.calendar.holidays.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))) {
+    throw new ConfigError('calendar.holidays', 'an array of YYYY-MM-DD dates', c.calendar.holidays);
+  }
   if (!Array.isArray(c.demoAccounts)) throw new ConfigError('demoAccounts', 'an array', c.demoAccounts);
   c.demoAccounts.forEach((a, n) => {
     const k = `demoAccounts[${n}]`;

@@ -13,6 +13,8 @@ import type { ExchangeConfig } from './config';
 import { bootstrapCommands } from './bootstrap';
 import { createMetrics, ObservabilityState, startHttp } from './observability';
 import { DemoFlow } from './demo-flow';
+import { phaseAt, SessionPhase, transitionCommands } from './trading-calendar';
+import { encodeCommand } from '../record-objects';
 
 export interface Service {
   readonly name: string;
@@ -34,6 +36,9 @@ export class Supervisor {
   private readonly services: Service[] = [];
   private readonly state: ObservabilityState = { ready: false, live: true };
   private stopping?: Promise<number>;
+  private clock?: NodeJS.Timeout;
+  /** Instruments start OPEN (bootstrap) or as recovered; the first tick moves them to the calendar's phase. */
+  private phase: SessionPhase = 'open';
 
   constructor(
     readonly config: ExchangeConfig,
@@ -67,6 +72,8 @@ export class Supervisor {
       this.services.push(service);
       this.log.info({ service: service.name }, 'service started');
     }
+    this.tick();
+    this.clock = setInterval(() => this.tick(), this.config.clockIntervalMs);
     if (this.config.demoFlow) {
       this.demo = new DemoFlow(this.config, (words) => this.core.submit(words, 0, 10));
       this.demo.start();
@@ -84,6 +91,7 @@ export class Supervisor {
       this.log.info({ reason }, 'stopping: no new work, draining rings, flushing the journal');
       this.state.ready = false;
       this.demo?.stop();
+      if (this.clock !== undefined) clearInterval(this.clock);
       for (const service of [...this.services].reverse()) await service.stop();
       const stopped = await this.core.stop();
       this.log.info(stopped, 'stopped cleanly');
@@ -96,7 +104,21 @@ export class Supervisor {
     return this.stopping;
   }
 
+  /** Sends time into the matcher (Clock: GTD expiry) and the calendar's session transitions. */
+  private tick(): void {
+    const now = Date.now();
+    const micros = now * 1000;
+    const next = phaseAt(this.config.calendar, now);
+    for (const name of transitionCommands(this.phase, next)) {
+      this.log.info({ from: this.phase, to: next, command: name }, 'session transition');
+      this.core.submit(encodeCommand(name, name === 'EndOfDay' ? {} : { instrument: 0 }, micros), 0, 1000);
+    }
+    this.phase = next;
+    this.core.submit(encodeCommand('Clock', {}, micros), 0, 10);
+  }
+
   private onFatal(who: string, message: string): void {
+    if (this.clock !== undefined) clearInterval(this.clock);
     this.state.live = false;
     this.state.ready = false;
     this.log.fatal({ thread: who }, `${who} thread failed; stopping the exchange: ${message}`);
