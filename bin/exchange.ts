@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const supervisor = new Supervisor(config, log, gatewayServices(config, log));
+  let supervisor: Supervisor | undefined = undefined;
+  supervisor = new Supervisor(config, log, gatewayServices(config, log, (who, message) => supervisor?.onFatal(who, message)));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void supervisor.stop(signal).then((code) => process.exit(code)));
   }

@@ -19,7 +19,7 @@ test('each bad key is named with what was expected', () => {
     [(c) => (c.instruments[2].tickSize = 0), /^config instruments\[2\]\.tickSize: expected an integer/],
     [(c) => (c.instruments[1].symbol = c.instruments[0].symbol), /^config instruments\[1\]\.symbol: expected a unique symbol/],
     [(c) => (c.instruments[0].symbol = 'bad symbol'), /^config instruments\[0\]\.symbol/],
-    [(c) => (c.demoAccounts[0].apiSecret = 'short'), /^config demoAccounts\[0\]\.apiSecret: expected a string of at least 8/],
+    [(c) => (c.demoAccounts[0].apiSecret = 'short'), /^config demoAccounts\[0\]\.apiSecret: expected a string of at least 32/],
     [(c) => (c.httpPort = 70000), /^config httpPort: expected an integer in 0\.\.65535, got 70000/],
     [(c) => (c.calendar.mode = 'lunar' as never), /^config calendar\.mode/],
     [(c) => (c.calendar.holidays = ['25/12/2026']), /^config calendar\.holidays/],

@@ -26,8 +26,9 @@ export interface DemoAccountConfig {
   account: number;
   type: 'cash' | 'margin';
   deposit: number;
-  apiKeyId: string;
-  /** HMAC secret (demo only: real keys come from the key store). */
+  /** The API key's id (u32). Keys connect to port orderEntryBasePort + keyId mod gatewayWorkers. */
+  keyId: number;
+  /** HMAC-SHA256 secret, at least 32 characters (demo only: real keys come from the key store). */
   apiSecret: string;
   permissions: Array<'trade' | 'backoffice' | 'admin' | 'marketdata'>;
   maxShortQuantity?: number;
@@ -87,11 +88,12 @@ export function defaultConfig(): ExchangeConfig {
       maxOrderNotional: 10_000_000_000, referencePrice: price, settlementDays: 1,
     })),
     demoAccounts: [
-      { account: 1, type: 'cash', deposit: 0, apiKeyId: 'fees', apiSecret: 'fees-secret-demo', permissions: [] },
-      { account: 2, type: 'margin', deposit: 10_000_000_000, apiKeyId: 'maker', apiSecret: 'maker-secret-demo', permissions: ['trade', 'marketdata'], maxShortQuantity: 1_000_000 },
-      { account: 3, type: 'cash', deposit: 1_000_000_000, apiKeyId: 'taker', apiSecret: 'taker-secret-demo', permissions: ['trade', 'marketdata'] },
-      { account: 4, type: 'cash', deposit: 100_000_000, apiKeyId: 'demo', apiSecret: 'demo-secret', permissions: ['trade', 'marketdata'] },
-      { account: 9, type: 'cash', deposit: 0, apiKeyId: 'ops', apiSecret: 'ops-secret-demo', permissions: ['backoffice', 'admin', 'marketdata'] },
+      { account: 1, type: 'cash', deposit: 0, keyId: 1, apiSecret: 'demo-fees-secret-0123456789abcdef', permissions: [] },
+      { account: 2, type: 'margin', deposit: 10_000_000_000, keyId: 2, apiSecret: 'demo-maker-secret-0123456789abcdef', permissions: ['trade', 'marketdata'], maxShortQuantity: 1_000_000 },
+      { account: 3, type: 'cash', deposit: 1_000_000_000, keyId: 3, apiSecret: 'demo-taker-secret-0123456789abcdef', permissions: ['trade', 'marketdata'] },
+      { account: 4, type: 'cash', deposit: 100_000_000, keyId: 4, apiSecret: 'demo-trader-secret-0123456789abcdef', permissions: ['trade', 'marketdata'] },
+      { account: 5, type: 'margin', deposit: 100_000_000, keyId: 5, apiSecret: 'demo-trader2-secret-0123456789abcde', permissions: ['trade', 'marketdata'], maxShortQuantity: 10_000 },
+      { account: 9, type: 'cash', deposit: 0, keyId: 9, apiSecret: 'demo-ops-secret-0123456789abcdef01', permissions: ['backoffice', 'admin', 'marketdata'] },
     ],
     demoFlow: true,
     calendar: { ...DEFAULT_CALENDAR, holidays: [] },
@@ -200,8 +202,8 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
     integer(`${k}.account`, a.account, 1, c.limits.maxAccounts);
     if (a.type !== 'cash' && a.type !== 'margin') throw new ConfigError(`${k}.type`, '"cash" or "margin"', a.type);
     integer(`${k}.deposit`, a.deposit, 0, 2 ** 50);
-    if (typeof a.apiKeyId !== 'string' || a.apiKeyId.length === 0) throw new ConfigError(`${k}.apiKeyId`, 'a non-empty string', a.apiKeyId);
-    if (typeof a.apiSecret !== 'string' || a.apiSecret.length < 8) throw new ConfigError(`${k}.apiSecret`, 'a string of at least 8 characters', a.apiSecret);
+    integer(`${k}.keyId`, a.keyId, 1, 2 ** 32 - 1);
+    if (typeof a.apiSecret !== 'string' || a.apiSecret.length < 32) throw new ConfigError(`${k}.apiSecret`, 'a string of at least 32 characters', a.apiSecret);
   });
   return c;
 }

@@ -137,10 +137,13 @@ export class ExchangeCore {
   async stop(): Promise<{ sequence: number; stateHash: string; durableSequence: number }> {
     if (this.stopping) throw new Error('stop() already called');
     this.stopping = true;
+    // Both waiters before the request: the threads may report before we look.
+    const matcherDone = this.next('matcher', 'stopped');
+    const journalDone = this.next('journal', 'stopped');
     this.control.requestStop();
     try {
-      const matcherStopped = await this.next('matcher', 'stopped');
-      const journalStopped = await this.next('journal', 'stopped');
+      const matcherStopped = await matcherDone;
+      const journalStopped = await journalDone;
       return {
         sequence: matcherStopped.sequence as number,
         stateHash: matcherStopped.stateHash as string,

@@ -19,8 +19,10 @@ import { encodeCommand } from '../record-objects';
 export interface Service {
   readonly name: string;
   start(): Promise<void>;
-  /** Stop accepting new work (gateways close their listeners). */
+  /** Stop accepting new work (gateways close their listeners); keep draining the outbound ring. */
   stop(): Promise<void>;
+  /** After the core stopped: release threads and resources. */
+  dispose?(): Promise<void>;
 }
 
 /** Extra outbound-ring consumers a service needs, assigned in the order services are added. */
@@ -94,6 +96,7 @@ export class Supervisor {
       if (this.clock !== undefined) clearInterval(this.clock);
       for (const service of [...this.services].reverse()) await service.stop();
       const stopped = await this.core.stop();
+      for (const service of this.services) await service.dispose?.();
       this.log.info(stopped, 'stopped cleanly');
       await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
       return 0;
@@ -117,13 +120,14 @@ export class Supervisor {
     this.core.submit(encodeCommand('Clock', {}, micros), 0, 10);
   }
 
-  private onFatal(who: string, message: string): void {
+  /** A thread failed: stop the exchange (public so services can report their own threads). */
+  onFatal(who: string, message: string): void {
     if (this.clock !== undefined) clearInterval(this.clock);
     this.state.live = false;
     this.state.ready = false;
     this.log.fatal({ thread: who }, `${who} thread failed; stopping the exchange: ${message}`);
     this.demo?.stop();
-    void this.core.kill().then(() => {
+    void Promise.all([this.core.kill(), ...this.services.map((s) => s.dispose?.())]).then(() => {
       this.http?.close();
       process.exit(1);
     });

@@ -24,5 +24,9 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4004,
   /** More messages in one frame than maxMessagesPerFrame. */
   TOO_MANY_MESSAGES: 4005,
+  /** The client reads too slowly: its send buffer passed the gateway's limit. */
+  SLOW_CONSUMER: 4006,
+  /** The key logged on at a port other than the one it is assigned to (base + keyId mod workers). */
+  WRONG_GATEWAY: 4007,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,0 +1,154 @@
+/**
+ * A gateway-side read model of the accounts whose keys this gateway serves, built
+ * from the event stream alone: live and recently finished orders, cash and holds,
+ * positions. It answers OrderStatus, AccountSummary and Positions requests without
+ * touching the matcher thread. Finished orders are remembered up to a bound.
+ */
+import { OrderType } from '../../core/codes';
+import { Events } from '../../core/schema';
+import { OrderStatusCode } from '../protocol/session-schema';
+
+export const FINISHED_ORDERS_REMEMBERED = 65_536;
+
+export interface OrderView {
+  orderId: number;
+  account: number;
+  instrument: number;
+  clientOrderId: number;
+  side: number;
+  price: number;
+  quantity: number;
+  leaves: number;
+  status: number;
+}
+
+export interface PositionView {
+  instrument: number;
+  quantity: number;
+  costBasis: number;
+  realizedPnl: number;
+}
+
+export interface AccountView {
+  cash: number;
+  reserved: number;
+  positions: Map<number, PositionView>;
+}
+
+const E = Events;
+const CLIENT_KEY = 2 ** 32;
+
+export class AccountViews {
+  private readonly orders = new Map<number, OrderView>();
+  private readonly byClientOrderId = new Map<number, number>();
+  private readonly finished: number[] = [];
+  private readonly accounts = new Map<number, AccountView>();
+
+  constructor(private readonly tracked: (account: number) => boolean) {}
+
+  apply(w: Float64Array, o: number): void {
+    switch (w[o]) {
+      case E.OrderAccepted.code: {
+        const A = E.OrderAccepted.at;
+        const account = w[o + A.account];
+        if (!this.tracked(account)) return;
+        const type = w[o + A.orderType];
+        const orderId = w[o + A.orderId];
+        const stop = type === OrderType.Stop || type === OrderType.StopLimit;
+        this.orders.set(orderId, {
+          orderId, account, instrument: w[o + A.instrument], clientOrderId: w[o + A.clientOrderId], side: w[o + A.side],
+          price: w[o + A.price], quantity: w[o + A.quantity], leaves: w[o + A.quantity], status: stop ? OrderStatusCode.PendingStop : OrderStatusCode.Open,
+        });
+        this.byClientOrderId.set(account * CLIENT_KEY + w[o + A.clientOrderId], orderId);
+        return;
+      }
+      case E.Trade.code: {
+        const T = E.Trade.at;
+        this.fill(w[o + T.makerOrderId], w[o + T.makerLeaves]);
+        this.fill(w[o + T.takerOrderId], w[o + T.takerLeaves]);
+        return;
+      }
+      case E.StopTriggered.code: {
+        const order = this.orders.get(w[o + E.StopTriggered.at.orderId]);
+        if (order !== undefined) order.status = OrderStatusCode.Open;
+        return;
+      }
+      case E.OrderCanceled.code: {
+        const order = this.orders.get(w[o + E.OrderCanceled.at.orderId]);
+        if (order === undefined) return;
+        order.leaves = 0;
+        order.status = OrderStatusCode.Canceled;
+        this.finish(order.orderId);
+        return;
+      }
+      case E.OrderReplaced.code: {
+        const R = E.OrderReplaced.at;
+        const order = this.orders.get(w[o + R.orderId]);
+        if (order === undefined) return;
+        order.price = w[o + R.price];
+        order.quantity = w[o + R.quantity];
+        order.leaves = w[o + R.leavesQuantity];
+        return;
+      }
+      case E.CashDeposited.code:
+      case E.CashWithdrawn.code: {
+        const D = E.CashDeposited.at;
+        const view = this.account(w[o + D.account]);
+        if (view !== undefined) view.cash = w[o + D.cashBalance];
+        return;
+      }
+      case E.CashReserved.code:
+      case E.CashReleased.code: {
+        const H = E.CashReserved.at;
+        const view = this.account(w[o + H.account]);
+        if (view !== undefined) view.reserved = w[o + H.reservedTotal];
+        return;
+      }
+      case E.PositionChanged.code: {
+        const P = E.PositionChanged.at;
+        const view = this.account(w[o + P.account]);
+        if (view === undefined) return;
+        view.cash = w[o + P.cashBalance];
+        const instrument = w[o + P.instrument];
+        view.positions.set(instrument, { instrument, quantity: w[o + P.quantity], costBasis: w[o + P.costBasis], realizedPnl: w[o + P.realizedPnl] });
+        return;
+      }
+      default:
+    }
+  }
+
+  order(account: number, orderId: number, clientOrderId: number): OrderView | undefined {
+    const id = orderId !== 0 ? orderId : this.byClientOrderId.get(account * CLIENT_KEY + clientOrderId);
+    const order = id === undefined ? undefined : this.orders.get(id);
+    return order !== undefined && order.account === account ? order : undefined;
+  }
+
+  account(account: number): AccountView | undefined {
+    if (!this.tracked(account)) return undefined;
+    let view = this.accounts.get(account);
+    if (view === undefined) {
+      view = { cash: 0, reserved: 0, positions: new Map() };
+      this.accounts.set(account, view);
+    }
+    return view;
+  }
+
+  private fill(orderId: number, leaves: number): void {
+    const order = this.orders.get(orderId);
+    if (order === undefined) return;
+    order.leaves = leaves;
+    order.status = leaves === 0 ? OrderStatusCode.Filled : OrderStatusCode.PartiallyFilled;
+    if (leaves === 0) this.finish(orderId);
+  }
+
+  private finish(orderId: number): void {
+    this.finished.push(orderId);
+    if (this.finished.length > FINISHED_ORDERS_REMEMBERED) {
+      const old = this.orders.get(this.finished.shift()!);
+      if (old !== undefined) {
+        this.orders.delete(old.orderId);
+        this.byClientOrderId.delete(old.account * CLIENT_KEY + old.clientOrderId);
+      }
+    }
+  }
+}

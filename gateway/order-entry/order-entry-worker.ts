@@ -1,0 +1,493 @@
+/**
+ * An order-entry gateway thread: a `ws` server on its own port (Node 20 cannot
+ * share a port between worker threads; keys are assigned to ports by keyId modulo
+ * the worker count). Inbound: decode, authenticate, authorize, throttle, check the
+ * client sequence, stamp receive time and origin, and publish into the inbound
+ * ring (or answer SYSTEM_BUSY). Outbound: read the outbound ring as one consumer,
+ * and release acks and fills to their sessions only once the journal's durable
+ * sequence has passed them.
+ *
+ * A malformed frame gets a Reject or a documented close code; it never throws out
+ * of the handler, and other sessions never notice.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { WebSocketServer, WebSocket, RawData } from 'ws';
+import { MpscRing, SpmcConsumer } from '../../core/ring';
+import { ControlBlock, WorkerState } from '../../core/runtime/control-block';
+import { COMMAND_ECHO_FLAG } from '../../core/event-buffer';
+import { Commands, EventHeader, eventByCode } from '../../core/schema';
+import { FrameDecoder, DecodeStep } from '../protocol/decoder';
+import { FrameEncoder } from '../protocol/encoder';
+import { ClientTemplates, ServerTemplates, WireTemplate } from '../protocol/wire-schema';
+import { CloseCode } from '../protocol/close-codes';
+import { ProtocolError, protocolError } from '../protocol/errors';
+import { LogonAuthenticator } from '../session/auth';
+import { KeyRegistry, ApiKeySpec } from '../session/key-registry';
+import { Session, SessionPhase, SequenceCheck, TimerAction } from '../session/session-state';
+import { SessionRegistry } from '../session/session-registry';
+import { logonRequestFrom, processLogon, writeLogonAck } from '../session/logon';
+import { authorize } from '../session/permissions';
+import { SessionThrottle, ThrottleOptions } from '../session/throttle';
+import { ReplayHistory } from './replay-history';
+import { AccountViews } from './account-view';
+import { OrderStatusCode } from '../protocol/session-schema';
+
+export interface OrderEntryWorkerData {
+  inbound: SharedArrayBuffer;
+  outbound: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  consumerIndex: number;
+  /** 1-based: origin = gatewayId x 2^32 + connection id. */
+  gatewayId: number;
+  gatewayCount: number;
+  host: string;
+  port: number;
+  keys: ApiKeySpec[];
+  throttle?: Partial<ThrottleOptions>;
+  /** A client whose unsent bytes exceed this is disconnected (SLOW_CONSUMER). */
+  maxBufferedBytes: number;
+  /** How long a request waits for inbound ring space before SYSTEM_BUSY. */
+  ringWaitMs: number;
+}
+
+const ORIGIN_SCALE = 2 ** 32;
+const FRAME_BYTES = 16_384;
+const TIMER_INTERVAL_MS = 50;
+const T = ServerTemplates.byName;
+
+/** Words of each event that name an account the event concerns (account, makerAccount, takerAccount). */
+const ACCOUNT_WORDS: number[][] = [];
+for (const spec of eventByCode) {
+  if (spec === undefined) continue;
+  ACCOUNT_WORDS[spec.code] = spec.fields.filter((f) => f.name === 'account' || f.name === 'makerAccount' || f.name === 'takerAccount').map((f) => f.word);
+}
+
+const data = workerData as OrderEntryWorkerData;
+const control = ControlBlock.attach(data.control);
+const inbound = MpscRing.attach(data.inbound);
+const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
+const keys = new KeyRegistry();
+const trackedAccounts = new Set<number>();
+for (const spec of data.keys) {
+  const key = keys.add(spec);
+  if (key.keyId % data.gatewayCount === data.gatewayId - 1 && key.account !== 0) trackedAccounts.add(key.account);
+}
+const authenticator = new LogonAuthenticator(keys);
+const registry = new SessionRegistry();
+const views = new AccountViews((account) => trackedAccounts.has(account));
+const histories = new Map<number, ReplayHistory>();
+const decoder = new FrameDecoder(ClientTemplates);
+const scratch = new Float64Array(16);
+const nowMicros = () => Date.now() * 1000;
+
+class Connection {
+  readonly session: Session;
+  readonly encoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
+  throttle: SessionThrottle;
+  closed = false;
+
+  constructor(readonly id: number, readonly socket: WebSocket) {
+    this.session = new Session({}, nowMicros());
+    this.throttle = new SessionThrottle(data.throttle ?? {}, nowMicros());
+  }
+
+  get keyId(): number {
+    return this.session.key?.keyId ?? 0;
+  }
+
+  /** Appends a message; flushes the frame first when it is full. Sequenced messages are kept for replay. */
+  send(template: WireTemplate, record: Float64Array, offset: number): void {
+    if (this.closed) return;
+    const sequence = template.sequenced ? this.session.takeServerSequence() : 0;
+    if (!this.encoder.fits(template)) this.flush();
+    const start = this.encoder.length;
+    this.encoder.append(template, record, offset, sequence);
+    if (template.sequenced) history(this.keyId).store(sequence, this.encoder.view().subarray(start));
+  }
+
+  flush(): void {
+    if (this.encoder.length === 0 || this.closed) return;
+    // ws may write the buffer after send() returns: hand it a copy, reuse ours.
+    this.socket.send(Buffer.from(this.encoder.view()));
+    this.encoder.reset();
+    this.session.onOutbound(nowMicros());
+    if (this.socket.bufferedAmount > data.maxBufferedBytes) this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+  }
+
+  reject(error: ProtocolError, templateId: number, clientSequence: number, retryAfterMs = 0): void {
+    scratch.fill(0);
+    const at = T.Reject.at;
+    scratch[at.refSeq] = clientSequence;
+    scratch[at.reason] = error.reason;
+    scratch[at.refTemplateId] = templateId;
+    scratch[at.retryAfterMs] = retryAfterMs;
+    this.send(T.Reject, scratch, 0);
+    if (error.disposition === 'close') this.close(error.closeCode, error.code);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.socket.close(code, reason.slice(0, 120));
+  }
+}
+
+const connections = new Map<number, Connection>();
+let nextConnectionId = 1;
+
+function history(keyId: number): ReplayHistory {
+  let h = histories.get(keyId);
+  if (h === undefined) {
+    h = new ReplayHistory(ServerTemplates.maxBlockLength);
+    histories.set(keyId, h);
+  }
+  return h;
+}
+
+/** Publishes one command record into the inbound ring; false = SYSTEM_BUSY. */
+function submit(record: Float64Array, origin: number): boolean {
+  record[1] = nowMicros();
+  record[2] = origin;
+  let slot = inbound.tryClaim(0);
+  if (slot < 0) slot = inbound.tryClaim(data.ringWaitMs);
+  if (slot < 0) return false;
+  inbound.words.set(record, slot);
+  inbound.publish();
+  return true;
+}
+
+function massCancel(account: number, connectionId: number): void {
+  scratch.fill(0);
+  scratch[0] = Commands.MassCancel.code;
+  scratch[Commands.MassCancel.at.account] = account;
+  submit(scratch, data.gatewayId * ORIGIN_SCALE + connectionId);
+}
+
+// ------------------------------------------------------------------ inbound
+
+function onFrame(connection: Connection, raw: RawData, isBinary: boolean): void {
+  const frame = raw instanceof Buffer ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+  const session = connection.session;
+  session.onInbound(nowMicros());
+  const frameError = decoder.begin(frame, isBinary);
+  if (frameError !== null) return connection.close(frameError.closeCode, frameError.code);
+  for (;;) {
+    const step = decoder.next();
+    if (step === DecodeStep.End) break;
+    const template = decoder.template;
+    if (step === DecodeStep.Reject) {
+      connection.reject(decoder.error!, template?.id ?? 0, decoder.sequence);
+      if (connection.closed) return;
+      continue;
+    }
+    handleMessage(connection, template!);
+    if (connection.closed) return;
+  }
+  connection.flush();
+}
+
+function handleMessage(connection: Connection, template: WireTemplate): void {
+  const session = connection.session;
+  const record = decoder.record;
+  const clientSequence = decoder.sequence;
+  const admitted = session.admit(template);
+  if (admitted !== null) return connection.reject(protocolError(admitted, template.name, template.id, clientSequence), template.id, clientSequence);
+  switch (template.name) {
+    case 'Logon': return logon(connection);
+    case 'Logout': {
+      scratch.fill(0);
+      connection.send(T.Logout, scratch, 0);
+      return connection.close(CloseCode.NORMAL, 'logout');
+    }
+    case 'Heartbeat':
+      session.onHeartbeat(nowMicros());
+      return;
+    case 'TestRequest': {
+      scratch.fill(0);
+      scratch[T.Heartbeat.at.testRequestId] = record[template.at.testRequestId];
+      return connection.send(T.Heartbeat, scratch, 0);
+    }
+    case 'ReplayRequest': return replay(connection, record[template.at.fromSequence], record[template.at.toSequence]);
+    default:
+  }
+  if (template.sequenced && session.checkClientSequence(clientSequence) === SequenceCheck.Retransmission) return; // safe resend: ignored
+  const key = session.key!;
+  const denied = authorize(template, record, key);
+  if (denied !== null) return connection.reject(protocolError(denied, template.name, template.id, clientSequence), template.id, clientSequence);
+  const retryAfterMs = connection.throttle.admit(template, nowMicros());
+  if (retryAfterMs > 0) return connection.reject(protocolError('THROTTLED', template.name, template.id, clientSequence), template.id, clientSequence, retryAfterMs);
+  if (session.record !== null) session.record.lastClientSequence = Math.max(session.record.lastClientSequence, clientSequence);
+  switch (template.name) {
+    case 'DeadManSwitch': {
+      const timeoutMs = record[template.at.timeoutMs];
+      const refused = session.armDeadManSwitch(timeoutMs, nowMicros());
+      if (refused !== null) return connection.reject(protocolError(refused, template.name, template.id, clientSequence), template.id, clientSequence);
+      scratch.fill(0);
+      scratch[T.DeadManSwitchStatus.at.refSeq] = clientSequence;
+      scratch[T.DeadManSwitchStatus.at.timeoutMs] = timeoutMs;
+      scratch[T.DeadManSwitchStatus.at.armed] = timeoutMs > 0 ? 1 : 0;
+      return connection.send(T.DeadManSwitchStatus, scratch, 0);
+    }
+    case 'OrderStatusRequest': return orderStatus(connection, clientSequence, record[template.at.account], record[template.at.orderId], record[template.at.clientOrderId]);
+    case 'AccountSummaryRequest': return accountSummary(connection, clientSequence, record[template.at.account]);
+    case 'PositionsRequest': return positions(connection, clientSequence, record[template.at.account], record[template.at.instrument]);
+    default:
+  }
+  if (template.source !== 'command') return;
+  if (!submit(record, data.gatewayId * ORIGIN_SCALE + connection.id)) {
+    connection.reject(protocolError('SYSTEM_BUSY', template.name, template.id, clientSequence), template.id, clientSequence);
+  }
+}
+
+function logon(connection: Connection): void {
+  const session = connection.session;
+  const request = logonRequestFrom(decoder.record, decoder.blob);
+  const now = nowMicros();
+  if (request.keyId % data.gatewayCount !== data.gatewayId - 1) {
+    scratch.fill(0);
+    connection.send(T.LogonReject, scratch, 0);
+    return connection.close(CloseCode.WRONG_GATEWAY, `key ${request.keyId} belongs to gateway port offset ${request.keyId % data.gatewayCount}`);
+  }
+  const error = processLogon(authenticator, registry, session, request, now);
+  if (error !== null) {
+    scratch.fill(0);
+    scratch[T.LogonReject.at.reason] = error.reason;
+    connection.send(T.LogonReject, scratch, 0);
+    return connection.close(error.closeCode, error.code);
+  }
+  connectionByKey.set(session.key!.keyId, connection);
+  connection.send(T.LogonAck, writeLogonAck(session, scratch), 0);
+}
+
+function replay(connection: Connection, from: number, to: number): void {
+  const h = history(connection.keyId);
+  const last = to === 0 ? h.last : Math.min(to, h.last);
+  if (from < h.first || from > last + 1 || from < 1) {
+    return connection.reject(protocolError('REPLAY_UNAVAILABLE', `${from}..${to}, held ${h.first}..${h.last}`, T.Reject.id, 0), 0, 0);
+  }
+  connection.flush();
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for (let s = from; s <= last; s++) {
+    const message = h.get(s)!;
+    if (bytes + message.length > FRAME_BYTES) {
+      connection.socket.send(Buffer.concat(parts));
+      parts.length = 0;
+      bytes = 0;
+    }
+    parts.push(message);
+    bytes += message.length;
+  }
+  if (parts.length > 0) connection.socket.send(Buffer.concat(parts));
+  scratch.fill(0);
+  scratch[T.ReplayComplete.at.fromSequence] = from;
+  scratch[T.ReplayComplete.at.toSequence] = last;
+  connection.send(T.ReplayComplete, scratch, 0);
+}
+
+function orderStatus(connection: Connection, refSeq: number, account: number, orderId: number, clientOrderId: number): void {
+  const order = views.order(account, orderId, clientOrderId);
+  const at = T.OrderStatus.at;
+  scratch.fill(0);
+  scratch[at.refSeq] = refSeq;
+  scratch[at.account] = account;
+  scratch[at.orderId] = order?.orderId ?? orderId;
+  scratch[at.clientOrderId] = order?.clientOrderId ?? clientOrderId;
+  if (order !== undefined) {
+    scratch[at.instrument] = order.instrument;
+    scratch[at.side] = order.side;
+    scratch[at.price] = order.price;
+    scratch[at.quantity] = order.quantity;
+    scratch[at.leavesQuantity] = order.leaves;
+  }
+  scratch[at.status] = order?.status ?? OrderStatusCode.NotFound;
+  connection.send(T.OrderStatus, scratch, 0);
+}
+
+function accountSummary(connection: Connection, refSeq: number, account: number): void {
+  const view = views.account(account);
+  const at = T.AccountSummary.at;
+  scratch.fill(0);
+  scratch[at.refSeq] = refSeq;
+  scratch[at.account] = account;
+  scratch[at.cashBalance] = view?.cash ?? 0;
+  scratch[at.reservedCash] = view?.reserved ?? 0;
+  connection.send(T.AccountSummary, scratch, 0);
+}
+
+function positions(connection: Connection, refSeq: number, account: number, instrument: number): void {
+  const view = views.account(account);
+  const rows = view === undefined ? [] : [...view.positions.values()].filter((p) => instrument === 0 || p.instrument === instrument);
+  const at = T.PositionReport.at;
+  const send = (index: number) => {
+    scratch.fill(0);
+    scratch[at.refSeq] = refSeq;
+    scratch[at.account] = account;
+    scratch[at.reportCount] = rows.length;
+    if (index > 0) {
+      const p = rows[index - 1];
+      scratch[at.instrument] = p.instrument;
+      scratch[at.quantity] = p.quantity;
+      scratch[at.costBasis] = p.costBasis;
+      scratch[at.realizedPnl] = p.realizedPnl;
+      scratch[at.reportIndex] = index;
+    }
+    connection.send(T.PositionReport, scratch, 0);
+  };
+  if (rows.length === 0) send(0);
+  for (let i = 1; i <= rows.length; i++) send(i);
+}
+
+function onClose(connection: Connection): void {
+  connection.closed = true;
+  connections.delete(connection.id);
+  if (connectionByKey.get(connection.keyId) === connection) connectionByKey.delete(connection.keyId);
+  if (connection.session.phase === SessionPhase.Active || connection.session.record !== null) {
+    const released = registry.release(connection.session);
+    if (released.cancelAccount !== 0) massCancel(released.cancelAccount, connection.id);
+  }
+}
+
+// ------------------------------------------------------------------ outbound
+
+const touched = new Set<Connection>();
+/** API keys of each account served here: events concern accounts, sequences belong to keys. */
+const keysByAccount = new Map<number, number[]>();
+for (const spec of data.keys) {
+  if (spec.keyId % data.gatewayCount !== data.gatewayId - 1 || spec.account === 0) continue;
+  keysByAccount.set(spec.account, [...(keysByAccount.get(spec.account) ?? []), spec.keyId]);
+}
+const connectionByKey = new Map<number, Connection>();
+const offlineEncoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
+const recipients: number[] = [];
+
+/** Delivers one durable event to the key of its origin session and to every key of the accounts it names. */
+function route(words: Float64Array, offset: number): void {
+  const code = words[offset + EventHeader.type];
+  views.apply(words, offset);
+  const template = ServerTemplates.byCoreCode[code];
+  if (template === undefined) return;
+  recipients.length = 0;
+  const origin = words[offset + EventHeader.origin];
+  if (Math.floor(origin / ORIGIN_SCALE) === data.gatewayId) {
+    const keyId = connections.get(origin % ORIGIN_SCALE)?.keyId ?? 0;
+    if (keyId !== 0) recipients.push(keyId);
+  }
+  const accountWords = ACCOUNT_WORDS[code];
+  if (accountWords !== undefined) {
+    for (let i = 0; i < accountWords.length; i++) {
+      const keyIds = keysByAccount.get(words[offset + accountWords[i]]);
+      if (keyIds === undefined) continue;
+      for (const keyId of keyIds) if (!recipients.includes(keyId)) recipients.push(keyId);
+    }
+  }
+  for (const keyId of recipients) deliver(keyId, template, words, offset);
+}
+
+/**
+ * Sends to the key's live session, or, when it is disconnected, still numbers the
+ * message and keeps it for replay: the key's stream has no holes.
+ */
+function deliver(keyId: number, template: WireTemplate, words: Float64Array, offset: number): void {
+  const connection = connectionByKey.get(keyId);
+  if (connection !== undefined && !connection.closed && connection.session.phase === SessionPhase.Active) {
+    connection.send(template, words, offset);
+    touched.add(connection);
+    return;
+  }
+  const record = registry.record(keyId);
+  if (record === undefined) return; // never logged on since start: nothing to continue
+  const sequence = record.nextServerSequence++;
+  offlineEncoder.reset();
+  offlineEncoder.append(template, words, offset, sequence);
+  history(keyId).store(sequence, offlineEncoder.view());
+}
+
+async function pumpOutbound(): Promise<void> {
+  const words = consumer.words;
+  for (;;) {
+    const next = consumer.nextSequence;
+    const end = await consumer.waitForAsync(next, 100);
+    const durable = control.durableSequence;
+    let s = next;
+    for (; s < end; s++) {
+      const offset = consumer.offsetOf(s);
+      if (words[offset] >= COMMAND_ECHO_FLAG) continue; // command echo or batch end
+      if (words[offset + EventHeader.sequence] > durable) break; // not durable yet: hold it
+      route(words, offset);
+    }
+    for (const connection of touched) connection.flush();
+    touched.clear();
+    if (s > next) consumer.release(s);
+    if (s < end) await control.waitDurableAsync(control.durableTick, 20);
+    if (stopping && control.matcherState >= WorkerState.Stopped && consumer.nextSequence === consumer.available()) return;
+  }
+}
+
+// ------------------------------------------------------------------ server and timers
+
+let stopping = false;
+const server = new WebSocketServer({ host: data.host, port: data.port, maxPayload: FRAME_BYTES, perMessageDeflate: false });
+server.on('connection', (socket) => {
+  if (stopping) return socket.close(CloseCode.GOING_AWAY, 'shutting down');
+  const connection = new Connection(nextConnectionId++, socket);
+  connections.set(connection.id, connection);
+  socket.on('message', (raw, isBinary) => {
+    try {
+      onFrame(connection, raw, isBinary);
+    } catch (error) {
+      // A bug, not bad input (bad input is rejected above): drop this connection only.
+      parentPort!.postMessage({ type: 'log', level: 'error', message: `connection ${connection.id}: ${(error as Error).stack}` });
+      connection.close(CloseCode.MALFORMED_FRAME, 'internal error');
+    }
+  });
+  socket.on('close', () => onClose(connection));
+  socket.on('error', () => onClose(connection));
+});
+server.on('error', (error) => parentPort!.postMessage({ type: 'fatal', message: `gateway ${data.gatewayId} port ${data.port}: ${error.message}` }));
+server.on('listening', () => parentPort!.postMessage({ type: 'listening', port: data.port }));
+
+const timer = setInterval(() => {
+  const now = nowMicros();
+  for (const connection of connections.values()) {
+    const session = connection.session;
+    switch (session.poll(now)) {
+      case TimerAction.SendHeartbeat:
+        scratch.fill(0);
+        connection.send(T.Heartbeat, scratch, 0);
+        connection.flush();
+        break;
+      case TimerAction.SendTestRequest:
+        scratch.fill(0);
+        scratch[T.TestRequest.at.testRequestId] = session.testRequestId;
+        connection.send(T.TestRequest, scratch, 0);
+        connection.flush();
+        break;
+      case TimerAction.DisconnectMissedHeartbeats:
+        connection.close(CloseCode.HEARTBEAT_TIMEOUT, 'missed heartbeats');
+        break;
+      case TimerAction.DisconnectLogonTimeout:
+        connection.close(CloseCode.LOGON_REQUIRED, 'no logon');
+        break;
+      case TimerAction.DeadManSwitchFired:
+        massCancel(session.key!.account, connection.id);
+        break;
+      default:
+    }
+  }
+  for (let account = registry.pollDisconnected(now); account !== 0; account = registry.pollDisconnected(now)) massCancel(account, 0);
+}, TIMER_INTERVAL_MS);
+
+parentPort!.on('message', (message: { type: string }) => {
+  if (message.type !== 'stop') return;
+  stopping = true;
+  clearInterval(timer);
+  for (const connection of connections.values()) connection.close(CloseCode.GOING_AWAY, 'shutting down');
+  server.close(() => parentPort!.postMessage({ type: 'closed' }));
+});
+
+pumpOutbound().then(
+  () => parentPort!.postMessage({ type: 'drained' }),
+  (error: Error) => parentPort!.postMessage({ type: 'fatal', message: `gateway ${data.gatewayId} outbound: ${error.stack}` }),
+);
