@@ -78,7 +78,7 @@ export function gatewayServices(config: ExchangeConfig, log: Logger, onFatal: (w
       return new OrderEntryGateway({
         inbound: core.inbound.buffer, outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer,
         gatewayId: i + 1, gatewayCount: config.gatewayWorkers, host: config.host, port: config.orderEntryBasePort + i, keys,
-        maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, ringWaitMs: RING_WAIT_MS,
+        maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, ringWaitMs: RING_WAIT_MS, throttle: config.throttle,
       }, log, (message) => onFatal(`gateway ${i + 1}`, message));
     },
   }));

@@ -55,6 +55,8 @@ export interface ExchangeConfig {
   /** Run the built-in market maker and taker bots. */
   demoFlow: boolean;
   calendar: CalendarConfig;
+  /** Per-session token buckets of the order-entry gateways. */
+  throttle: { ordersPerSecond: number; orderBurst: number; cancelsPerSecond: number; cancelBurst: number };
   /** How often the supervisor sends a Clock command (GTD expiry, calendar checks). */
   clockIntervalMs: number;
 }
@@ -97,6 +99,7 @@ export function defaultConfig(): ExchangeConfig {
     ],
     demoFlow: true,
     calendar: { ...DEFAULT_CALENDAR, holidays: [] },
+    throttle: { ordersPerSecond: 100, orderBurst: 100, cancelsPerSecond: 500, cancelBurst: 500 },
     clockIntervalMs: 1000,
   };
 }
@@ -135,7 +138,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('(file)', 'a JSON object', parsed);
     for (const [key, value] of Object.entries(parsed)) {
       if (!(key in config)) throw new ConfigError(key, `one of ${Object.keys(config).join(', ')}`, 'unknown key');
-      const merged = key === 'limits' || key === 'calendar' || key === 'fees' || key === 'snapshot';
+      const merged = key === 'limits' || key === 'calendar' || key === 'fees' || key === 'snapshot' || key === 'throttle';
       config[key] = merged ? { ...(config[key] as object), ...(value as object) } : value;
     }
   }
@@ -188,6 +191,10 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
     integer(`${k}.settlementDays`, i.settlementDays, 1, 2);
   });
   integer('clockIntervalMs', c.clockIntervalMs, 10, 60_000);
+  integer('throttle.ordersPerSecond', c.throttle?.ordersPerSecond, 1, 1_000_000);
+  integer('throttle.orderBurst', c.throttle?.orderBurst, 1, 1_000_000);
+  integer('throttle.cancelsPerSecond', c.throttle?.cancelsPerSecond, 1, 1_000_000);
+  integer('throttle.cancelBurst', c.throttle?.cancelBurst, 1, 1_000_000);
   if (!['24x7', 'exchange', 'demo'].includes(c.calendar?.mode)) throw new ConfigError('calendar.mode', '"24x7", "exchange" or "demo"', c.calendar?.mode);
   integer('calendar.openMinute', c.calendar.openMinute, 0, 1439);
   integer('calendar.closeMinute', c.calendar.closeMinute, c.calendar.openMinute + 1, 1439);
