@@ -1,0 +1,20 @@
+/** Market data (docs/market-data.md): pure modules over the matcher's event records. */
+export * from './messages';
+export { OrderBookView } from './order-book-view';
+export type { BookListener, OrderView } from './order-book-view';
+export { OrderFeed } from './order-feed';
+export { L2Feed, L2_DEPTH_DEFAULT } from './l2-feed';
+export { L2ClientBook } from './l2-client-book';
+export type { ApplyResult } from './l2-client-book';
+export { CHECKSUM_LEVELS, bookChecksum, bookChecksumArrays, checksumText, crc32 } from './checksum';
+export { TradeFeed } from './trade-feed';
+export { BboFeed } from './bbo-feed';
+export { StatusFeed } from './status-feed';
+export { CANDLE_INTERVALS_DEFAULT, CandleBuilder, HOUR_MICROS, MINUTE_MICROS, SECOND_MICROS, intervalName } from './candles';
+export { MAX_PENDING_BYTES_DEFAULT, MAX_PENDING_MESSAGES_DEFAULT, Subscriber } from './subscriber';
+export type { SubscriberLimits, SubscriberStatus, SubscriptionHost } from './subscriber';
+export { MarketDataPublisher, estimateMessageBytes } from './publisher';
+export type { PublisherOptions } from './publisher';
+export { RecordKind, isCommandBoundary, recordKind } from './records';
+export { drainOutboundRing } from './ring-reader';
+export type { RecordConsumer } from './ring-reader';
