@@ -5,7 +5,8 @@
  * recomputed here with node:crypto, the hand-worked trades and balances, an order's lifecycle),
  * then tampering: an altered price, a deleted record and two reordered records are each caught
  * by `verify` at the right sequence (sequentially and split across worker chunks), and an event
- * altered under a re-hashed chain passes `verify` but not `reexecute`.
+ * altered under a re-hashed chain passes `verify` but not `reexecute`. The EventStoreDB source
+ * runs in process against an in-memory server (the CLI cannot inject a client).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeRecord, encodeRecord } from '../journal/record-codec';
 import { chainRecords, verifyChain } from '../journal/hash-chain';
-import { JournalRecord } from '../journal/journal-record';
+import { createRecord, JournalRecord } from '../journal/journal-record';
+import { EventStoreClientLike, EventStoreEvent, EventStoreJournal } from '../journal/eventstore-journal';
+import { EsdbSource } from '../journal/audit/source';
+import { verifyJournal } from '../journal/audit/verify';
+import { reexecuteJournal } from '../journal/audit/reexecute';
 import { SqliteJournal } from '../journal/sqlite-journal';
 import { exportArchive } from '../journal/archive';
 import {
@@ -33,10 +38,12 @@ interface Run {
   stderr: string;
 }
 
-function audit(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, EXCHANGE_AUDIT_PROGRESS_MS: '0' } });
+function auditWith(env: Record<string, string>, ...args: string[]): Run {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, EXCHANGE_AUDIT_PROGRESS_MS: '0', ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+const audit = (...args: string[]): Run => auditWith({}, ...args);
 
 function json<T = Record<string, unknown>>(run: Run): T {
   assert.equal(run.status, 0, `exit ${run.status}: ${run.stderr}`);
@@ -98,6 +105,34 @@ function libraryVerdict(path: string) {
   }
 }
 
+/** The slice of an EventStoreDB server the journal uses: exact expected revisions, reads both ways. */
+class MemoryEventStore implements EventStoreClientLike {
+  private readonly streams = new Map<string, Uint8Array[]>();
+
+  async appendToStream(stream: string, events: EventStoreEvent[], options: { expectedRevision: bigint | 'no_stream' }): Promise<unknown> {
+    const stored = this.streams.get(stream);
+    const actual = stored === undefined ? 'no_stream' : BigInt(stored.length - 1);
+    if (actual !== options.expectedRevision) throw Object.assign(new Error('wrong expected version'), { type: 'wrong-expected-version', actualVersion: actual });
+    const list = stored ?? [];
+    for (const event of events) list.push(event.data);
+    this.streams.set(stream, list);
+    return {};
+  }
+
+  async *readStream(stream: string, options: { fromRevision: bigint | 'start' | 'end'; direction: 'forwards' | 'backwards'; maxCount: number }) {
+    const stored = this.streams.get(stream);
+    if (stored === undefined) throw Object.assign(new Error('stream not found'), { type: 'stream-not-found' });
+    const last = stored.length - 1;
+    let at = options.fromRevision === 'start' ? 0 : options.fromRevision === 'end' ? last : Number(options.fromRevision);
+    for (let n = 0; n < options.maxCount && at >= 0 && at <= last; n++) {
+      yield { event: { revision: BigInt(at), data: stored[at] } };
+      at += options.direction === 'forwards' ? 1 : -1;
+    }
+  }
+
+  async dispose(): Promise<void> {}
+}
+
 const TRADE_PRICE_WORD = 4 + 3; // Trade fields: instrument, makerOrderId, takerOrderId, price
 
 describe('exchange-audit on the scripted trading day', () => {
@@ -122,12 +157,12 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.match(text.stdout, new RegExp(`^head hash\\s+${independent.head}$`, 'm'));
     assert.match(text.stdout, /^result\s+INTACT$/m);
     assert.match(text.stderr, /^verify: 68 events in /m, 'plain progress lines when stderr is not a TTY');
-    const report = json(audit('verify', day.path, '--format', 'json', '--parallel-above', '0', '--chunk-events', '8', '--threads', '2'));
-    assert.equal(report.ok, true);
-    assert.equal(report.headHash, independent.head);
-    assert.equal(report.records, 33);
-    assert.equal(report.threads, 2);
-    assert.ok((report.chunks as number) >= 8, 'split into worker chunks');
+    // Across 2 worker threads: file pages read directly (one chunk per leaf page here), and through sqlite in tiny chunks.
+    for (const [reader, chunks] of [['pages', 2], ['sqlite', 8]] as const) {
+      const report = json(audit('verify', day.path, '--format', 'json', '--parallel-above', '0', '--chunk-events', '8', '--threads', '2', '--reader', reader));
+      assert.deepEqual([report.ok, report.headHash, report.records, report.threads, report.reader], [true, independent.head, 33, 2, reader]);
+      assert.ok((report.chunks as number) >= chunks, `${reader}: split into worker chunks`);
+    }
     const expected = audit('verify', day.path, '--expect-head', independent.head);
     assert.equal(expected.status, 0);
     const wrong = audit('verify', day.path, '--expect-head', 'ab'.repeat(32));
@@ -146,6 +181,17 @@ describe('exchange-audit on the scripted trading day', () => {
       { sequence: 3, eventType: 'AccountOpened', engineEventType: 'CommandRejected', field: 'type' },
     );
     assert.equal(audit('reexecute', day.path, '--risk', 'off').status, 1);
+  });
+
+  it('the read-ahead worker (used above 50K events) gives the same answers, and stops early cleanly', () => {
+    const env = { EXCHANGE_AUDIT_READ_AHEAD_MIN_EVENTS: '0' };
+    const run = auditWith(env, 'reexecute', day.path, '--format', 'json');
+    assert.deepEqual([run.status, (JSON.parse(run.stdout) as { events: number }).events], [0, 68], run.stderr);
+    const early = auditWith(env, 'replay', day.path, '--to', '26', 'book', 'AAPL', '--format', 'json');
+    assert.equal(early.status, 0, early.stderr);
+    assert.deepEqual((JSON.parse(early.stdout) as { bids: unknown }).bids, [{ price: 16950, quantity: 50, orders: 1 }]);
+    const trail = auditWith(env, 'report', 'audit-trail', day.path);
+    assert.equal(trail.stdout, audit('report', 'audit-trail', day.path).stdout);
   });
 
   it('replay account: end-of-day cash, positions and P&L of every account', () => {
@@ -264,6 +310,7 @@ describe('exchange-audit on the scripted trading day', () => {
       [between.summary.openingCash, between.summary.buys, between.summary.sells, between.summary.feesPaid, between.summary.closingCash, between.summary.trades],
       [100_000_000, 5_100_000, 2_034_000, 340 + 680 + 169 + 118, DAY_END_CASH[ALICE], 4],
     );
+    assert.equal(audit('report', 'statement', day.path, '--account', '42').status, 4);
     assert.deepEqual(between.lines.map((l) => l.kind), ['OPENING_BALANCE', 'BUY', 'FEE', 'BUY', 'FEE', 'SELL', 'FEE', 'SELL', 'FEE', 'CLOSING_BALANCE']);
   });
 
@@ -286,10 +333,31 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.equal(alice.cash, DAY_END_CASH[ALICE]);
   });
 
+  it('EventStoreDB: the same journal in a stream (in-memory server) verifies and re-executes', async () => {
+    const client = new MemoryEventStore();
+    const journal = await EventStoreJournal.open({ instanceId: 'audit', client, maxAppendBytes: 1 << 20 });
+    const db = new Database(day.path, { readonly: true });
+    try {
+      const bodies = db.prepare('SELECT body FROM journal ORDER BY first_seq').pluck().all() as Buffer[];
+      const records = bodies.map((body) => decodeRecord(body)).map((r) => createRecord(r.firstSequence, r.timestampMicros, r.command, r.events));
+      await journal.append(records.slice(0, 20));
+      await journal.append(records.slice(20));
+    } finally {
+      db.close();
+    }
+    const source = EsdbSource.fromJournal(journal);
+    const verified = await verifyJournal(source);
+    assert.deepEqual([verified.ok, verified.records, verified.events, verified.headHash, verified.reader], [true, 33, 68, day.headHash, 'esdb']);
+    const replayed = await reexecuteJournal(source, { risk: true });
+    assert.deepEqual([replayed.ok, replayed.events], [true, 68]);
+    await source.close();
+  });
+
   describe('tampering', () => {
-    /** verify's verdict, sequential and across 2 workers with tiny chunks, must agree. */
+    /** verify's verdict must be the same sequentially, across 2 workers (file pages), and through sqlite in tiny chunks. */
     function verdicts(path: string): Array<{ status: number | null; sequence: unknown; reason: unknown }> {
-      return [[], ['--parallel-above', '0', '--chunk-events', '6', '--threads', '2']].map((extra) => {
+      const parallel = ['--parallel-above', '0', '--chunk-events', '6', '--threads', '2'];
+      return [[], [...parallel, '--reader', 'pages'], [...parallel, '--reader', 'sqlite']].map((extra) => {
         const run = audit('verify', path, '--format', 'json', ...extra);
         const report = JSON.parse(run.stdout) as { fault: { sequence: number; reason: string } | null };
         return { status: run.status, sequence: report.fault?.sequence, reason: report.fault?.reason };

@@ -89,6 +89,7 @@ interface VerifyCliOptions extends CommonOptions {
   expectHead?: string;
   parallelAbove?: string;
   chunkEvents?: string;
+  reader?: 'auto' | 'pages' | 'sqlite';
 }
 
 async function verifyCommand(journal: string, options: VerifyCliOptions): Promise<number> {
@@ -97,17 +98,18 @@ async function verifyCommand(journal: string, options: VerifyCliOptions): Promis
   const maxChunkEvents = options.chunkEvents === undefined ? undefined : parseId(options.chunkEvents, '--chunk-events');
   if (options.expectHead !== undefined && !/^[0-9a-fA-F]{64}$/.test(options.expectHead)) throw usageError('--expect-head must be 64 hex digits');
   const report = await withSource(journal, options, (source) =>
-    verifyJournal(source, { threads, expectHead: options.expectHead, inlineBelowEvents, maxChunkEvents, progress: progressFor('verify', options) }));
+    verifyJournal(source, { threads, expectHead: options.expectHead, inlineBelowEvents, maxChunkEvents, reader: options.reader, progress: progressFor('verify', options) }));
   const out = new Output(options.out);
   if (options.format === 'json') {
     out.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     out.write(line('journal', report.source));
-    out.write(line('records', report.records));
-    out.write(line('events', `${report.events} (sequences ${report.firstSequence}..${report.lastSequence})`));
+    const prefix = report.ok ? '' : ', the intact prefix before the fault';
+    out.write(line('records', `${report.records}${prefix}`));
+    out.write(line('events', `${report.events} (sequences ${report.firstSequence}..${report.lastSequence}${prefix})`));
     out.write(line('head hash', report.headHash));
     if (!report.anchoredAtGenesis) out.write(line('anchored', `on the first archive's header at sequence ${report.firstSequence} (not on genesis)`));
-    out.write(line('threads', `${report.threads} (${report.chunks} chunks)`));
+    out.write(line('threads', `${report.threads} (${report.chunks} chunks, ${report.reader} reader)`));
     out.write(line('rate', `${Math.round(report.eventsPerSecond)} events/s in ${report.seconds.toFixed(3)} s`));
     if (report.ok) {
       out.write(line('result', 'INTACT'));
@@ -304,7 +306,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--threads <n>', 'worker threads (default: every core)')
     .option('--expect-head <hex>', 'fail unless the head hash is this one (catches a truncated tail)')
     .addOption(new Option('--parallel-above <events>', 'use worker threads above this many events (default 200000)').hideHelp())
-    .addOption(new Option('--chunk-events <n>', 'largest chunk handed to one worker task (default 2000000)').hideHelp()), ['text', 'json'], 'text')
+    .addOption(new Option('--chunk-events <n>', 'largest chunk handed to one worker task (default 2000000)').hideHelp())
+    .addOption(new Option('--reader <how>', 'sqlite journals: pages (read the file directly), sqlite, or auto').choices(['auto', 'pages', 'sqlite']).default('auto').hideHelp()), ['text', 'json'], 'text')
     .action(run((journal: string, options: VerifyCliOptions) => verifyCommand(journal, options)));
 
   engineOptions(commonOptions(program.command('reexecute')

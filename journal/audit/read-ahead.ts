@@ -18,6 +18,7 @@ import { decodeRecord } from '../record-codec';
 import { journalFault } from './errors';
 import { newLayout, parseV1 } from './record-check';
 import { RecordView, SqliteSource } from './source';
+import { journalLayout, journalRows, layoutStillValid, PageFile } from './sqlite-pages';
 
 const SLOTS = 4;
 /** Holds the largest record (4096 events, 512 KiB) many times over. */
@@ -91,6 +92,10 @@ export function* readAhead(path: string): Generator<RecordView> {
   }
 }
 
+function* mapRows<T, U>(rows: Iterable<T>, map: (row: T) => U): Generator<U> {
+  for (const row of rows) yield map(row);
+}
+
 /** Worker thread: fills the slots in turn. */
 function fill(config: ReadAheadData): void {
   const states = new Int32Array(config.control);
@@ -116,8 +121,18 @@ function fill(config: ReadAheadData): void {
   };
   if (!waitEmpty()) return;
   try {
-    source = SqliteSource.open(config.path);
-    for (const [key, , , body] of source.rows()) {
+    // The file's pages directly when the file alone holds the journal, else through sqlite.
+    const fileLayout = journalLayout(config.path);
+    let pages: PageFile | undefined;
+    let rows: Iterable<{ key: number; body: Buffer }>;
+    if (fileLayout !== undefined) {
+      pages = new PageFile(config.path);
+      rows = mapRows(journalRows(pages, fileLayout.leaves), (row) => ({ key: row.firstSequence, body: row.body }));
+    } else {
+      source = SqliteSource.open(config.path);
+      rows = mapRows(source.rows(), ([key, , , body]) => ({ key, body }));
+    }
+    for (const { key, body } of rows) {
       let first: number;
       let last: number;
       let timestamp: number;
@@ -160,6 +175,8 @@ function fill(config: ReadAheadData): void {
       w += needed;
       count++;
     }
+    pages?.close();
+    if (fileLayout !== undefined && !layoutStillValid(config.path, fileLayout)) throw new Error('the journal file changed while it was read (a writer committed): run again');
     publish(LAST);
   } catch (error) {
     const sequence = (error as { sequence?: number }).sequence;

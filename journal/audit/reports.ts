@@ -16,7 +16,7 @@
 import { Side } from '../../core/codes';
 import { CorporateActionKind } from '../../core/codes';
 import { Events, EVENT_WORDS } from '../../core/schema';
-import { journalFault, usageError } from './errors';
+import { journalFault, notFound, usageError } from './errors';
 import { afterStart, beforeEnd, cancelReasonName, orderTypeName, Range, rejectReasonName, sideName, timeInForceName, timeUtc } from './format';
 import { ScanContext, scanEvents, TRADE_COLUMNS, TradeFilter, tradeMatches, tradeRow } from './history';
 import { Row, TableWriter } from './output';
@@ -356,7 +356,7 @@ export async function statementReport(
   });
   progress?.finish(replayer.events);
   if (replayer.divergence !== undefined) throw journalFault(formatDivergence(replayer.divergence), replayer.divergence.sequence);
-  if (replayer.risk!.accounts.status[account] === 0 && opening === undefined) throw usageError(`no account ${account} in the journal`);
+  if (!replayer.risk!.accounts.exists(account)) throw notFound(`no account ${account} up to ${range.to === undefined ? 'the end of the journal' : 'the end of the range'}`);
   const closing = cash();
   if (opening === undefined) {
     // The range starts after the journal's end: nothing moved.

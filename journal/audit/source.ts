@@ -25,8 +25,8 @@ import { AuditError, ExitCode, journalFault, sourceError } from './errors';
 import { readAhead } from './read-ahead';
 import { newLayout, parseV1 } from './record-check';
 
-/** Below this many records, reading in this thread is cheaper than starting a worker. */
-export const READ_AHEAD_MIN_ROWS = 20_000;
+/** Below this many events, reading in this thread is cheaper than starting a worker (env override for tests). */
+export const READ_AHEAD_MIN_EVENTS = Number(process.env.EXCHANGE_AUDIT_READ_AHEAD_MIN_EVENTS ?? 50_000);
 
 export interface RecordView {
   firstSequence: number;
@@ -140,7 +140,7 @@ export async function openSource(spec: SourceSpec): Promise<AuditSource> {
 export type RawRow = [firstSequence: number, lastSequence: number, timestampMicros: number, body: Buffer];
 
 export interface SqliteSummary {
-  rows: number;
+  empty: boolean;
   firstKey: number;
   lastKey: number;
   lastSequence: number;
@@ -178,10 +178,11 @@ export class SqliteSource implements AuditSource {
     this.rangeStatement = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw(true);
   }
 
+  /** O(log n): the key range and the last sequence. */
   summary(): SqliteSummary {
-    const row = this.db.prepare('SELECT count(*) AS rows, min(first_seq) AS lo, max(first_seq) AS hi FROM journal').get() as { rows: number; lo: number | null; hi: number | null };
-    const last = this.db.prepare('SELECT last_seq FROM journal ORDER BY first_seq DESC LIMIT 1').pluck().get() as number | undefined;
-    return { rows: row.rows, firstKey: row.lo ?? 0, lastKey: row.hi ?? 0, lastSequence: last ?? 0 };
+    const first = this.db.prepare('SELECT first_seq FROM journal ORDER BY first_seq LIMIT 1').pluck().get() as number | undefined;
+    const last = this.db.prepare('SELECT first_seq, last_seq FROM journal ORDER BY first_seq DESC LIMIT 1').get() as { first_seq: number; last_seq: number } | undefined;
+    return { empty: first === undefined, firstKey: first ?? 0, lastKey: last?.first_seq ?? 0, lastSequence: last?.last_seq ?? 0 };
   }
 
   async lastSequence(): Promise<number> {
@@ -198,7 +199,7 @@ export class SqliteSource implements AuditSource {
    * decoder. Large journals are read and parsed ahead by a worker thread (read-ahead.ts).
    */
   *records(): Generator<RecordView> {
-    if (this.summary().rows >= READ_AHEAD_MIN_ROWS) {
+    if (this.summary().lastSequence >= READ_AHEAD_MIN_EVENTS) {
       yield* readAhead(this.path);
       return;
     }
@@ -274,6 +275,11 @@ export class EsdbSource implements AuditSource {
       throw sourceError(`EventStoreDB ${spec.connectionString}: ${(error as Error).message}`);
     }
     return new EsdbSource(spec, journal);
+  }
+
+  /** Wraps an already open journal (tests inject a client this way). */
+  static fromJournal(journal: EventStoreJournal, instanceId = 'test'): EsdbSource {
+    return new EsdbSource({ kind: 'esdb', connectionString: 'injected', instanceId }, journal);
   }
 
   private constructor(readonly spec: SourceSpec, private readonly journal: EventStoreJournal) {

@@ -15,9 +15,11 @@ import { readArchive, readArchiveHeader, verifyArchive } from '../archive';
 import { isJournalError } from '../journal';
 import { AuditFault, RecordChecker } from './record-check';
 import { SqliteSource } from './source';
+import { journalRows, PageFile } from './sqlite-pages';
 
 export type VerifyTask =
   | { kind: 'sqlite-chunk'; path: string; fromKey: number; toKey: number; progress?: SharedArrayBuffer; slot: number }
+  | { kind: 'pages-chunk'; path: string; leaves: number[]; progress?: SharedArrayBuffer; slot: number }
   | { kind: 'archive'; path: string; progress?: SharedArrayBuffer; slot: number };
 
 export interface ChunkSummary {
@@ -49,10 +51,11 @@ function summary(checker: RecordChecker): ChunkSummary {
 
 export function verifySqliteChunk(task: Extract<VerifyTask, { kind: 'sqlite-chunk' }>): ChunkSummary {
   const counter = task.progress === undefined ? undefined : new Int32Array(task.progress);
-  const source = SqliteSource.open(task.path);
   // The first record's sequence and previousHash are adopted; the caller checks the seam.
   const checker = new RecordChecker(null);
+  let source: SqliteSource | undefined;
   try {
+    source = SqliteSource.open(task.path);
     let sinceProgress = 0;
     for (const [first, last, ts, body] of source.rows(task.fromKey, task.toKey)) {
       if (!checker.checkBody(body, { firstSequence: first, lastSequence: last, timestampMicros: ts })) break;
@@ -61,8 +64,32 @@ export function verifySqliteChunk(task: Extract<VerifyTask, { kind: 'sqlite-chun
         Atomics.store(counter, task.slot, checker.events);
       }
     }
+  } catch (error) {
+    // sqlite itself cannot read on: the file is damaged below the record level.
+    checker.failExternal(undefined, 'BAD_FORMAT', `sqlite cannot read the journal past this point: ${(error as Error).message}`);
   } finally {
-    void source.close();
+    void source?.close();
+  }
+  if (counter !== undefined) Atomics.store(counter, task.slot, checker.events);
+  return summary(checker);
+}
+
+/** The same check over leaf pages read straight from the file (sqlite-pages.ts); throws PageFormatError to fall back. */
+export function verifyPagesChunk(task: Extract<VerifyTask, { kind: 'pages-chunk' }>): ChunkSummary {
+  const counter = task.progress === undefined ? undefined : new Int32Array(task.progress);
+  const checker = new RecordChecker(null);
+  const file = new PageFile(task.path);
+  try {
+    let sinceProgress = 0;
+    for (const row of journalRows(file, task.leaves)) {
+      if (!checker.checkBody(row.body, row)) break;
+      if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
+        sinceProgress = 0;
+        Atomics.store(counter, task.slot, checker.events);
+      }
+    }
+  } finally {
+    file.close();
   }
   if (counter !== undefined) Atomics.store(counter, task.slot, checker.events);
   return summary(checker);
@@ -92,6 +119,14 @@ export async function verifyArchiveFile(task: Extract<VerifyTask, { kind: 'archi
   return { ...done, firstReadable: true, firstSequence: header.firstSequence, firstPreviousHash: header.previousHash };
 }
 
+export function runTask(task: VerifyTask): Promise<ChunkSummary> | ChunkSummary {
+  switch (task.kind) {
+    case 'archive': return verifyArchiveFile(task);
+    case 'sqlite-chunk': return verifySqliteChunk(task);
+    case 'pages-chunk': return verifyPagesChunk(task);
+  }
+}
+
 export default async function run(task: VerifyTask): Promise<ChunkSummary> {
-  return task.kind === 'archive' ? verifyArchiveFile(task) : verifySqliteChunk(task);
+  return runTask(task);
 }

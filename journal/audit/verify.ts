@@ -23,7 +23,8 @@ import { isJournalError } from '../journal';
 import { Progress } from './progress';
 import { AuditFaultReason, RecordChecker } from './record-check';
 import { AuditSource, EsdbSource, SqliteSource } from './source';
-import { ChunkSummary, VerifyTask, verifyArchiveFile, verifySqliteChunk } from './verify-worker';
+import { ChunkSummary, runTask, VerifyTask } from './verify-worker';
+import { isPageFormatError, journalLayout, layoutStillValid } from './sqlite-pages';
 
 export type VerifyFaultReason = AuditFaultReason | 'HEAD_MISMATCH';
 
@@ -41,6 +42,8 @@ export interface VerifyReport {
   fault: { sequence: number; reason: VerifyFaultReason; detail: string } | null;
   threads: number;
   chunks: number;
+  /** How the records were read: sqlite file pages directly, through sqlite, or the other sources. */
+  reader: 'pages' | 'sqlite' | 'archive' | 'esdb' | 'none';
   seconds: number;
   eventsPerSecond: number;
 }
@@ -55,6 +58,8 @@ export interface VerifyOptions {
   inlineBelowEvents?: number;
   /** Largest chunk, in events (before rounding to chunk boundaries). */
   maxChunkEvents?: number;
+  /** sqlite journals: read the file's pages directly ('pages'), through sqlite, or pages when possible ('auto'). */
+  reader?: 'auto' | 'pages' | 'sqlite';
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -119,7 +124,7 @@ async function runTasks(tasks: VerifyTask[], threads: number, progress: Progress
     const results: ChunkSummary[] = [];
     let done = 0;
     for (const task of tasks) {
-      const result = task.kind === 'archive' ? await verifyArchiveFile(task) : verifySqliteChunk(task);
+      const result = await runTask(task);
       results.push(result);
       done += result.events;
       progress?.update(done);
@@ -146,6 +151,19 @@ async function runTasks(tasks: VerifyTask[], threads: number, progress: Progress
     clearInterval(timer);
     await pool.destroy();
   }
+}
+
+function initialReader(source: AuditSource): VerifyReport['reader'] {
+  return source.spec.kind === 'sqlite' ? 'sqlite' : source.spec.kind;
+}
+
+function planPageChunks(path: string, leaves: number[], chunks: number): VerifyTask[] {
+  const tasks: VerifyTask[] = [];
+  const per = Math.ceil(leaves.length / Math.max(1, chunks));
+  for (let start = 0; start < leaves.length; start += per) {
+    tasks.push({ kind: 'pages-chunk', path, leaves: leaves.slice(start, start + per), slot: tasks.length });
+  }
+  return tasks;
 }
 
 function planSqliteChunks(path: string, firstKey: number, lastKey: number, chunks: number): VerifyTask[] {
@@ -182,25 +200,44 @@ export async function verifyJournal(source: AuditSource, options: VerifyOptions 
   const cores = availableParallelism();
   const threads = Math.max(1, Math.min(options.threads ?? cores, 64));
   const progress = options.progress;
-  let summaries: ChunkSummary[];
-  let usedThreads = 1;
-  let chunks = 1;
   const spec = source.spec;
+  let summaries: ChunkSummary[] | undefined;
+  let usedThreads = 1;
+  let usedReader: VerifyReport['reader'] = initialReader(source);
+  let chunks = 1;
   if (spec.kind === 'sqlite') {
     const summaryRow = (source as SqliteSource).summary();
     progress?.setTotal(summaryRow.lastSequence);
     const inlineBelow = options.inlineBelowEvents ?? DEFAULT_INLINE_BELOW_EVENTS;
-    if (summaryRow.rows === 0) {
-      summaries = [];
-    } else if (threads === 1 || summaryRow.lastSequence < inlineBelow) {
-      summaries = await runTasks([{ kind: 'sqlite-chunk', path: spec.path, fromKey: 0, toKey: Number.MAX_SAFE_INTEGER, slot: 0 }], 1, progress, true);
-    } else {
-      const maxChunk = options.maxChunkEvents ?? DEFAULT_MAX_CHUNK_EVENTS;
-      chunks = Math.max(threads * CHUNKS_PER_THREAD, Math.ceil(summaryRow.lastSequence / maxChunk));
-      const tasks = planSqliteChunks(spec.path, summaryRow.firstKey, summaryRow.lastKey, chunks);
+    const inline = threads === 1 || summaryRow.lastSequence < inlineBelow;
+    const maxChunk = options.maxChunkEvents ?? DEFAULT_MAX_CHUNK_EVENTS;
+    const wanted = inline ? 1 : Math.max(threads * CHUNKS_PER_THREAD, Math.ceil(summaryRow.lastSequence / maxChunk));
+    usedThreads = inline ? 1 : threads;
+    const reader = options.reader ?? 'auto';
+    const layout = summaryRow.empty || reader === 'sqlite' ? undefined : journalLayout(spec.path);
+    if (reader === 'pages' && layout === undefined && !summaryRow.empty) throw new Error('the page reader cannot read this file (WAL content or unexpected layout)');
+    summaries = [];
+    if (summaryRow.empty) {
+      usedReader = 'none';
+    } else if (layout !== undefined) {
+      const tasks = planPageChunks(spec.path, layout.leaves, wanted);
       chunks = tasks.length;
-      usedThreads = threads;
-      summaries = await runTasks(tasks, threads, progress, false);
+      try {
+        summaries = await runTasks(tasks, usedThreads, progress, inline);
+        usedReader = 'pages';
+        if (!layoutStillValid(spec.path, layout)) summaries = undefined; // a writer committed meanwhile
+      } catch (error) {
+        if (reader === 'pages' || !isPageFormatError(error)) throw error;
+        summaries = undefined;
+      }
+    }
+    if (summaries === undefined || (layout === undefined && !summaryRow.empty)) {
+      const tasks = inline
+        ? [{ kind: 'sqlite-chunk', path: spec.path, fromKey: 0, toKey: Number.MAX_SAFE_INTEGER, slot: 0 } as VerifyTask]
+        : planSqliteChunks(spec.path, summaryRow.firstKey, summaryRow.lastKey, wanted);
+      chunks = tasks.length;
+      usedReader = 'sqlite';
+      summaries = await runTasks(tasks, usedThreads, progress, inline);
     }
   } else if (spec.kind === 'archive') {
     progress?.setTotal(await source.lastSequence());
@@ -213,7 +250,7 @@ export async function verifyJournal(source: AuditSource, options: VerifyOptions 
     progress?.setTotal(await source.lastSequence());
     summaries = [await verifyEsdb(source as EsdbSource, progress)];
   }
-  const merged = merge(summaries, spec.kind === 'archive');
+  const merged = merge(summaries!, spec.kind === 'archive');
   let fault = merged.fault;
   if (fault === null && options.expectHead !== undefined && options.expectHead.toLowerCase() !== hex(merged.head)) {
     fault = {
@@ -236,6 +273,7 @@ export async function verifyJournal(source: AuditSource, options: VerifyOptions 
     fault,
     threads: usedThreads,
     chunks,
+    reader: usedReader,
     seconds,
     eventsPerSecond: merged.events / Math.max(seconds, 1e-9),
   };
