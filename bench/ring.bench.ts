@@ -14,7 +14,7 @@
 import * as os from 'node:os';
 import { MessageChannel, MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { BusySpinWait, MpscRing, SpmcConsumer, SpmcRing, WaitStrategy, defaultWaitStrategy } from '../core/ring';
+import { BusySpinWait, MpscRing, RecordHandler, SpmcConsumer, SpmcRing, WaitStrategy, defaultWaitStrategy } from '../core/ring';
 
 /** Scale every count with RING_BENCH_SCALE (e.g. 0.1 for a smoke run). */
 const SCALE = Number(process.env.RING_BENCH_SCALE ?? '1');
@@ -54,7 +54,7 @@ interface WorkerJob {
 }
 
 interface WorkerResult {
-  elapsedMs: number;
+  /** Consumers: sum of the counters received (proves every record arrived once). */
   checksum: number;
   latencyNs?: number[]; // [p50, p99, p999, max]
 }
@@ -110,12 +110,44 @@ function percentiles(histogram: hdr.Histogram): number[] {
   return [50, 99, 99.9].map((p) => histogram.getValueAtPercentile(p)).concat(histogram.maxValue);
 }
 
+/** Records each worker pushes through a private ring before GO, so the JIT has settled. */
+const WARM_UP_RECORDS = 1_000_000;
+
+function warmUpMpsc(recordWords: number, handler: RecordHandler): void {
+  const ring = MpscRing.create(BATCH * 4, recordWords);
+  for (let sent = 0; sent < WARM_UP_RECORDS; sent += BATCH) {
+    ring.tryClaimBatch(BATCH, 0);
+    for (let i = 0; i < BATCH; i++) {
+      const offset = ring.claimedOffset(i);
+      for (let w = 0; w < recordWords; w++) ring.words[offset + w] = 0;
+    }
+    ring.publish();
+    ring.poll(handler, BATCH);
+  }
+}
+
+function warmUpSpmc(recordWords: number): void {
+  const ring = SpmcRing.create(BATCH * 4, recordWords, 1);
+  const consumer = SpmcConsumer.attach(ring.buffer, 0);
+  let checksum = 0;
+  for (let sent = 0; sent < WARM_UP_RECORDS; sent += BATCH) {
+    ring.tryClaim(BATCH, 0);
+    for (let i = 0; i < BATCH; i++) ring.words[ring.claimedOffset(i)] = i;
+    ring.publish();
+    const from = consumer.nextSequence;
+    const to = consumer.waitFor(from, 0);
+    for (let i = 0, count = to - from; i < count; i++) checksum += consumer.words[consumer.offsetOf(from + i)];
+    consumer.release(to);
+  }
+  if (checksum < 0) throw new Error('unreachable: keeps the loop from being optimized away');
+}
+
 function mpscProducer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): WorkerResult {
   const ring = MpscRing.attach(job.ring!, { waitStrategy: wait });
   const words = ring.words;
   const recordWords = ring.recordWords;
+  if (!job.latency) warmUpMpsc(recordWords, () => {});
   waitForGo(control);
-  const startMs = performance.now();
   let sent = 0;
   while (sent < job.records) {
     const count = job.latency ? 1 : Math.min(BATCH, job.records - sent);
@@ -131,33 +163,34 @@ function mpscProducer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): 
     sent += count;
     if (job.latency) pace(control);
   }
-  return { elapsedMs: performance.now() - startMs, checksum: sent };
+  return { checksum: sent };
 }
 
 function mpscConsumer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): WorkerResult {
   const ring = MpscRing.attach(job.ring!, { waitStrategy: wait });
   const histogram = job.latency ? latencyHistogram() : undefined;
-  let checksum = 0;
+  const checksum = new Float64Array(1); // a captured `let` number would be boxed per record
   const handler = histogram
     ? (words: Float64Array, offset: number) => { recordLatency(histogram, nowNs() - words[offset + 1]); }
-    : (words: Float64Array, offset: number) => { checksum += words[offset + 1]; };
+    : (words: Float64Array, offset: number) => { checksum[0] += words[offset + 1]; };
+  if (!histogram) warmUpMpsc(ring.recordWords, handler);
+  checksum[0] = 0;
   waitForGo(control);
-  const startMs = performance.now();
   let received = 0;
   while (received < job.records) {
     const count = ring.poll(handler, BATCH);
     if (count === 0) ring.waitForRecords(WAIT_SLICE_MS);
     received += count;
   }
-  return { elapsedMs: performance.now() - startMs, checksum, latencyNs: histogram && percentiles(histogram) };
+  return { checksum: checksum[0], latencyNs: histogram && percentiles(histogram) };
 }
 
 function spmcProducer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): WorkerResult {
   const ring = SpmcRing.attach(job.ring!, { waitStrategy: wait });
   const words = ring.words;
   const recordWords = ring.recordWords;
+  warmUpSpmc(recordWords);
   waitForGo(control);
-  const startMs = performance.now();
   let sent = 0;
   while (sent < job.records) {
     const count = Math.min(BATCH, job.records - sent);
@@ -171,14 +204,14 @@ function spmcProducer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): 
     ring.publish();
     sent += count;
   }
-  return { elapsedMs: performance.now() - startMs, checksum: sent };
+  return { checksum: sent };
 }
 
 function spmcConsumer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): WorkerResult {
   const consumer = SpmcConsumer.attach(job.ring!, job.producerId, { waitStrategy: wait });
   const words = consumer.words;
+  warmUpSpmc(consumer.recordWords);
   waitForGo(control);
-  const startMs = performance.now();
   let checksum = 0;
   let received = 0;
   while (received < job.records) {
@@ -188,20 +221,19 @@ function spmcConsumer(job: WorkerJob, control: Int32Array, wait: WaitStrategy): 
     consumer.release(to);
     received += to - from;
   }
-  return { elapsedMs: performance.now() - startMs, checksum };
+  return { checksum };
 }
 
 function postMessageProducer(job: WorkerJob, control: Int32Array): WorkerResult {
   const port = job.port!;
   waitForGo(control);
-  const startMs = performance.now();
   for (let sent = 0; sent < job.records; sent++) {
     while (sent - Atomics.load(control, CONSUMED) >= POST_MESSAGE_WINDOW) Atomics.wait(control, CONSUMED, Atomics.load(control, CONSUMED), 1);
     const stampNs = job.latency ? nowNs() : sent;
     port.postMessage([job.producerId, stampNs]);
     if (job.latency) pace(control);
   }
-  return { elapsedMs: performance.now() - startMs, checksum: job.records };
+  return { checksum: job.records };
 }
 
 function postMessageConsumer(job: WorkerJob, control: Int32Array, done: (result: WorkerResult) => void): void {
@@ -209,7 +241,6 @@ function postMessageConsumer(job: WorkerJob, control: Int32Array, done: (result:
   const histogram = job.latency ? latencyHistogram() : undefined;
   let received = 0;
   let checksum = 0;
-  let startMs = 0;
   port.on('message', (message: number[]) => {
     if (histogram) recordLatency(histogram, nowNs() - message[1]);
     else checksum += message[1];
@@ -220,13 +251,12 @@ function postMessageConsumer(job: WorkerJob, control: Int32Array, done: (result:
     }
     if (received === job.records) {
       port.close();
-      done({ elapsedMs: performance.now() - startMs, checksum, latencyNs: histogram && percentiles(histogram) });
+      done({ checksum, latencyNs: histogram && percentiles(histogram) });
     }
   });
   // Signal readiness without blocking: this thread needs its event loop to receive.
   Atomics.add(control, READY, 1);
   Atomics.notify(control, READY);
-  startMs = performance.now();
 }
 
 function workerMain(): void {
@@ -287,9 +317,16 @@ async function run(spec: RunSpec): Promise<RunResult> {
   Atomics.store(controlCells, GO, 1);
   Atomics.notify(controlCells, GO);
   const finished = await Promise.all(results);
+  // Wall time from GO to the last consumer's reply: includes every thread, no cherry-picking.
   const elapsedMs = performance.now() - startMs;
   const consumerResults = finished.slice(spec.producers);
-  // Wall time from GO to the last consumer's reply: includes every thread, no cherry-picking.
+  if (!spec.latency) {
+    // Counters are 0..n-1 per producer (SPMC: 0..total-1): every record arrived exactly once.
+    const expected = spec.kind === 'spmc' ? (total * (total - 1)) / 2 : spec.producers * ((perProducer * (perProducer - 1)) / 2);
+    for (const result of consumerResults) {
+      if (result.checksum !== expected) throw new Error(`${spec.kind} checksum ${result.checksum}, expected ${expected}: records lost or duplicated`);
+    }
+  }
   return { msgsPerSec: (total / elapsedMs) * 1000, latencyNs: consumerResults[0].latencyNs };
 }
 
@@ -314,7 +351,9 @@ const micros = (ns: number[]) => ns.map((v) => (v / 1000).toFixed(1)).join(' / '
 
 async function main(): Promise<void> {
   const cpus = os.cpus();
-  console.log(`machine: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores, node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}`);
+  // The load average matters on a 2-core machine: other processes take the cores the threads need.
+  const loadAverage = os.loadavg()[0];
+  console.log(`machine: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores, node ${process.version}, ${os.type()} ${os.release()} ${os.arch()}, load average ${loadAverage.toFixed(2)}`);
   console.log(`ring capacity ${CAPACITY}, batch ${BATCH}, ${THROUGHPUT_RECORDS} records per throughput run, median of ${REPEATS}`);
   const base = { latency: false, busySpin: false, records: THROUGHPUT_RECORDS };
   const figures: Record<string, number> = {};
@@ -358,6 +397,7 @@ async function main(): Promise<void> {
     latencyP50Us: latency['mpsc spin-then-block'][0] / 1000,
     latencyP99Us: latency['mpsc spin-then-block'][1] / 1000,
     postMessageLatencyP50Us: latency['postMessage'][0] / 1000,
+    loadAverage: Math.round(loadAverage * 100) / 100,
   }));
 }
 

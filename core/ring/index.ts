@@ -5,7 +5,7 @@
  */
 export {
   CACHE_LINE_BYTES, CACHE_LINE_INT32, CAPACITY_MAX, CAPACITY_MIN, RECORD_WORDS_MAX, RING_BYTES_MAX,
-  RingError, sequenceDistance,
+  RingError,
 } from './sequence';
 export type { RingErrorCode } from './sequence';
 export {

@@ -69,11 +69,6 @@ export class RingError extends Error {
   }
 }
 
-/** True distance from `behind` to `ahead` when it is known to lie in (-2^31, 2^31). */
-export function sequenceDistance(ahead: number, behind: number): number {
-  return (ahead - behind) | 0;
-}
-
 export function assertCapacity(capacity: number): void {
   if (!Number.isInteger(capacity) || capacity < CAPACITY_MIN || capacity > CAPACITY_MAX) {
     throw new RingError('ERR_RING_CAPACITY', `capacity must be an integer in ${CAPACITY_MIN}..${CAPACITY_MAX}, got ${capacity}`);
