@@ -1,0 +1,105 @@
+/**
+ * Chain verification of stored record bodies, as they come out of the sqlite file, without
+ * decoding them into objects: the same rules, order of checks, reasons and sequence numbers
+ * as the journal's ChainVerifier and SqliteJournal's row decoding:
+ *
+ *   BAD_FORMAT              the body does not decode, breaks the record shape rules, or
+ *                           disagrees with its row's columns            (the row's first_seq)
+ *   SEQUENCE_GAP            the record does not start where the last one ended (expected seq)
+ *   PREVIOUS_HASH_MISMATCH  its previousHash is not the preceding record's hash
+ *   HASH_MISMATCH           SHA-256(previousHash || body without its hash field) differs
+ *                           from the stored hash (journal/hash-chain.ts recordHash; a test
+ *                           holds StoredRecordHasher equal to it)
+ *
+ * Hashing the stored bytes directly (instead of re-encoding a decoded record) is both
+ * cheaper and at least as strict: for the canonical encoding the two are the same bytes.
+ */
+import * as crypto from 'node:crypto';
+import { ChainAnchor, ChainFaultReason, GENESIS_ANCHOR, VerifyResult } from '../journal/hash-chain';
+import { HASH_BYTES } from '../journal/journal-record';
+import { HASH_FIELD_BYTES, RECORD_BYTES_MAX } from '../journal/record-codec';
+import { parseRecordBody, RecordBody } from './replay-page';
+
+// One call, no Hash object: ~30% cheaper per record where it exists (Node >= 20.12), as in hash-chain.ts.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
+
+/**
+ * recordHash of journal/hash-chain.ts — SHA-256(previousHash || stored body without its hash
+ * field) — computed in a reused scratch buffer instead of a fresh one per record.
+ */
+export class StoredRecordHasher {
+  private scratch = Buffer.allocUnsafe(HASH_BYTES + RECORD_BYTES_MAX);
+
+  hash(previousHash: Uint8Array, stored: Uint8Array): Buffer {
+    const length = HASH_BYTES + stored.length - HASH_FIELD_BYTES;
+    if (length > this.scratch.length) this.scratch = Buffer.allocUnsafe(length);
+    this.scratch.set(previousHash, 0);
+    this.scratch.set(stored.subarray(0, stored.length - HASH_FIELD_BYTES), HASH_BYTES);
+    const hashed = this.scratch.subarray(0, length);
+    return oneShotHash !== undefined ? oneShotHash('sha256', hashed, 'buffer') : crypto.createHash('sha256').update(hashed).digest();
+  }
+}
+
+export interface StoredRow {
+  firstSequence: number;
+  lastSequence: number;
+  timestampMicros: number;
+  body: Uint8Array;
+}
+
+function equal32(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): boolean {
+  for (let i = 0; i < HASH_BYTES; i++) if (a[aAt + i] !== b[bAt + i]) return false;
+  return true;
+}
+
+export class BodyChainVerifier {
+  private expectedSequence: number;
+  private headHash: Uint8Array;
+  private count = 0;
+  private fault: VerifyResult | undefined;
+  private readonly hasher = new StoredRecordHasher();
+
+  constructor(anchor: ChainAnchor = GENESIS_ANCHOR) {
+    this.expectedSequence = anchor.firstSequence;
+    this.headHash = new Uint8Array(anchor.previousHash);
+  }
+
+  get failed(): boolean {
+    return this.fault !== undefined;
+  }
+
+  /** The parsed record if it continues the chain; undefined once the chain is broken. */
+  check(row: StoredRow): RecordBody | undefined {
+    if (this.fault !== undefined) return undefined;
+    let record: RecordBody;
+    try {
+      record = parseRecordBody(row.body);
+    } catch (error) {
+      return this.fail(row.firstSequence, 'BAD_FORMAT', (error as Error).message);
+    }
+    if (record.firstSequence !== row.firstSequence || record.lastSequence !== row.lastSequence || record.timestampMicros !== row.timestampMicros) {
+      return this.fail(row.firstSequence, 'BAD_FORMAT', `body of row ${row.firstSequence} disagrees with its columns`);
+    }
+    if (record.firstSequence !== this.expectedSequence) {
+      return this.fail(this.expectedSequence, 'SEQUENCE_GAP', `expected ${this.expectedSequence}, found a record at ${record.firstSequence}`);
+    }
+    if (!equal32(record.bytes, record.previousHashAt, this.headHash, 0)) {
+      return this.fail(record.firstSequence, 'PREVIOUS_HASH_MISMATCH', 'previousHash differs from the preceding record hash');
+    }
+    const computed = this.hasher.hash(this.headHash, row.body);
+    if (!equal32(computed, 0, record.bytes, record.hashAt)) return this.fail(record.firstSequence, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
+    this.headHash = computed;
+    this.expectedSequence = record.lastSequence + 1;
+    this.count++;
+    return record;
+  }
+
+  fail(sequence: number | undefined, reason: ChainFaultReason, detail: string): undefined {
+    this.fault ??= { ok: false, firstBadSequence: sequence ?? this.expectedSequence, reason, detail };
+    return undefined;
+  }
+
+  result(): VerifyResult {
+    return this.fault ?? { ok: true, headHash: new Uint8Array(this.headHash), count: this.count, lastSequence: this.expectedSequence - 1 };
+  }
+}

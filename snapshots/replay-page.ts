@@ -1,0 +1,235 @@
+/**
+ * A replay page: a run of consecutive, already chain-verified journal records laid out in
+ * flat typed arrays, so the replaying thread touches no objects and allocates nothing per
+ * record, and a page moves between threads as a handful of transferred ArrayBuffers.
+ *
+ *   record i:  firstSequence[i], lastSequence[i], timestamp[i]
+ *              command words   commands[i*16 .. i*16+16)
+ *              event words     events[eventStart[i]*16 .. eventStart[i+1]*16)
+ *
+ * Pages are assembled either from decoded JournalRecords (any Journal backend) or straight
+ * from stored v1 record bodies (parseRecordBody: a hand parser of the exact bytes the
+ * journal's RecordWriter writes; anything else goes through the journal's own decoder).
+ */
+import { decodeRecord } from '../journal/record-codec';
+import {
+  BYTES_PER_WORD, FIRST_SEQUENCE, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, RECORD_FORMAT_VERSION, WORDS_PER_COMMAND, WORDS_PER_EVENT,
+} from '../journal/journal-record';
+
+/** Records per page. */
+export const PAGE_RECORDS = 4096;
+/** Events per page (bounds a page to ~8 MiB of event words); a single larger record still gets its own page. */
+export const PAGE_EVENTS_MAX = 1 << 16;
+
+const COMMAND_BYTES = WORDS_PER_COMMAND * BYTES_PER_WORD;
+const EVENT_BYTES = WORDS_PER_EVENT * BYTES_PER_WORD;
+
+export interface ReplayPage {
+  count: number;
+  firstSequence: Float64Array;
+  lastSequence: Float64Array;
+  timestamp: Float64Array;
+  commands: Float64Array;
+  events: Float64Array;
+  /** count + 1 entries: event index where each record's events start. */
+  eventStart: Float64Array;
+}
+
+/** The buffers to list for transfer when posting a page. */
+export function pageBuffers(page: ReplayPage): ArrayBuffer[] {
+  return [page.firstSequence, page.lastSequence, page.timestamp, page.commands, page.events, page.eventStart].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** Allocates a page for `count` records holding `events` events in all. */
+export function allocatePage(count: number, events: number): ReplayPage {
+  return {
+    count,
+    firstSequence: new Float64Array(count),
+    lastSequence: new Float64Array(count),
+    timestamp: new Float64Array(count),
+    commands: new Float64Array(count * WORDS_PER_COMMAND),
+    events: new Float64Array(events * WORDS_PER_EVENT),
+    eventStart: new Float64Array(count + 1),
+  };
+}
+
+/** A page holding decoded records (copies their words). */
+export function pageFromRecords(records: readonly JournalRecord[]): ReplayPage {
+  let events = 0;
+  for (const r of records) events += r.lastSequence - r.firstSequence + 1;
+  const page = allocatePage(records.length, events);
+  let at = 0;
+  records.forEach((r, i) => {
+    page.firstSequence[i] = r.firstSequence;
+    page.lastSequence[i] = r.lastSequence;
+    page.timestamp[i] = r.timestampMicros;
+    page.commands.set(r.command, i * WORDS_PER_COMMAND);
+    page.eventStart[i] = at;
+    page.events.set(r.events, at * WORDS_PER_EVENT);
+    at += r.lastSequence - r.firstSequence + 1;
+  });
+  page.eventStart[records.length] = at;
+  return page;
+}
+
+/**
+ * Where the fields of one stored record lie in its body: offsets, not views (a Buffer view
+ * costs more than the parse). For a body that is not canonical v1, `bytes` is a synthetic
+ * buffer holding the decoded fields and the offsets point into it; `stored` is always the
+ * body as stored (what the hash covers).
+ */
+export interface RecordBody {
+  stored: Uint8Array;
+  bytes: Uint8Array;
+  firstSequence: number;
+  lastSequence: number;
+  timestampMicros: number;
+  commandAt: number;
+  eventsAt: number;
+  eventsLength: number;
+  previousHashAt: number;
+  hashAt: number;
+}
+
+function wordBytes(words: Float64Array): Uint8Array {
+  return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+}
+
+/**
+ * Parses a stored record body. v1 bodies as the journal writes them are read in place
+ * (no copy, no msgpack objects); anything else (v0, non-canonical msgpack) goes through
+ * the journal's decodeRecord. Throws (JOURNAL_CORRUPT or Error) when the body is malformed.
+ */
+export function parseRecordBody(stored: Uint8Array): RecordBody {
+  return parseCanonicalV1(stored) ?? fromDecoded(stored, decodeRecord(stored));
+}
+
+function fromDecoded(stored: Uint8Array, record: JournalRecord): RecordBody {
+  const eventsLength = record.events.byteLength;
+  const bytes = new Uint8Array(COMMAND_BYTES + eventsLength + 2 * HASH_BYTES);
+  bytes.set(wordBytes(record.command), 0);
+  bytes.set(wordBytes(record.events), COMMAND_BYTES);
+  bytes.set(record.previousHash, COMMAND_BYTES + eventsLength);
+  bytes.set(record.hash, COMMAND_BYTES + eventsLength + HASH_BYTES);
+  return {
+    stored,
+    bytes,
+    firstSequence: record.firstSequence,
+    lastSequence: record.lastSequence,
+    timestampMicros: record.timestampMicros,
+    commandAt: 0,
+    eventsAt: COMMAND_BYTES,
+    eventsLength,
+    previousHashAt: COMMAND_BYTES + eventsLength,
+    hashAt: COMMAND_BYTES + eventsLength + HASH_BYTES,
+  };
+}
+
+const cursor = { value: 0, next: 0 };
+
+/** The msgpack unsigned forms RecordWriter emits; false for anything else. */
+function readUnsigned(b: Uint8Array, at: number, out: { value: number; next: number }): boolean {
+  const tag = b[at]!;
+  if (tag < 0x80) {
+    out.value = tag;
+    out.next = at + 1;
+  } else if (tag === 0xcc) {
+    out.value = b[at + 1]!;
+    out.next = at + 2;
+  } else if (tag === 0xcd) {
+    out.value = (b[at + 1]! << 8) | b[at + 2]!;
+    out.next = at + 3;
+  } else if (tag === 0xce) {
+    out.value = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+    out.next = at + 5;
+  } else if (tag === 0xcb) {
+    if (at + 9 > b.length) return false;
+    out.value = new DataView(b.buffer, b.byteOffset + at + 1, 8).getFloat64(0);
+    out.next = at + 9;
+  } else {
+    return false;
+  }
+  return out.next <= b.length;
+}
+
+function readBinHeader(b: Uint8Array, at: number, out: { value: number; next: number }): boolean {
+  const tag = b[at];
+  if (tag === 0xc4) {
+    out.value = b[at + 1]!;
+    out.next = at + 2;
+  } else if (tag === 0xc5) {
+    out.value = (b[at + 1]! << 8) | b[at + 2]!;
+    out.next = at + 3;
+  } else if (tag === 0xc6) {
+    out.value = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+    out.next = at + 5;
+  } else {
+    return false;
+  }
+  return out.next + out.value <= b.length;
+}
+
+/** A v1 body exactly as RecordWriter lays it out, with a valid shape; undefined otherwise. */
+function parseCanonicalV1(b: Uint8Array): RecordBody | undefined {
+  if (b.length < 2 || b[0] !== 0x98 || b[1] !== RECORD_FORMAT_VERSION) return undefined;
+  const c = cursor;
+  if (!readUnsigned(b, 2, c)) return undefined;
+  const firstSequence = c.value;
+  if (!readUnsigned(b, c.next, c)) return undefined;
+  const lastSequence = c.value;
+  if (!readUnsigned(b, c.next, c)) return undefined;
+  const timestampMicros = c.value;
+  if (!readBinHeader(b, c.next, c) || c.value !== COMMAND_BYTES) return undefined;
+  const commandAt = c.next;
+  if (!readBinHeader(b, commandAt + COMMAND_BYTES, c)) return undefined;
+  const eventsAt = c.next;
+  const eventsLength = c.value;
+  const previousAt = eventsAt + eventsLength;
+  if (b[previousAt] !== 0xc4 || b[previousAt + 1] !== HASH_BYTES) return undefined;
+  const hashAt = previousAt + 2 + HASH_BYTES;
+  if (b[hashAt] !== 0xc4 || b[hashAt + 1] !== HASH_BYTES || hashAt + 2 + HASH_BYTES !== b.length) return undefined;
+  // The shape rules of recordShapeFault; a violation goes to the decoder, which names it.
+  const events = lastSequence - firstSequence + 1;
+  if (!Number.isSafeInteger(firstSequence) || firstSequence < FIRST_SEQUENCE || !Number.isSafeInteger(lastSequence) || events < 1) return undefined;
+  if (events > MAX_EVENTS_PER_RECORD || eventsLength !== events * EVENT_BYTES) return undefined;
+  if (!Number.isSafeInteger(timestampMicros) || timestampMicros < 0) return undefined;
+  return {
+    stored: b,
+    bytes: b,
+    firstSequence,
+    lastSequence,
+    timestampMicros,
+    commandAt,
+    eventsAt,
+    eventsLength,
+    previousHashAt: previousAt + 2,
+    hashAt: hashAt + 2,
+  };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Copies parsed bodies into one page (native copies, no views per record). */
+export function pageFromBodies(bodies: readonly RecordBody[]): ReplayPage {
+  let events = 0;
+  for (const r of bodies) events += r.lastSequence - r.firstSequence + 1;
+  const page = allocatePage(bodies.length, events);
+  const commandBytes = asBuffer(wordBytes(page.commands));
+  const eventBytes = asBuffer(wordBytes(page.events));
+  let at = 0;
+  for (let i = 0; i < bodies.length; i++) {
+    const r = bodies[i]!;
+    const source = asBuffer(r.bytes);
+    page.firstSequence[i] = r.firstSequence;
+    page.lastSequence[i] = r.lastSequence;
+    page.timestamp[i] = r.timestampMicros;
+    source.copy(commandBytes, i * COMMAND_BYTES, r.commandAt, r.commandAt + COMMAND_BYTES);
+    page.eventStart[i] = at;
+    source.copy(eventBytes, at * EVENT_BYTES, r.eventsAt, r.eventsAt + r.eventsLength);
+    at += r.lastSequence - r.firstSequence + 1;
+  }
+  page.eventStart[bodies.length] = at;
+  return page;
+}
