@@ -163,6 +163,17 @@ describe('exchange-audit on the scripted trading day', () => {
       assert.deepEqual([report.ok, report.headHash, report.records, report.threads, report.reader], [true, independent.head, 33, 2, reader]);
       assert.ok((report.chunks as number) >= chunks, `${reader}: split into worker chunks`);
     }
+    // A live writer's un-checkpointed WAL: the file alone is stale, so verify reads through sqlite.
+    const live = fresh('live');
+    const writer = new Database(live.path);
+    try {
+      writer.pragma('wal_autocheckpoint = 0');
+      writer.prepare("INSERT INTO journal_lease (id, pid, host, token, acquired_ms) VALUES (1, 1, 'elsewhere', 'live', 0)").run();
+      const report = json(audit('verify', live.path, '--format', 'json'));
+      assert.deepEqual([report.ok, report.reader, report.headHash], [true, 'sqlite', live.headHash]);
+    } finally {
+      writer.close();
+    }
     const expected = audit('verify', day.path, '--expect-head', independent.head);
     assert.equal(expected.status, 0);
     const wrong = audit('verify', day.path, '--expect-head', 'ab'.repeat(32));

@@ -10,8 +10,9 @@
  * Only used when the file alone holds the whole database: no write-ahead log content (the
  * -wal file absent or without frames). A live writer's WAL, an unexpected page layout or any
  * parse failure makes the caller fall back to better-sqlite3, which stays the reference.
- * A writer that starts mid-read is caught by comparing the file change counter and the WAL
- * before and after.
+ * A writer that commits mid-read is caught by the WAL having frames afterwards, or by the file's
+ * change counter, size or modification time having moved (a checkpoint): the caller then
+ * reads again through sqlite.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
@@ -348,6 +349,9 @@ function setRow(row: PageRow, rowid: number, data: Buffer, start: number, end: n
 export interface JournalLayout {
   leaves: number[];
   changeCounter: number;
+  /** The file's size and modification time: any write to it (a checkpoint) changes them. */
+  size: number;
+  mtimeMs: number;
 }
 
 /** Lists the journal table's leaf pages, or undefined when the file alone is not authoritative. */
@@ -356,8 +360,9 @@ export function journalLayout(path: string): JournalLayout | undefined {
   let file: PageFile | undefined;
   try {
     file = new PageFile(path);
+    const stats = fstatSync(file.fd);
     const leaves = leafPages(file, tableRoot(file, 'journal'));
-    return { leaves, changeCounter: file.geometry.changeCounter };
+    return { leaves, changeCounter: file.geometry.changeCounter, size: stats.size, mtimeMs: stats.mtimeMs };
   } catch (error) {
     if (error instanceof PageFormatError) return undefined;
     throw error;
@@ -371,7 +376,8 @@ export function layoutStillValid(path: string, layout: JournalLayout): boolean {
   if (walHasFrames(path)) return false;
   const file = new PageFile(path);
   try {
-    return file.geometry.changeCounter === layout.changeCounter;
+    const stats = fstatSync(file.fd);
+    return file.geometry.changeCounter === layout.changeCounter && stats.size === layout.size && stats.mtimeMs === layout.mtimeMs;
   } finally {
     file.close();
   }
