@@ -465,3 +465,25 @@ function selfCheck(row: Row): { reason: ChainFaultReason; detail: string } | und
   const result = verifier.result();
   return result.ok ? undefined : { reason: result.reason, detail: result.detail };
 }
+
+/**
+ * Reads an embedded journal file without the writer lease (a read-only connection:
+ * WAL lets it read while the exchange appends). For tools and tests that inspect a
+ * live exchange's journal; it never truncates or repairs anything.
+ */
+export async function* readJournalFile(path: string, fromSequence = 1): AsyncGenerator<JournalRecord> {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const containing = db.prepare('SELECT first_seq FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').pluck().get(fromSequence) as number | undefined;
+    const page = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? ORDER BY first_seq LIMIT ?');
+    let cursor = containing ?? fromSequence;
+    for (;;) {
+      const rows = page.all(cursor, READ_PAGE_RECORDS) as Row[];
+      for (const row of rows) yield decodeRow(row);
+      if (rows.length < READ_PAGE_RECORDS) return;
+      cursor = rows[rows.length - 1].first_seq + 1;
+    }
+  } finally {
+    db.close();
+  }
+}

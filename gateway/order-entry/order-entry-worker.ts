@@ -410,13 +410,16 @@ async function pumpOutbound(): Promise<void> {
     const next = consumer.nextSequence;
     const end = await consumer.waitForAsync(next, 100);
     const durable = control.durableSequence;
-    let s = next;
-    for (; s < end; s++) {
-      const offset = consumer.offsetOf(s);
+    // Index from 0, not the sequence: V8 boxes loop counters above 2^31.
+    const count = end - next;
+    let i = 0;
+    for (; i < count; i++) {
+      const offset = consumer.offsetOf(next + i);
       if (words[offset] >= COMMAND_ECHO_FLAG) continue; // command echo or batch end
       if (words[offset + EventHeader.sequence] > durable) break; // not durable yet: hold it
       route(words, offset);
     }
+    const s = next + i;
     for (const connection of touched) connection.flush();
     touched.clear();
     if (s > next) consumer.release(s);

@@ -4,7 +4,7 @@
  * replaces, clocks and occasional halts on two instruments and eight accounts.
  */
 import { CommandFields } from '../../core/record-objects';
-import { CommandName } from '../../core/schema';
+import { CommandName, packSymbol } from '../../core/schema';
 import { OrderType, Side, TimeInForce } from '../../core/codes';
 
 export function mulberry32(seed: number): () => number {
@@ -28,8 +28,9 @@ export function randomFlow(seed: number, count: number, accounts = 8): FlowComma
   let clientOrderId = 0;
   let issued = 0; // upper bound of order ids (accepted orders get 1..n)
   for (const instrument of [1, 2]) {
+    const [symbolHead, symbolTail] = packSymbol(`RND${instrument}`);
     flow.push({ name: 'AddInstrument', timestamp: time, fields: {
-      instrument, symbolHead: 0x41 * 128 ** 6 + instrument * 128 ** 5, symbolTail: 0, tickSize: 1, lotSize: 1, bandBasisPoints: 2000,
+      instrument, symbolHead, symbolTail, tickSize: 1, lotSize: 1, bandBasisPoints: 2000,
       maxOrderQuantity: 1000, maxOrderNotional: 1e9, referencePrice: 1000, settlementDays: 1, initialState: 0,
     } });
   }
