@@ -173,26 +173,26 @@ export function parseV1(body: Uint8Array, layout: V1Layout): string | undefined 
 }
 
 /** contentFault on a stored body: reads the few words it needs in place (little-endian, unaligned). */
-function bodyContentFault(body: Buffer, layout: V1Layout): { index: number; detail: string } | undefined {
-  const c = layout.commandOffset;
-  const type = body.readDoubleLE(c);
+function bodyContentFault(view: DataView, base: number, body: Uint8Array, layout: V1Layout): { index: number; detail: string } | undefined {
+  const c = base + layout.commandOffset;
+  const type = view.getFloat64(c, true);
   const timestampMicros = layout.timestampMicros;
   const first = layout.firstSequence;
   if (type === 0) {
-    for (let b = 0; b < COMMAND_BYTES; b++) if (body[c + b] !== 0) return { index: -1, detail: `continuation command has a non-zero word ${b >> 3}` };
+    for (let b = 0; b < COMMAND_BYTES; b++) if (body[layout.commandOffset + b] !== 0) return { index: -1, detail: `continuation command has a non-zero word ${b >> 3}` };
   } else {
     if (commandByCode[type] === undefined) return { index: -1, detail: `unknown command type ${type}` };
-    const commandTime = body.readDoubleLE(c + 8);
+    const commandTime = view.getFloat64(c + 8, true);
     if (commandTime !== timestampMicros) return { index: -1, detail: `command timestamp ${commandTime} differs from the record's ${timestampMicros}` };
   }
   const count = layout.eventCount;
-  let o = layout.eventsOffset;
+  let o = base + layout.eventsOffset;
   for (let i = 0; i < count; i++, o += EVENT_BYTES) {
-    const eventType = body.readDoubleLE(o);
+    const eventType = view.getFloat64(o, true);
     if (eventByCode[eventType] === undefined) return { index: i, detail: `event ${first + i} has unknown type ${eventType}` };
-    const sequence = body.readDoubleLE(o + 8);
+    const sequence = view.getFloat64(o + 8, true);
     if (sequence !== first + i) return { index: i, detail: `event ${i} of the record carries sequence ${sequence}, expected ${first + i}` };
-    const time = body.readDoubleLE(o + 16);
+    const time = view.getFloat64(o + 16, true);
     if (time !== timestampMicros) return { index: i, detail: `event ${first + i} timestamp ${time} differs from the command's ${timestampMicros}` };
   }
   return undefined;
@@ -238,6 +238,9 @@ export class RecordChecker {
   private readonly head = Buffer.alloc(HASH_BYTES);
   private adopt: boolean;
   private scratch = Buffer.alloc(64 * 1024);
+  private readonly saved = Buffer.alloc(HASH_BYTES);
+  private view: DataView | undefined;
+  private viewBuffer: ArrayBufferLike | undefined;
   private readonly layout = newLayout();
   records = 0;
   events = 0;
@@ -283,21 +286,50 @@ export class RecordChecker {
     if (!equalBytes(body, layout.previousHashOffset, head, 0, HASH_BYTES)) {
       return this.fail(first, 'PREVIOUS_HASH_MISMATCH', 'previousHash differs from the preceding record hash');
     }
-    const hashedLength = HASH_BYTES + body.length - HASH_FIELD_BYTES;
-    if (this.scratch.length < hashedLength) this.scratch = Buffer.alloc(hashedLength * 2);
-    const scratch = this.scratch;
-    head.copy(scratch, 0, 0, HASH_BYTES);
-    body.copy(scratch, HASH_BYTES, 0, body.length - HASH_FIELD_BYTES);
-    const digest = sha256(scratch.subarray(0, hashedLength));
+    const digest = this.digest(body);
     if (!equalBytes(digest, 0, body, layout.hashOffset, HASH_BYTES)) return this.fail(first, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
     if (columns !== undefined && !this.columnsAgree(columns, first, layout.lastSequence, layout.timestampMicros)) return false;
-    const content = bodyContentFault(body, layout);
+    if (body.buffer !== this.viewBuffer) {
+      this.viewBuffer = body.buffer;
+      this.view = new DataView(body.buffer);
+    }
+    const content = bodyContentFault(this.view!, body.byteOffset, body, layout);
     if (content !== undefined) return this.fail(content.index < 0 ? first : first + content.index, 'BAD_CONTENT', content.detail);
-    body.copy(head, 0, layout.hashOffset, layout.hashOffset + HASH_BYTES);
+    for (let i = 0, h = layout.hashOffset; i < HASH_BYTES; i++) head[i] = body[h + i]!;
     this.expected = layout.lastSequence + 1;
     this.records++;
     this.events += layout.eventCount;
     return true;
+  }
+
+  /**
+   * SHA-256(head || body without its hash field). When the 32 bytes before the body belong to
+   * the same buffer (a body inside a page read by sqlite-pages.ts), they are saved, overwritten
+   * with the head, hashed in place with the body and restored: no copy of the body. Otherwise
+   * head and body are copied into a scratch buffer.
+   */
+  private digest(body: Buffer): Uint8Array {
+    const head = this.head;
+    const hashedLength = HASH_BYTES + body.length - HASH_FIELD_BYTES;
+    const start = body.byteOffset;
+    if (start >= HASH_BYTES) {
+      const window = Buffer.from(body.buffer, start - HASH_BYTES, hashedLength);
+      const saved = this.saved;
+      for (let i = 0; i < HASH_BYTES; i++) {
+        saved[i] = window[i]!;
+        window[i] = head[i]!;
+      }
+      try {
+        return sha256(window);
+      } finally {
+        for (let i = 0; i < HASH_BYTES; i++) window[i] = saved[i]!;
+      }
+    }
+    if (this.scratch.length < hashedLength) this.scratch = Buffer.alloc(hashedLength * 2);
+    const scratch = this.scratch;
+    head.copy(scratch, 0, 0, HASH_BYTES);
+    body.copy(scratch, HASH_BYTES, 0, body.length - HASH_FIELD_BYTES);
+    return sha256(scratch.subarray(0, hashedLength));
   }
 
   /** Checks a decoded record (any version), hashing its re-encoding as ChainVerifier does. */
