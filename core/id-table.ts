@@ -111,11 +111,92 @@ export class IdTable {
 }
 
 /**
+ * A fixed-capacity set of positive safe-integer keys: IdTable without values, so a
+ * membership test touches one array (one cache line) per probe.
+ */
+export class KeySet {
+  private readonly mask: number;
+  readonly keys: Float64Array;
+  size = 0;
+
+  constructor(readonly capacity: number) {
+    let slots = 2;
+    while (slots < capacity * 2) slots *= 2;
+    this.mask = slots - 1;
+    this.keys = new Float64Array(slots);
+  }
+
+  private home(key: number): number {
+    const low = key >>> 0;
+    const high = (key / 4294967296) >>> 0;
+    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  has(key: number): boolean {
+    const keys = this.keys;
+    for (let i = this.home(key); ; i = (i + 1) & this.mask) {
+      const k = keys[i];
+      if (k === key) return true;
+      if (k === 0) return false;
+    }
+  }
+
+  /** Adds a key (no-op if present); false when a new key would exceed capacity. */
+  add(key: number): boolean {
+    const keys = this.keys;
+    let i = this.home(key);
+    for (; ; i = (i + 1) & this.mask) {
+      const k = keys[i];
+      if (k === key) return true;
+      if (k === 0) break;
+    }
+    if (this.size >= this.capacity) return false;
+    keys[i] = key;
+    this.size++;
+    return true;
+  }
+
+  delete(key: number): boolean {
+    const keys = this.keys;
+    const mask = this.mask;
+    let i = this.home(key);
+    for (; ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === 0) return false;
+      if (k === key) break;
+    }
+    let hole = i;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const k = keys[j];
+      if (k === 0) break;
+      const h = this.home(k);
+      const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (!between) {
+        keys[hole] = k;
+        hole = j;
+      }
+    }
+    keys[hole] = 0;
+    this.size--;
+    return true;
+  }
+
+  clear(): void {
+    this.keys.fill(0);
+    this.size = 0;
+  }
+}
+
+/**
  * A bounded set of recently seen keys: when full, inserting forgets the oldest.
  * This is the "still remembered" window of client order ids and cash references.
  */
 export class RecentKeyWindow {
-  readonly table: IdTable;
+  readonly table: KeySet;
   readonly ring: Float64Array;
   head = 0;
   count = 0;
@@ -123,12 +204,12 @@ export class RecentKeyWindow {
   written = 0;
 
   constructor(readonly capacity: number) {
-    this.table = new IdTable(capacity);
+    this.table = new KeySet(capacity);
     this.ring = new Float64Array(capacity);
   }
 
   has(key: number): boolean {
-    return this.table.get(key) !== -1;
+    return this.table.has(key);
   }
 
   /** Remembers key (assumed absent), forgetting the oldest key if the window is full. */
@@ -142,7 +223,7 @@ export class RecentKeyWindow {
     this.ring[index] = key;
     if (index >= this.written) this.written = index + 1;
     this.count++;
-    this.table.set(key, 1);
+    this.table.add(key);
   }
 
   clear(): void {
@@ -156,6 +237,6 @@ export class RecentKeyWindow {
   /** Re-inserts the ring's live keys into the hash table (after a snapshot restore). */
   rebuild(): void {
     this.table.clear();
-    for (let i = 0; i < this.count; i++) this.table.set(this.ring[(this.head + i) % this.capacity], 1);
+    for (let i = 0; i < this.count; i++) this.table.add(this.ring[(this.head + i) % this.capacity]);
   }
 }

@@ -36,7 +36,7 @@ export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
   maxInstruments: 256,
   maxAccounts: 1 << 16,
   maxPositions: 1 << 18,
-  clientOrderIdWindow: 1 << 21,
+  clientOrderIdWindow: 1 << 20,
   cashReferenceWindow: 1 << 16,
   eventBatchCapacity: 4096,
   maxPendingSettlements: 1 << 20,

@@ -24,7 +24,8 @@ import {
 } from './codes';
 import { EventBuffer, EventSink, DISCARD_SINK } from './event-buffer';
 import { ExpiryHeap } from './expiry-heap';
-import { IdTable, RecentKeyWindow } from './id-table';
+import { ClientOrderIds, CLIENT_ORDER_ID_LIMIT } from './client-order-ids';
+import { OrderIndex } from './order-index';
 import { BASIS_POINTS, InstrumentTable, MAX_PRICE, MAX_QUANTITY } from './instruments';
 import { mulDivTrunc } from './integer-math';
 import { LevelPool } from './level-pool';
@@ -38,8 +39,6 @@ import type { ImageComponent, ImagePart } from './state-image';
 const C = Commands;
 const E = Events;
 const NO = C.NewOrder.at;
-/** Client order ids are u32 and accounts < 2^20, so (account, clOrdId) packs into one safe integer. */
-const CLIENT_ORDER_ID_LIMIT = 2 ** 32;
 
 export interface EngineOptions {
   limits?: Partial<EngineLimits>;
@@ -56,8 +55,8 @@ export class Matcher implements ImageComponent {
   readonly levels: LevelPool;
   readonly instruments: InstrumentTable;
   /** order id -> order slot, for live orders. */
-  readonly orderIndex: IdTable;
-  readonly clientOrderIds: RecentKeyWindow;
+  readonly orderIndex: OrderIndex;
+  readonly clientOrderIds: ClientOrderIds;
   readonly expiry: ExpiryHeap;
   readonly out: EventBuffer;
   /** Copy each command into the output ahead of its events (on for the journal; off while replaying). */
@@ -87,8 +86,8 @@ export class Matcher implements ImageComponent {
     this.orders = new OrderPool(limits.maxOrders, limits.maxAccounts);
     this.levels = new LevelPool(limits.maxPriceLevels);
     this.instruments = new InstrumentTable(limits.maxInstruments, limits.maxLevelsPerSide, this.levels);
-    this.orderIndex = new IdTable(limits.maxOrders);
-    this.clientOrderIds = new RecentKeyWindow(limits.clientOrderIdWindow);
+    this.orderIndex = new OrderIndex(this.orders);
+    this.clientOrderIds = new ClientOrderIds(limits.maxAccounts, limits.clientOrderIdWindow);
     this.expiry = new ExpiryHeap(this.orders);
     this.out = new EventBuffer(limits.eventBatchCapacity, options.sink ?? DISCARD_SINK);
     this.echoCommands = options.echoCommands ?? false;
@@ -163,8 +162,7 @@ export class Matcher implements ImageComponent {
     if (effectivePrice * quantity > ins.maxOrderNotional[instrument]) {
       return this.orderRejected(account, instrument, clientOrderId, 0, RejectReason.NOTIONAL_ABOVE_MAX, C.NewOrder.code);
     }
-    const dedupKey = account * CLIENT_ORDER_ID_LIMIT + clientOrderId;
-    if (this.clientOrderIds.has(dedupKey)) {
+    if (this.clientOrderIds.has(account, clientOrderId)) {
       return this.orderRejected(account, instrument, clientOrderId, 0, RejectReason.DUPLICATE_CLIENT_ORDER_ID, C.NewOrder.code);
     }
     if ((flags & OrderFlag.PostOnly) !== 0 && this.wouldCross(instrument, isBuy, price)) {
@@ -196,7 +194,7 @@ export class Matcher implements ImageComponent {
     orders.expireTime[slot] = tif === TimeInForce.GTD ? expireTime : 0;
     orders.status[slot] = OrderStatus.Matching;
     this.orderIndex.set(orderId, slot);
-    this.clientOrderIds.add(dedupKey);
+    this.clientOrderIds.add(account, clientOrderId);
 
     const e = this.out.begin(E.OrderAccepted.code);
     const ev = this.out.words;
@@ -1079,7 +1077,7 @@ export class Matcher implements ImageComponent {
       { name: 'levels.tail', array: l.tail, length: l.highWater },
       { name: 'levels.orderCount', array: l.orderCount, length: l.highWater },
       { name: 'expiry.slots', array: this.expiry.slots, length: this.expiry.size },
-      { name: 'clientOrderIds.ring', array: this.clientOrderIds.ring, length: this.clientOrderIds.written },
+      ...this.clientOrderIds.imageParts(),
     ];
     const tables: Array<[string, Float64Array | Uint8Array]> = [
       ['exists', ins.exists], ['state', ins.state], ['tickSize', ins.tickSize], ['lotSize', ins.lotSize],
@@ -1111,7 +1109,7 @@ export class Matcher implements ImageComponent {
       orders: [this.orders.freeHead, this.orders.used, this.orders.highWater],
       levels: [this.levels.freeHead, this.levels.used, this.levels.highWater],
       expirySize: this.expiry.size,
-      clientOrderIds: [this.clientOrderIds.head, this.clientOrderIds.count, this.clientOrderIds.written],
+      clientOrderIds: this.clientOrderIds.imageScalars(),
       instruments: this.instrumentIds().map((i) => [i, ins.symbol[i], this.laddersOf(i).map(([, ladder]) => ladder.count)]),
     };
   }
@@ -1131,7 +1129,7 @@ export class Matcher implements ImageComponent {
     [this.orders.freeHead, this.orders.used, this.orders.highWater] = s.orders;
     [this.levels.freeHead, this.levels.used, this.levels.highWater] = s.levels;
     this.expiry.size = s.expirySize;
-    [this.clientOrderIds.head, this.clientOrderIds.count, this.clientOrderIds.written] = s.clientOrderIds;
+    this.clientOrderIds.restoreScalars(s.clientOrderIds);
     for (const [id, symbol, counts] of s.instruments) {
       this.instruments.add(id, symbol);
       this.laddersOf(id).forEach(([, ladder], k) => (ladder.count = counts[k]));
@@ -1144,7 +1142,7 @@ export class Matcher implements ImageComponent {
     for (let slot = 0; slot < o.highWater; slot++) {
       if (o.status[slot] !== OrderStatus.Free) this.orderIndex.set(o.orderId[slot], slot);
     }
-    this.clientOrderIds.rebuild();
+    this.clientOrderIds.older.rebuild();
   }
 
   private instrumentIds(): number[] {

@@ -23,6 +23,9 @@ const MAX_CLIENT_ORDER_ID = 2 ** 32 - 1;
 const ASCII7_LIMIT = 128 ** 7;
 const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9._-]{0,13}$/;
 
+/** docs/matching.md: ids this close to an account's highest id today are always remembered. */
+const CLIENT_ORDER_ID_RECENT_RANGE = 1024;
+
 export interface ReferenceOptions {
   maxAccounts: number;
   maxInstruments: number;
@@ -99,7 +102,14 @@ export class ReferenceMatcher {
   private makerFeeBps = 0;
   private takerFeeBps = 0;
   /** (account, client order id) keys of accepted orders this day, oldest first. */
+  /**
+   * Client order ids remembered today (docs/matching.md): per account, every id
+   * within CLIENT_ORDER_ID_RECENT_RANGE of the highest id it used today; plus, in
+   * one FIFO of `clientOrderIdWindow` entries, ids that arrived below that range.
+   */
   private clientOrderIds = new Set<string>();
+  private highestClientOrderId = new Map<number, number>();
+  private olderClientOrderIds = new Set<string>();
   private command: CommandObject = { type: '', timestamp: 0, origin: 0 };
   /** Stops triggered during the current command, waiting to run. */
   private stopQueue: RefOrder[] = [];
@@ -281,12 +291,12 @@ export class ReferenceMatcher {
     if (effectivePrice * quantity > instrument.maxOrderNotional) return reject(RejectReason.NOTIONAL_ABOVE_MAX);
     // 9. duplicate client order id
     const key = `${account}:${clientOrderId}`;
-    if (this.clientOrderIds.has(key)) return reject(RejectReason.DUPLICATE_CLIENT_ORDER_ID);
+    if (this.isRemembered(account, clientOrderId)) return reject(RejectReason.DUPLICATE_CLIENT_ORDER_ID);
     // 10. post-only
     if (postOnly && this.wouldCross(instrument, side, price)) return reject(RejectReason.POST_ONLY_WOULD_CROSS);
     // 11. capacity: never reached here.
 
-    this.rememberClientOrderId(key);
+    this.rememberClientOrderId(account, clientOrderId, key);
     const order: RefOrder = {
       id: this.nextOrderId++, account, instrument: instrumentId, clientOrderId, side, type, timeInForce: tif,
       price: hasLimitPrice ? price : 0, stopPrice: hasStopPrice ? stopPrice : 0, quantity, leaves: quantity,
@@ -312,12 +322,24 @@ export class ReferenceMatcher {
     this.runStopQueue(instrument);
   }
 
-  private rememberClientOrderId(key: string): void {
-    this.clientOrderIds.add(key);
-    while (this.clientOrderIds.size > this.options.clientOrderIdWindow) {
-      const oldest = this.clientOrderIds.values().next().value as string;
-      this.clientOrderIds.delete(oldest);
+  private isRemembered(account: number, id: number): boolean {
+    const key = `${account}:${id}`;
+    const highest = this.highestClientOrderId.get(account) ?? 0;
+    if (id > highest - CLIENT_ORDER_ID_RECENT_RANGE && this.clientOrderIds.has(key)) return true;
+    return this.olderClientOrderIds.has(key);
+  }
+
+  private rememberClientOrderId(account: number, id: number, key: string): void {
+    const highest = this.highestClientOrderId.get(account) ?? 0;
+    if (id <= highest - CLIENT_ORDER_ID_RECENT_RANGE) {
+      this.olderClientOrderIds.add(key);
+      while (this.olderClientOrderIds.size > this.options.clientOrderIdWindow) {
+        this.olderClientOrderIds.delete(this.olderClientOrderIds.values().next().value as string);
+      }
+      return;
     }
+    this.clientOrderIds.add(key); // ids that fall out of the recent range are forgotten (isRemembered)
+    if (id > highest) this.highestClientOrderId.set(account, id);
   }
 
   private wouldCross(instrument: RefInstrument, side: number, price: number): boolean {
@@ -652,6 +674,8 @@ export class ReferenceMatcher {
   private endOfDay(): void {
     this.tradeDate += 1;
     this.clientOrderIds = new Set();
+    this.highestClientOrderId = new Map();
+    this.olderClientOrderIds = new Set();
     this.emit('TradingDayEnded', { tradeDate: this.tradeDate });
   }
 
