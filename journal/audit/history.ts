@@ -4,14 +4,13 @@
  * (instrument symbols, the trade date, the fee account) kept from the very first event
  * so that a range starting late still names things right.
  */
-import { unpackSymbol, Events, eventByCode, EVENT_WORDS } from '../../core/schema';
-import { decodeEvent } from '../../core/record-objects';
 import { Side } from '../../core/codes';
-import { commandByCode } from '../../core/schema';
+import { decodeEvent } from '../../core/record-objects';
+import { commandByCode, eventByCode, Events, EVENT_WORDS, unpackSymbol } from '../../core/schema';
 import { afterStart, beforeEnd, cancelReasonName, orderTypeName, Range, rejectReasonName, sideName, timeInForceName, timeUtc } from './format';
+import { Row } from './output';
 import { Progress } from './progress';
 import { AuditSource } from './source';
-import { Row } from './output';
 
 const E = Events;
 

@@ -13,9 +13,8 @@
  *
  * The first three read events only; the statement re-executes (it needs balances).
  */
-import { Side } from '../../core/codes';
-import { CorporateActionKind } from '../../core/codes';
-import { Events, EVENT_WORDS } from '../../core/schema';
+import { CorporateActionKind, Side } from '../../core/codes';
+import { commandByCode, Events, EVENT_WORDS } from '../../core/schema';
 import { journalFault, notFound, usageError } from './errors';
 import { afterStart, beforeEnd, cancelReasonName, orderTypeName, Range, rejectReasonName, sideName, timeInForceName, timeUtc } from './format';
 import { ScanContext, scanEvents, TRADE_COLUMNS, TradeFilter, tradeMatches, tradeRow } from './history';
@@ -24,7 +23,6 @@ import { Progress } from './progress';
 import { EngineConfig, Group, Replayer, runJournal } from './reexecute';
 import { formatDivergence } from './replay';
 import { AuditSource } from './source';
-import { commandByCode } from '../../core/schema';
 
 const E = Events;
 

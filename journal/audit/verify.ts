@@ -1,13 +1,15 @@
 /**
  * `verify`: the hash chain end to end and every record's format, in bounded memory, on every core.
  *
- * sqlite: the key range is split into chunks (about 4 per thread, at most ~2M events each).
- * A piscina pool runs one task per chunk; each worker streams its chunk from its own read-only
- * connection and checks the chunk's internal chain, adopting the first record's sequence and
- * previousHash. The main thread then walks the chunk summaries in order and checks each seam
- * exactly as a sequential verifier would check that record: its sequence against the previous
- * chunk's lastSequence + 1, its previousHash against the previous chunk's head hash. The first
- * fault in sequence order wins, so the verdict (reason and sequence) is the sequential one.
+ * sqlite: the records are split into chunks (about 4 per thread, at most ~2M events each): runs
+ * of the table's leaf pages when the file's pages can be read directly (sqlite-pages.ts; no WAL
+ * frames), else key ranges read through the worker's own read-only sqlite connection. A piscina
+ * pool runs one task per chunk; each worker streams its chunk and checks the chunk's internal
+ * chain, adopting the first record's sequence and previousHash. The main thread then walks the
+ * chunk summaries in order and checks each seam exactly as a sequential verifier would check
+ * that record: its sequence against the previous chunk's lastSequence + 1, its previousHash
+ * against the previous chunk's head hash. The first fault in sequence order wins, so the verdict
+ * (reason and sequence) is the sequential one.
  * Archives: one task per file, seams between files checked the same way. EventStoreDB: one
  * sequential stream.
  *
