@@ -16,9 +16,11 @@ import { MpscRing, SpmcConsumer, SpmcRing } from '../ring';
 import { COMMAND_WORDS, EVENT_WORDS } from '../schema';
 import { EngineLimits, validateLimits } from '../limits';
 import { ControlBlock } from './control-block';
+import type { StateImage } from '../state-image';
 import type { MatcherWorkerData } from './matcher-worker';
 import type { JournalWorkerData } from '../../journal/journal-worker';
 import type { Durability } from '../../journal/journal';
+import { snapshotDirectoryFor } from '../../snapshots/snapshot-store';
 
 export interface ExchangeCoreOptions {
   dataDirectory: string;
@@ -65,8 +67,6 @@ export class ExchangeCore {
   /** Threads that failed, with why: waiting on them fails at once. */
   private readonly failed = new Map<string, string>();
   startReport?: StartReport;
-  /** Latest state image the matcher cut (snapshot requests). */
-  onImage?: (image: { header: unknown; bytes: Uint8Array }) => void;
 
   constructor(readonly options: ExchangeCoreOptions) {
     const limits = validateLimits(options.limits);
@@ -76,7 +76,7 @@ export class ExchangeCore {
     }
     mkdirSync(options.dataDirectory, { recursive: true });
     this.journalPath = path.join(options.dataDirectory, 'journal.db');
-    this.snapshotDirectory = path.join(options.dataDirectory, 'snapshots');
+    this.snapshotDirectory = snapshotDirectoryFor(this.journalPath);
     this.control = ControlBlock.create();
     this.inbound = MpscRing.create(options.inboundCapacity ?? DEFAULT_INBOUND_CAPACITY, COMMAND_WORDS);
     this.outbound = SpmcRing.create(outboundCapacity, EVENT_WORDS, 1 + (options.extraConsumers ?? 0));
@@ -87,7 +87,7 @@ export class ExchangeCore {
     const o = this.options;
     const matcherData: MatcherWorkerData = {
       inbound: this.inbound.buffer, outbound: this.outbound.buffer, control: this.control.buffer,
-      journalPath: this.journalPath, snapshotDirectory: this.snapshotDirectory, risk: o.risk ?? true,
+      journalPath: this.journalPath, risk: o.risk ?? true,
       limits: o.limits ?? {}, maxBatch: Math.min(o.maxBatch ?? DEFAULT_MAX_BATCH, this.inbound.capacity), idleWaitMs: o.idleWaitMs ?? DEFAULT_IDLE_WAIT_MS,
     };
     this.matcher = this.spawn('matcher', path.join(__dirname, 'matcher-worker.js'), matcherData);
@@ -128,9 +128,10 @@ export class ExchangeCore {
   }
 
   /** Asks the matcher for a state image at its next batch boundary. */
-  requestImage(): Promise<{ header: unknown; bytes: Uint8Array }> {
+  requestImage(): Promise<StateImage> {
+    const image = this.next('matcher', 'image').then((m) => ({ header: m.header as StateImage['header'], bytes: m.bytes as Uint8Array }));
     this.control.requestSnapshot();
-    return this.next('matcher', 'image').then((m) => ({ header: m.header, bytes: m.bytes as Uint8Array }));
+    return image;
   }
 
   /** Drains and stops: the matcher finishes every published command, the journal makes it durable. */
@@ -166,7 +167,6 @@ export class ExchangeCore {
     const worker = new Worker(file, { workerData: data });
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') this.options.onProgress?.(who, String(message.message));
-      if (message.type === 'image') this.onImage?.({ header: message.header, bytes: message.bytes as Uint8Array });
       if (message.type === 'fatal') this.fatal(who, String(message.message));
       const waiter = this.waiters.get(`${who}:${message.type}`);
       if (waiter !== undefined) {

@@ -11,7 +11,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Matcher } from '../matcher';
-import { RiskEngine } from '../risk-engine';
 import { EngineLimits } from '../limits';
 import { MpscRing, SpmcRing } from '../ring';
 import { ControlBlock, WorkerState } from './control-block';
@@ -24,7 +23,6 @@ export interface MatcherWorkerData {
   outbound: SharedArrayBuffer;
   control: SharedArrayBuffer;
   journalPath: string;
-  snapshotDirectory: string;
   risk: boolean;
   limits: Partial<EngineLimits>;
   /** Most commands taken from the inbound ring in one batch. */
@@ -40,9 +38,8 @@ async function main(): Promise<void> {
   const outbound = SpmcRing.attach(data.outbound);
   const recovered = await recoverEngine({
     journalPath: data.journalPath,
-    snapshotDirectory: data.snapshotDirectory,
-    makeEngine: () => new Matcher({ limits: data.limits, risk: data.risk ? new RiskEngine() : null }),
     risk: data.risk,
+    limits: data.limits,
     onProgress: (message) => parentPort!.postMessage({ type: 'progress', message }),
   });
   const matcher: Matcher = recovered.matcher;

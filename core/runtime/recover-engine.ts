@@ -1,39 +1,50 @@
 /**
  * Start-up recovery for the matcher thread: open the journal (which truncates and
- * reports a torn last record, and refuses a corrupt one before the tail), rebuild
- * the engine by replaying it, then close it so the journal thread can take the
- * writer lease. Snapshots shorten this (snapshots/recovery.ts) when present.
+ * reports a torn last record, and refuses a corrupt one before the tail), restore
+ * the newest valid snapshot (falling back to older ones, then to a full replay),
+ * replay the journal's tail by re-executing every command and checking the events
+ * are byte-identical (snapshots/recovery.ts), then close the journal so the journal
+ * thread can take the writer lease.
  */
 import { SqliteJournal } from '../../journal/sqlite-journal';
+import { SnapshotStore } from '../../snapshots/snapshot-store';
+import { recover } from '../../snapshots/recovery';
+import type { EngineLimits } from '../limits';
 import type { Matcher } from '../matcher';
-import { replayRecords } from './replay';
 
 export interface RecoverEngineOptions {
   journalPath: string;
-  snapshotDirectory: string;
   risk: boolean;
-  makeEngine: () => Matcher;
+  limits: Partial<EngineLimits>;
   onProgress: (message: string) => void;
 }
 
 export interface RecoveredEngine {
   matcher: Matcher;
-  report: { replayedRecords: number; replayedEvents: number; fromSnapshot: number | null; notes: string[] };
+  report: { replayedRecords: number; replayedEvents: number; fromSnapshot: number | null; fallbacks: string[]; notes: string[]; millis: number };
 }
 
 export async function recoverEngine(options: RecoverEngineOptions): Promise<RecoveredEngine> {
   const journal = SqliteJournal.open({ path: options.journalPath, durability: 'fsync', verifyOnOpen: 'tail' });
-  const notes: string[] = [];
-  const openReport = (journal as unknown as { openReport?: unknown }).openReport;
-  if (openReport !== undefined) notes.push(`journal open: ${JSON.stringify(openReport)}`);
   try {
-    const matcher = options.makeEngine();
-    const started = process.hrtime.bigint();
-    const progress = await replayRecords(matcher, journal.readFrom(1), (p) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      options.onProgress(`replayed ${p.records} records, ${p.events} events (${Math.round(p.events / Math.max(seconds, 1e-6))} events/s)`);
+    const result = await recover({
+      journal,
+      journalPath: options.journalPath,
+      store: SnapshotStore.forJournal(options.journalPath),
+      risk: options.risk,
+      limits: options.limits,
+      onProgress: (p) => options.onProgress(p.line),
+      log: options.onProgress,
     });
-    return { matcher, report: { replayedRecords: progress.records, replayedEvents: progress.events, fromSnapshot: null, notes } };
+    // A journal that ends inside a huge command's continuation records: make them durable first.
+    if (result.unjournaledRecords.length > 0) journal.appendSync(result.unjournaledRecords);
+    return {
+      matcher: result.matcher,
+      report: {
+        replayedRecords: result.replayedRecords, replayedEvents: result.replayedEvents, fromSnapshot: result.fromSnapshot,
+        fallbacks: result.fallbacks, notes: result.notes, millis: Math.round(result.millis.total),
+      },
+    };
   } finally {
     await journal.close();
   }

@@ -13,6 +13,7 @@ import type { ExchangeConfig } from './config';
 import { bootstrapCommands } from './bootstrap';
 import { createMetrics, ObservabilityState, startHttp } from './observability';
 import { DemoFlow } from './demo-flow';
+import { SnapshotScheduler } from './snapshot-scheduler';
 import { phaseAt, SessionPhase, transitionCommands } from './trading-calendar';
 import { encodeCommand } from '../record-objects';
 
@@ -39,6 +40,7 @@ export class Supervisor {
   private readonly state: ObservabilityState = { ready: false, live: true };
   private stopping?: Promise<number>;
   private clock?: NodeJS.Timeout;
+  snapshots?: SnapshotScheduler;
   /** Instruments start OPEN (bootstrap) or as recovered; the first tick moves them to the calendar's phase. */
   private phase: SessionPhase = 'open';
 
@@ -66,6 +68,7 @@ export class Supervisor {
       for (const command of commands) if (!this.core.submit(command, 0, 5000)) throw new Error('inbound ring full during bootstrap');
       this.log.info({ commands: commands.length }, 'bootstrapped a fresh journal from the configuration');
     }
+    this.snapshots = new SnapshotScheduler(this.core, this.config.snapshot, this.log, report.sequence);
     let consumer = 1;
     for (const factory of this.factories) {
       const service = factory.create(this.core, consumer);
@@ -95,6 +98,8 @@ export class Supervisor {
       this.demo?.stop();
       if (this.clock !== undefined) clearInterval(this.clock);
       for (const service of [...this.services].reverse()) await service.stop();
+      await this.snapshots?.final();
+      await this.snapshots?.close();
       const stopped = await this.core.stop();
       for (const service of this.services) await service.dispose?.();
       this.log.info(stopped, 'stopped cleanly');
@@ -118,6 +123,7 @@ export class Supervisor {
     }
     this.phase = next;
     this.core.submit(encodeCommand('Clock', {}, micros), 0, 10);
+    this.snapshots?.tick();
   }
 
   /** A thread failed: stop the exchange (public so services can report their own threads). */
