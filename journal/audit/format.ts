@@ -7,13 +7,19 @@ import {
 } from '../../core/codes';
 import { usageError } from './errors';
 
-/** ISO-8601 UTC with microseconds: 2024-03-15T14:01:00.000000Z. */
+let lastMicros = Number.NaN;
+let lastText = '';
+
+/** ISO-8601 UTC with microseconds: 2024-03-15T14:01:00.000000Z (the last one is remembered: a command's events share it). */
 export function timeUtc(micros: number): string {
+  if (micros === lastMicros) return lastText;
   if (!Number.isFinite(micros)) return '';
   const millis = Math.floor(micros / 1000);
   const iso = new Date(millis).toISOString(); // ...T14:01:00.123Z
   const extra = String(micros - millis * 1000).padStart(3, '0');
-  return `${iso.slice(0, -1)}${extra}Z`;
+  lastMicros = micros;
+  lastText = `${iso.slice(0, -1)}${extra}Z`;
+  return lastText;
 }
 
 /** Microseconds since the epoch of an ISO time (fractions up to µs kept). */

@@ -50,6 +50,7 @@ export class Output {
 }
 
 export function csvCell(value: Cell): string {
+  if (typeof value === 'number') return String(value);
   if (value === null || value === undefined) return '';
   const text = String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
@@ -77,7 +78,10 @@ export class TableWriter {
 
   row(row: Row): void {
     if (this.format === 'csv') {
-      this.out.write(`${this.columns.map((column) => csvCell(row[column])).join(',')}\n`);
+      const columns = this.columns;
+      let line = csvCell(row[columns[0]!]);
+      for (let i = 1; i < columns.length; i++) line += `,${csvCell(row[columns[i]!])}`;
+      this.out.write(`${line}\n`);
     } else if (this.format === 'json') {
       const ordered: Row = {};
       for (const column of this.columns) ordered[column] = row[column] ?? null;

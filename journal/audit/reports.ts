@@ -89,24 +89,49 @@ class LiveOrders {
   }
 }
 
-function termsCells(terms: OrderTerms | undefined, context: ScanContext): Row {
-  if (terms === undefined) return {};
+/** A row with every audit-trail column (one fixed shape: cheap to build, no spreads). */
+interface TrailRow extends Row {
+  sequence: number; timestamp_us: number; time_utc: string; trade_date: number; event: string; order_id: number;
+  client_order_id: number | null; account: number | null; symbol: string | null; side: string | null; order_type: string | null;
+  time_in_force: string | null; price: number | null; stop_price: number | null; quantity: number | null; leaves_quantity: number | null;
+  fill_price: number | null; fill_quantity: number | null; liquidity: string | null; counterparty_order_id: number | null;
+  counterparty_account: number | null; canceled_quantity: number | null; reason: string | null; command: string; detail: string | null;
+}
+
+function trailRow(events: Float64Array, o: number, context: ScanContext, event: string, orderId: number, terms: OrderTerms | undefined): TrailRow {
+  const hasTerms = terms !== undefined;
   return {
-    client_order_id: terms.clientOrderId,
-    account: terms.account,
-    symbol: context.symbol(terms.instrument),
-    side: sideName(terms.side),
-    order_type: orderTypeName(terms.orderType),
-    time_in_force: timeInForceName(terms.timeInForce),
-    price: terms.price,
-    stop_price: terms.stopPrice,
-    quantity: terms.quantity,
+    sequence: events[o + 1]!,
+    timestamp_us: events[o + 2]!,
+    time_utc: timeUtc(events[o + 2]!),
+    trade_date: context.tradeDate,
+    event,
+    order_id: orderId,
+    client_order_id: hasTerms ? terms.clientOrderId : null,
+    account: hasTerms ? terms.account : null,
+    symbol: hasTerms ? context.symbol(terms.instrument) : null,
+    side: hasTerms ? sideName(terms.side) : null,
+    order_type: hasTerms ? orderTypeName(terms.orderType) : null,
+    time_in_force: hasTerms ? timeInForceName(terms.timeInForce) : null,
+    price: hasTerms ? terms.price : null,
+    stop_price: hasTerms ? terms.stopPrice : null,
+    quantity: hasTerms ? terms.quantity : null,
+    leaves_quantity: null,
+    fill_price: null,
+    fill_quantity: null,
+    liquidity: null,
+    counterparty_order_id: null,
+    counterparty_account: null,
+    canceled_quantity: null,
+    reason: null,
+    command: context.commandName,
+    detail: null,
   };
 }
 
 export async function auditTrailReport(source: AuditSource, range: Range, table: TableWriter, filter: { account?: number; symbol?: string }, progress?: Progress): Promise<void> {
   const live = new LiveOrders();
-  const emit = (row: Row) => {
+  const emit = (row: TrailRow) => {
     if (filter.account !== undefined && row.account !== filter.account) return;
     if (filter.symbol !== undefined && row.symbol !== filter.symbol) return;
     table.row(row);
@@ -115,26 +140,28 @@ export async function auditTrailReport(source: AuditSource, range: Range, table:
   await scanEvents(source, { to: range.to }, (events, o, context) => {
     const type = events[o]!;
     const inRange = afterStart(range.from, events[o + 1]!, events[o + 2]!);
-    const base = (orderId: number): Row => ({
-      sequence: events[o + 1]!, timestamp_us: events[o + 2]!, time_utc: timeUtc(events[o + 2]!), trade_date: context.tradeDate,
-      event: '', order_id: orderId, command: context.commandName, ...termsCells(live.get(orderId), context),
-    });
     switch (type) {
       case E.OrderAccepted.code: {
         live.accept(events, o);
         const orderId = events[o + E.OrderAccepted.at.orderId]!;
-        if (inRange) emit({ ...base(orderId), event: 'OrderAccepted', leaves_quantity: events[o + E.OrderAccepted.at.quantity] });
+        if (inRange) {
+          const row = trailRow(events, o, context, 'OrderAccepted', orderId, live.get(orderId));
+          row.leaves_quantity = events[o + E.OrderAccepted.at.quantity]!;
+          emit(row);
+        }
         break;
       }
       case E.OrderRejected.code: {
         const R = E.OrderRejected.at;
         const orderId = events[o + R.orderId]!;
         if (inRange) {
-          emit({
-            ...base(orderId), event: 'OrderRejected', client_order_id: events[o + R.clientOrderId], account: events[o + R.account],
-            symbol: context.symbol(events[o + R.instrument]!), reason: rejectReasonName(events[o + R.reason]!),
-            command: commandByCode[events[o + R.commandType]!]?.name ?? context.commandName,
-          });
+          const row = trailRow(events, o, context, 'OrderRejected', orderId, live.get(orderId));
+          row.client_order_id = events[o + R.clientOrderId]!;
+          row.account = events[o + R.account]!;
+          row.symbol = context.symbol(events[o + R.instrument]!);
+          row.reason = rejectReasonName(events[o + R.reason]!);
+          row.command = commandByCode[events[o + R.commandType]!]?.name ?? context.commandName;
+          emit(row);
         }
         break;
       }
@@ -146,16 +173,28 @@ export async function auditTrailReport(source: AuditSource, range: Range, table:
         const quantity = events[o + T.quantity]!;
         const aggressor = events[o + T.aggressorSide]!;
         if (inRange) {
-          emit({
-            ...base(maker), event: 'Trade', account: events[o + T.makerAccount], side: sideName(aggressor === Side.Buy ? Side.Sell : Side.Buy),
-            leaves_quantity: events[o + T.makerLeaves], fill_price: price, fill_quantity: quantity, liquidity: 'MAKER',
-            counterparty_order_id: taker, counterparty_account: events[o + T.takerAccount], detail: `fee ${events[o + T.makerFee]}`,
-          });
-          emit({
-            ...base(taker), event: 'Trade', account: events[o + T.takerAccount], side: sideName(aggressor),
-            leaves_quantity: events[o + T.takerLeaves], fill_price: price, fill_quantity: quantity, liquidity: 'TAKER',
-            counterparty_order_id: maker, counterparty_account: events[o + T.makerAccount], detail: `fee ${events[o + T.takerFee]}`,
-          });
+          const makerRow = trailRow(events, o, context, 'Trade', maker, live.get(maker));
+          makerRow.account = events[o + T.makerAccount]!;
+          makerRow.side = sideName(aggressor === Side.Buy ? Side.Sell : Side.Buy);
+          makerRow.leaves_quantity = events[o + T.makerLeaves]!;
+          makerRow.fill_price = price;
+          makerRow.fill_quantity = quantity;
+          makerRow.liquidity = 'MAKER';
+          makerRow.counterparty_order_id = taker;
+          makerRow.counterparty_account = events[o + T.takerAccount]!;
+          makerRow.detail = `fee ${events[o + T.makerFee]}`;
+          emit(makerRow);
+          const takerRow = trailRow(events, o, context, 'Trade', taker, live.get(taker));
+          takerRow.account = events[o + T.takerAccount]!;
+          takerRow.side = sideName(aggressor);
+          takerRow.leaves_quantity = events[o + T.takerLeaves]!;
+          takerRow.fill_price = price;
+          takerRow.fill_quantity = quantity;
+          takerRow.liquidity = 'TAKER';
+          takerRow.counterparty_order_id = maker;
+          takerRow.counterparty_account = events[o + T.makerAccount]!;
+          takerRow.detail = `fee ${events[o + T.takerFee]}`;
+          emit(takerRow);
         }
         if (events[o + T.makerLeaves] === 0) live.done(maker);
         if (events[o + T.takerLeaves] === 0) live.done(taker);
@@ -165,11 +204,15 @@ export async function auditTrailReport(source: AuditSource, range: Range, table:
         const C = E.OrderCanceled.at;
         const orderId = events[o + C.orderId]!;
         if (inRange) {
-          emit({
-            ...base(orderId), event: 'OrderCanceled', account: events[o + C.account], symbol: context.symbol(events[o + C.instrument]!),
-            side: sideName(events[o + C.side]!), price: events[o + C.price], leaves_quantity: 0,
-            canceled_quantity: events[o + C.canceledQuantity], reason: cancelReasonName(events[o + C.reason]!),
-          });
+          const row = trailRow(events, o, context, 'OrderCanceled', orderId, live.get(orderId));
+          row.account = events[o + C.account]!;
+          row.symbol = context.symbol(events[o + C.instrument]!);
+          row.side = sideName(events[o + C.side]!);
+          row.price = events[o + C.price]!;
+          row.leaves_quantity = 0;
+          row.canceled_quantity = events[o + C.canceledQuantity]!;
+          row.reason = cancelReasonName(events[o + C.reason]!);
+          emit(row);
         }
         live.done(orderId);
         break;
@@ -179,11 +222,12 @@ export async function auditTrailReport(source: AuditSource, range: Range, table:
         const orderId = events[o + P.orderId]!;
         const terms = live.get(orderId);
         if (inRange) {
-          emit({
-            ...base(orderId), event: 'OrderReplaced', price: events[o + P.price], quantity: events[o + P.quantity],
-            leaves_quantity: events[o + P.leavesQuantity],
-            detail: `from price ${events[o + P.oldPrice]} leaves ${events[o + P.oldLeaves]}; priority ${events[o + P.priorityKept] === 1 ? 'kept' : 'lost'}`,
-          });
+          const row = trailRow(events, o, context, 'OrderReplaced', orderId, terms);
+          row.price = events[o + P.price]!;
+          row.quantity = events[o + P.quantity]!;
+          row.leaves_quantity = events[o + P.leavesQuantity]!;
+          row.detail = `from price ${events[o + P.oldPrice]} leaves ${events[o + P.oldLeaves]}; priority ${events[o + P.priorityKept] === 1 ? 'kept' : 'lost'}`;
+          emit(row);
         }
         if (terms !== undefined) {
           terms.price = events[o + P.price]!;
@@ -195,17 +239,22 @@ export async function auditTrailReport(source: AuditSource, range: Range, table:
         const C = E.CancelRejected.at;
         const orderId = events[o + C.orderId]!;
         if (inRange) {
-          emit({
-            ...base(orderId), event: 'CancelRejected', account: events[o + C.account], reason: rejectReasonName(events[o + C.reason]!),
-            command: commandByCode[events[o + C.commandType]!]?.name ?? context.commandName,
-          });
+          const row = trailRow(events, o, context, 'CancelRejected', orderId, live.get(orderId));
+          row.account = events[o + C.account]!;
+          row.reason = rejectReasonName(events[o + C.reason]!);
+          row.command = commandByCode[events[o + C.commandType]!]?.name ?? context.commandName;
+          emit(row);
         }
         break;
       }
       case E.StopTriggered.code: {
         const S = E.StopTriggered.at;
         const orderId = events[o + S.orderId]!;
-        if (inRange) emit({ ...base(orderId), event: 'StopTriggered', detail: `stop ${events[o + S.stopPrice]} touched by last ${events[o + S.lastPrice]}` });
+        if (inRange) {
+          const row = trailRow(events, o, context, 'StopTriggered', orderId, live.get(orderId));
+          row.detail = `stop ${events[o + S.stopPrice]} touched by last ${events[o + S.lastPrice]}`;
+          emit(row);
+        }
         break;
       }
       default:
