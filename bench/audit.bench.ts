@@ -12,7 +12,8 @@
  * Options: --events N, --dir PATH (cache directory), --threads N, --regenerate.
  * Ends with ONE line of JSON holding the headline figures.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { Matcher } from '../core/matcher';
@@ -74,6 +75,22 @@ interface Generated {
   seconds: number;
   headHash: string;
   version: number;
+  /** SHA-256 of the compiled engine (dist/core): a journal is only reused by the engine that wrote it. */
+  engine: string;
+}
+
+/** Hash of the compiled engine files this bench runs with. */
+function engineHash(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.js')) hash.update(name).update(readFileSync(path));
+    }
+  };
+  walk(join(__dirname, '..', 'core'));
+  return hash.digest('hex').slice(0, 16);
 }
 
 function generate(path: string, targetEvents: number): Generated {
@@ -191,6 +208,7 @@ function generate(path: string, targetEvents: number): Generated {
     seconds: (performance.now() - started) / 1000,
     headHash: Buffer.from(last!.hash).toString('hex'),
     version: GENERATOR_VERSION,
+    engine: engineHash(),
   };
 }
 
@@ -223,9 +241,11 @@ async function main(): Promise<void> {
   let cached = false;
   if (!process.argv.includes('--regenerate') && existsSync(path) && existsSync(marker)) {
     const saved = JSON.parse(readFileSync(marker, 'utf8')) as Generated;
-    if (saved.version === GENERATOR_VERSION) {
+    if (saved.version === GENERATOR_VERSION && saved.engine === engineHash()) {
       generated = saved;
       cached = true;
+    } else {
+      console.log('the cached journal was written by another engine build or generator: regenerating');
     }
   }
   if (generated === undefined) {
