@@ -31,10 +31,16 @@ export interface ClientOptions {
 }
 
 const FRAME_BYTES = 16_384;
+/**
+ * The server packs replayed messages into frames by size only (up to 16 KiB, so up to
+ * several hundred messages), above the protocol's default maxMessagesPerFrame of 128.
+ * The client accepts them rather than refusing the frame and losing the replay.
+ */
+const INBOUND_MESSAGES_PER_FRAME = Math.floor(FRAME_BYTES / 4);
 
 export class ExchangeClient extends EventEmitter {
   private socket?: WebSocket;
-  private readonly decoder = new FrameDecoder(ServerTemplates);
+  private readonly decoder = new FrameDecoder(ServerTemplates, { maxMessagesPerFrame: INBOUND_MESSAGES_PER_FRAME });
   private readonly encoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
   private readonly record = new Float64Array(16);
   private batching = false;
@@ -74,7 +80,30 @@ export class ExchangeClient extends EventEmitter {
     this.encoder.append(logon, this.record, 0, 0, signature);
     socket.send(Buffer.from(this.encoder.view()));
     this.encoder.reset();
-    const answer = await this.next((m) => m.type === 'LogonAck' || m.type === 'LogonReject', 5000);
+    const answer = await new Promise<ServerMessage>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        this.off('message', onMessage);
+      };
+      const onMessage = (m: ServerMessage) => {
+        if (m.type !== 'LogonAck' && m.type !== 'LogonReject') return;
+        done();
+        const at = this.received.indexOf(m);
+        if (at >= 0) this.received.splice(at, 1);
+        resolve(m);
+      };
+      const onClose = (code: number) => {
+        done();
+        reject(new Error(`connection closed (${code}) before the logon answer`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error('no logon answer within 5000 ms'));
+      }, 5000);
+      socket.once('close', onClose);
+      this.on('message', onMessage);
+    });
     if (answer.type === 'LogonReject') throw new Error(`logon rejected: reason ${answer.reason}`);
     this.clientSequence = Math.max(this.clientSequence, Number(answer.lastClientSequence));
     return answer;
@@ -133,6 +162,25 @@ export class ExchangeClient extends EventEmitter {
 
   sendRaw(bytes: Uint8Array | string): void {
     this.socket!.send(bytes);
+  }
+
+  /** True while the socket is open. */
+  get open(): boolean {
+    return this.socket !== undefined && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Orderly end: sends Logout and resolves once the server has closed the connection (or after `timeoutMs`, by closing it). */
+  logout(timeoutMs = 2000): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) return this.close();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => socket.terminate(), timeoutMs);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.send('Logout', { reason: 0 });
+    });
   }
 
   close(): Promise<void> {
