@@ -565,10 +565,10 @@ export class Matcher implements ImageComponent {
     ladder.remove(level);
   }
 
+  /** The order filled completely (or was never more than its fills): release it. */
   private finishFilled(slot: number): void {
     if (this.risk !== null) this.risk.onOrderDone(slot);
-    this.orderIndex.delete(this.orders.orderId[slot]);
-    this.orders.release(slot);
+    this.free(slot);
   }
 
   /** Emits OrderCanceled for the order's open quantity and frees it. The order must be off the book. */
@@ -584,8 +584,15 @@ export class Matcher implements ImageComponent {
     ev[e + X.price] = orders.price[slot];
     ev[e + X.canceledQuantity] = orders.leaves[slot];
     ev[e + X.reason] = reason;
+    // The risk layer releases what the open quantity still holds, so it must see it first.
+    if (this.risk !== null) this.risk.onOrderDone(slot);
     orders.leaves[slot] = 0;
-    this.finishFilled(slot);
+    this.free(slot);
+  }
+
+  private free(slot: number): void {
+    this.orderIndex.delete(this.orders.orderId[slot]);
+    this.orders.release(slot);
   }
 
   // ------------------------------------------------------------ stops

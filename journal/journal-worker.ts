@@ -15,6 +15,9 @@ import { RecordBuilder } from './record-builder';
 import { SqliteJournal } from './sqlite-journal';
 import type { Durability } from './journal';
 
+/** Records per group commit (well under the sqlite journal's pending-record limit). */
+export const MAX_RECORDS_PER_COMMIT = 8192;
+
 export interface JournalWorkerData {
   outbound: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -49,10 +52,12 @@ async function main(): Promise<void> {
       }
       consumer.release(end);
       const batch = builder.take();
-      if (batch.length > 0) {
-        journal.appendSync(batch);
-        durable = batch[batch.length - 1].lastSequence;
-        records += batch.length;
+      // One transaction per chunk: bounded by the journal's own limits on a group.
+      for (let first = 0; first < batch.length; first += MAX_RECORDS_PER_COMMIT) {
+        const chunk = batch.slice(first, first + MAX_RECORDS_PER_COMMIT);
+        journal.appendSync(chunk);
+        durable = chunk[chunk.length - 1].lastSequence;
+        records += chunk.length;
         control.journalRecords = records;
         control.publishDurable(durable);
       }

@@ -49,6 +49,21 @@ test('cash and shares are conserved; holds add up; cash accounts never overspend
         let shares = 0;
         for (let row = 0; row < p.used; row++) shares += p.quantity[row];
         assert.equal(shares, 0, 'shares conserved');
+        // Open buy/sell quantities per position equal the live orders' open quantities.
+        const open = new Map<number, [number, number]>();
+        const o = matcher.orders;
+        for (let slot = 0; slot < o.highWater; slot++) {
+          if (o.status[slot] === 0) continue;
+          const row = p.find(o.account[slot], o.instrument[slot]);
+          const entry = open.get(row) ?? [0, 0];
+          entry[o.side[slot] === 1 ? 0 : 1] += o.leaves[slot];
+          open.set(row, entry);
+        }
+        for (let row = 0; row < p.used; row++) {
+          const [buy, sell] = open.get(row) ?? [0, 0];
+          assert.equal(p.openBuy[row], buy, `row ${row}: open buy quantity equals its live orders'`);
+          assert.equal(p.openSell[row], sell, `row ${row}: open sell quantity equals its live orders'`);
+        }
         for (let id = 1; id <= limits.maxAccounts; id++) {
           if (a.status[id] === 0) continue;
           let held = 0;
