@@ -52,16 +52,30 @@ function equal32(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): boolea
   return true;
 }
 
+/**
+ * 'first-record' anchors the chain on the first record checked (its own firstSequence and
+ * stored previousHash), for a stretch whose link to what precedes it is checked by the
+ * caller (the parallel reader: each worker verifies its ranges, the replaying thread the
+ * joints between them). The first record's own hash is still verified.
+ */
+export type BodyChainAnchor = ChainAnchor | 'first-record';
+
 export class BodyChainVerifier {
-  private expectedSequence: number;
-  private headHash: Uint8Array;
+  private expectedSequence = 0;
+  private headHash: Uint8Array = new Uint8Array(HASH_BYTES);
+  private anchored: boolean;
   private count = 0;
   private fault: VerifyResult | undefined;
   private readonly hasher = new StoredRecordHasher();
+  /** previousHash of the first record verified (the stretch's link to the record before it). */
+  readonly firstPreviousHash = new Uint8Array(HASH_BYTES);
 
-  constructor(anchor: ChainAnchor = GENESIS_ANCHOR) {
-    this.expectedSequence = anchor.firstSequence;
-    this.headHash = new Uint8Array(anchor.previousHash);
+  constructor(anchor: BodyChainAnchor = GENESIS_ANCHOR) {
+    this.anchored = anchor !== 'first-record';
+    if (anchor !== 'first-record') {
+      this.expectedSequence = anchor.firstSequence;
+      this.headHash = new Uint8Array(anchor.previousHash);
+    }
   }
 
   get failed(): boolean {
@@ -80,6 +94,12 @@ export class BodyChainVerifier {
     if (record.firstSequence !== row.firstSequence || record.lastSequence !== row.lastSequence || record.timestampMicros !== row.timestampMicros) {
       return this.fail(row.firstSequence, 'BAD_FORMAT', `body of row ${row.firstSequence} disagrees with its columns`);
     }
+    if (!this.anchored) {
+      this.anchored = true;
+      this.expectedSequence = record.firstSequence;
+      this.headHash = record.bytes.slice(record.previousHashAt, record.previousHashAt + HASH_BYTES);
+    }
+    if (this.count === 0) this.firstPreviousHash.set(record.bytes.subarray(record.previousHashAt, record.previousHashAt + HASH_BYTES));
     if (record.firstSequence !== this.expectedSequence) {
       return this.fail(this.expectedSequence, 'SEQUENCE_GAP', `expected ${this.expectedSequence}, found a record at ${record.firstSequence}`);
     }

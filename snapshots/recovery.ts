@@ -10,9 +10,11 @@
  *  2. A snapshot cut with the risk layer on/off while recovery asks for the opposite is a
  *     configuration error (RECOVERY_CONFIG), not a fallback: replaying the journal with the
  *     other setting could only diverge.
- *  3. The journal is read from S+1. Every record is chain-verified (ChainVerifier anchored
- *     on the snapshot's chain hash) and its command re-executed through the engine
- *     (ReplayChecker: regenerated events must equal the journaled ones byte for byte).
+ *  3. The journal is read from S+1 through a ReplayFeed anchored on the snapshot's chain
+ *     hash: reader threads over the sqlite file when `journalPath` is given
+ *     (SqliteReplayFeed), else journal.readFrom + ChainVerifier in this thread. Every record
+ *     is chain-verified and its command re-executed through the engine (ReplayChecker:
+ *     regenerated events must equal the journaled ones byte for byte).
  *     A broken chain or an undecodable record stops recovery with RECOVERY_JOURNAL_CORRUPT
  *     naming its sequence; a difference stops it with RECOVERY_DIVERGED. Recovery never
  *     skips a record and never returns a state the journal does not describe.
@@ -20,7 +22,7 @@
  *     passed through as `journalTruncated` (and a line in `notes`).
  *
  * The engine is always rebuilt by re-executing commands (applying journaled events alone
- * cannot rebuild books and holds); checking equality costs a word compare per event.
+ * cannot rebuild books and holds); checking equality costs one memcmp per record.
  */
 import { performance } from 'node:perf_hooks';
 import { Matcher } from '../core/matcher';
@@ -78,8 +80,11 @@ export interface RecoverOptions {
   sink?: EventSink;
   onProgress?: (progress: RecoveryProgress) => void;
   progressEveryRecords?: number;
-  /** Records per replay page (default PAGE_RECORDS). */
+  /** Records per page of the readFrom feed (default PAGE_RECORDS). */
   pageRecords?: number;
+  /** Reader threads of the sqlite feed (default DEFAULT_READERS) and events per range (default RANGE_EVENTS). */
+  readers?: number;
+  rangeEvents?: number;
   /** Every fallback and note line, as it happens. */
   log?: (line: string) => void;
 }
@@ -152,7 +157,7 @@ export async function recover(options: RecoverOptions): Promise<RecoveryResult> 
   const checker = new ReplayChecker(matcher);
   const anchor = { firstSequence: start.sequence + 1, previousHash: start.chainHash };
   const feed: ReplayFeed = options.journalPath !== undefined
-    ? new SqliteReplayFeed({ path: options.journalPath, anchor, toSequence: targetSequence, pageRecords: options.pageRecords })
+    ? new SqliteReplayFeed({ path: options.journalPath, anchor, toSequence: targetSequence, readers: options.readers, rangeEvents: options.rangeEvents })
     : new JournalReplayFeed(journal, anchor, targetSequence, options.pageRecords);
   let records = 0;
   let events = 0;

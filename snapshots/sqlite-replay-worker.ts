@@ -1,76 +1,70 @@
 /**
- * The sqlite replay reader's thread body (started by sqlite-replay-feed.ts): reads the
- * journal file through its own read-only connection, verifies the hash chain record by
- * record (BodyChainVerifier), packs verified records into replay pages and transfers them
- * to the replaying thread, at most `readAhead` pages ahead of it (credit-based: the main
- * thread grants one credit per page it takes).
+ * One reader thread of the sqlite replay feed (started by sqlite-replay-feed.ts). Reads the
+ * journal file through its own read-only connection, range by range: this reader owns the
+ * sequence ranges index, index + readers, index + 2·readers, ... of RANGE_EVENTS each. Within
+ * a range it verifies the hash chain record by record (BodyChainVerifier anchored on the
+ * range's first record; the replaying thread checks the joints between ranges), packs the
+ * verified records into a replay page and transfers it. It runs at most `readAhead` ranges
+ * ahead of the replaying thread (credit-based: one credit per range taken).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BodyChainVerifier } from './body-chain-verifier';
-import { PAGE_EVENTS_MAX, pageBuffers, pageFromBodies, RecordBody } from './replay-page';
-import type { ReaderMessage, ReaderWorkerData } from './sqlite-replay-feed';
+import { pageBuffers, pageFromBodies, RecordBody } from './replay-page';
+import type { RangeMessage, ReaderWorkerData } from './sqlite-replay-feed';
 
 const data = workerData as ReaderWorkerData;
 const port = parentPort!;
 const db = new Database(data.path, { readonly: true, fileMustExist: true });
-const page = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ?').raw();
-const verifier = new BodyChainVerifier({ firstSequence: data.firstSequence, previousHash: data.previousHash });
-let cursor = data.firstSequence;
+const rangeRows = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw();
+let range = data.index;
 let credit = data.readAhead;
 let scheduled = false;
 let finished = false;
 
-function post(message: ReaderMessage, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(message, transfer);
+function rangeStart(index: number): number {
+  return data.firstSequence + index * data.rangeEvents;
 }
 
-function finish(message: ReaderMessage): void {
-  finished = true;
-  post(message);
-  db.close();
-}
-
-/** Reads, verifies and posts one page; false once finished. */
-function onePage(): boolean {
-  const rows = page.all(cursor, data.toSequence, data.pageRecords) as Array<[number, number, number, Buffer]>;
+/** Reads, verifies and posts one range. */
+function oneRange(): void {
+  const start = rangeStart(range);
+  const end = Math.min(rangeStart(range + 1), data.toSequence + 1);
+  const verifier = new BodyChainVerifier('first-record');
   const bodies: RecordBody[] = [];
-  let events = 0;
-  let consumed = 0;
-  for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
-    if (events >= PAGE_EVENTS_MAX) break;
-    const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
-    if (record === undefined) break;
-    bodies.push(record);
-    events += lastSequence - firstSequence + 1;
-    consumed++;
+  let message: RangeMessage;
+  try {
+    const rows = rangeRows.all(start, end) as Array<[number, number, number, Buffer]>;
+    for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
+      const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
+      if (record === undefined) break;
+      bodies.push(record);
+    }
+    const result = verifier.result();
+    message = {
+      range,
+      page: bodies.length > 0 ? pageFromBodies(bodies) : null,
+      firstPreviousHash: verifier.firstPreviousHash,
+      lastHash: result.ok ? result.headHash : null,
+      fault: result.ok ? null : result,
+      error: null,
+    };
+  } catch (error) {
+    message = { range, page: null, firstPreviousHash: verifier.firstPreviousHash, lastHash: null, fault: null, error: (error as Error).message };
   }
-  if (bodies.length > 0) {
-    const replayPage = pageFromBodies(bodies);
-    post({ type: 'page', page: replayPage }, pageBuffers(replayPage));
-    cursor = bodies[bodies.length - 1]!.lastSequence + 1;
+  port.postMessage(message, message.page === null ? [] : pageBuffers(message.page));
+  range += data.readers;
+  if (rangeStart(range) > data.toSequence || message.fault !== null || message.error !== null) {
+    finished = true;
+    db.close();
   }
-  const result = verifier.result();
-  if (!result.ok) {
-    finish({ type: 'fault', result });
-    return false;
-  }
-  if (consumed === rows.length && rows.length < data.pageRecords) {
-    finish({ type: 'end', result });
-    return false;
-  }
-  return true;
 }
 
 function pump(): void {
   scheduled = false;
-  try {
-    while (!finished && credit > 0) {
-      credit--;
-      if (!onePage()) return;
-    }
-  } catch (error) {
-    finish({ type: 'error', message: (error as Error).message, sequence: cursor });
+  while (!finished && credit > 0) {
+    credit--;
+    oneRange();
   }
 }
 
@@ -81,5 +75,10 @@ port.on('message', (message: { credit: number }) => {
     setImmediate(pump);
   }
 });
-scheduled = true;
-setImmediate(pump);
+if (rangeStart(range) > data.toSequence) {
+  finished = true;
+  db.close();
+} else {
+  scheduled = true;
+  setImmediate(pump);
+}

@@ -20,6 +20,9 @@ import { RecordBuilder } from '../journal/record-builder';
 import { SqliteJournal } from '../journal/sqlite-journal';
 import { chainRecords, ChainVerifier, recordHash, VerifyResult } from '../journal/hash-chain';
 import { BodyChainVerifier, StoredRecordHasher, StoredRow } from '../snapshots/body-chain-verifier';
+import { JournalReplayFeed, ReplayFeed } from '../snapshots/replay-feed';
+import { SqliteReplayFeed } from '../snapshots/sqlite-replay-feed';
+import { GENESIS_ANCHOR } from '../journal/hash-chain';
 import { parseRecordBody } from '../snapshots/replay-page';
 import { makeRecords } from './journal-contract';
 import { decodeRecord, encodeRecord } from '../journal/record-codec';
@@ -169,7 +172,7 @@ describe('recovery', () => {
       assert.equal(stateHash(fromSnapshot.matcher), built.finalHash, 'snapshot + tail = live');
       assert.deepEqual(fromSnapshot.chainHash, (await journal.tail())!.hash);
 
-      const full = await recover({ journal, ...via(feed, built.journalPath), store: null, risk: true, limits, pageRecords: 64 });
+      const full = await recover({ journal, ...via(feed, built.journalPath), store: null, risk: true, limits, pageRecords: 64, rangeEvents: 4097, readers: 3 });
       assert.equal(full.fromSnapshot, null);
       assert.equal(full.replayedEvents, built.lastSequence);
       assert.equal(full.replayedRecords, built.recordStarts.length);
@@ -410,17 +413,83 @@ describe('recovery', () => {
     }
   });
 
-  it('an empty journal recovers to an empty engine', async () => {
+  it('the parallel reader threads report every fault exactly as the sequential ChainVerifier does, also at range joints', async () => {
+    const rangeEvents = 4097;
+    const starts = built.recordStarts;
+    // Victims: the first record of each range, the one before it, and a few in the middle of ranges.
+    const victims = new Set<number>();
+    for (let boundary = 1 + rangeEvents; boundary < built.lastSequence; boundary += rangeEvents) {
+      const i = starts.findIndex((s) => s >= boundary);
+      if (i > 0) [i - 1, i].forEach((k) => victims.add(k));
+    }
+    [0, 3, starts.length >> 1].forEach((k) => victims.add(k));
+    // (The last two records are checked by SqliteJournal.open itself: torn tail / JOURNAL_CORRUPT.)
+    for (const k of victims) if (k >= starts.length - 2) victims.delete(k);
+    const tampers: Array<[string, (path: string, first: number) => void]> = [
+      ['flipped payload byte', (path, first) => editBody(path, first, (b) => { const c = Buffer.from(b); c[c.length - 2 * 34 - 3] ^= 1; return c; })],
+      ['rewritten previousHash', (path, first) => editBody(path, first, (b) => { const c = Buffer.from(b); c[c.length - 34 - 5] ^= 1; return c; })],
+      ['undecodable body', (path, first) => editBody(path, first, () => Buffer.from([0xc1, 0xc1, 0xc1]))],
+      ['deleted record', (path, first) => { const raw = new Database(path); raw.prepare('DELETE FROM journal WHERE first_seq = ?').run(first); raw.close(); }],
+    ];
+    const outcome = async (feed: ReplayFeed): Promise<string> => {
+      try {
+        while ((await feed.next()) !== null);
+        const result = feed.result();
+        return result.ok ? `ok ${result.lastSequence}` : `fault ${result.firstBadSequence}`;
+      } catch (error) {
+        const e = error as Error & { sequence?: number };
+        return `${e.sequence} ${/(BAD_FORMAT|SEQUENCE_GAP|PREVIOUS_HASH_MISMATCH|HASH_MISMATCH)/.exec(e.message)?.[1]}`;
+      } finally {
+        await feed.close();
+      }
+    };
+    let compared = 0;
+    for (const index of victims) {
+      for (const [name, tamper] of tampers) {
+        const { journalPath, cleanup } = copyOf(built);
+        try {
+          tamper(journalPath, starts[index]!);
+          await withJournal(journalPath, async (journal) => {
+            const sequential = await outcome(new JournalReplayFeed(journal, GENESIS_ANCHOR, journal.durableSequence()));
+            const parallel = await outcome(new SqliteReplayFeed({ path: journalPath, anchor: GENESIS_ANCHOR, toSequence: journal.durableSequence(), rangeEvents, readers: 2 }));
+            assert.equal(parallel, sequential, `${name} at record ${index} (${starts[index]})`);
+            assert.doesNotMatch(sequential, /^ok/, `${name} at record ${index} is detected`);
+          });
+          compared++;
+        } finally {
+          cleanup();
+        }
+      }
+    }
+    assert.ok(compared >= 20, `${compared} cases`);
+  });
+
+  for (const feed of FEEDS) it(`an empty journal recovers to an empty engine; a snapshot at the journal's end replays nothing (${feed})`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'recovery-empty-'));
     try {
       const path = join(dir, 'journal.db');
       await withJournal(path, async (journal) => {
-        const result = await recover({ journal, store: SnapshotStore.forJournal(path), risk: true, limits });
+        const result = await recover({ journal, ...via(feed, path), store: SnapshotStore.forJournal(path), risk: true, limits });
         assert.equal(result.sequence, 0);
         assert.equal(result.replayedRecords, 0);
         assert.deepEqual(result.chainHash, new Uint8Array(32));
         assert.equal(stateHash(result.matcher), hashAfter([]));
       });
+      const { journalPath, store, cleanup } = copyOf(built);
+      try {
+        await withJournal(journalPath, async (journal) => {
+          const end = journal.durableSequence();
+          const full = await recover({ journal, store: null, risk: true, limits });
+          store.save(end, encodeSnapshot({ image: cutImage(full.matcher), sequence: end, chainHash: (await journal.tail())!.hash }));
+          const result = await recover({ journal, ...via(feed, journalPath), store, risk: true });
+          assert.equal(result.fromSnapshot, end);
+          assert.equal(result.replayedRecords, 0);
+          assert.deepEqual(result.chainHash, (await journal.tail())!.hash);
+          assert.equal(stateHash(result.matcher), built.finalHash);
+        });
+      } finally {
+        cleanup();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
