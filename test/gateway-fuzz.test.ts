@@ -486,6 +486,8 @@ function predict(spec: FrameSpec, session: SessionModel): Expectation | null {
     if (step === DecodeStep.Reject) {
       const error = d.error!;
       e.outcomes.push(error.reason);
+      // Before logon nothing but a well-formed Logon is answered: a refused message closes 4003.
+      if (session.principal === null) return closeWith([CloseCode.LOGON_REQUIRED], 'LOGON_REQUIRED');
       reject([error.reason], error.sequence, error.templateId);
       continue;
     }
@@ -515,9 +517,9 @@ function predict(spec: FrameSpec, session: SessionModel): Expectation | null {
         e.answers.push({ kind: 'heartbeat', id, optional: false });
         continue;
       }
-      case 'ReplayRequest': // the order bucket applies per the docs (the gateway does not throttle it yet)
+      case 'ReplayRequest': // draws on the order bucket: either served or THROTTLED
         if (record[t.at.fromSequence] > 2 ** 40) reject([reason('REPLAY_UNAVAILABLE'), reason('THROTTLED')], 0, t.id);
-        else e.answers.push({ kind: 'replay', optional: false });
+        else e.answers.push({ kind: 'replay', optional: false }); // ReplayComplete, or Reject(THROTTLED)
         continue;
       default:
     }
@@ -1020,28 +1022,28 @@ test(`the live gateway survives ${TARGET_FRAMES} malformed frames and answers ea
   assert.ok(traded.roundTrips >= 20, `the well-behaved session only completed ${traded.roundTrips} round trips`);
 });
 
-// ------------------------------------------------------------------ server bugs the fuzz found (todo: fixed in the gateway, not here)
+// ------------------------------------------------------------------ regressions: server bugs the fuzz found (fixed in the gateway)
 
-test('ReplayRequest draws from the order bucket like the docs say', {
-  todo: 'gateway/order-entry/order-entry-worker.ts handleMessage() serves ReplayRequest before throttle.admit(): unthrottled (docs/protocol.md, Throttling), '
-    + 'and each 20-byte request can make the gateway resend up to 16384 messages',
-}, async () => {
+test('ReplayRequest draws from the order bucket like the docs say', async () => {
   const client = exchange.client(4);
-  await client.connect();
-  client.batch(() => { for (let i = 0; i < 120; i++) client.replay(1, 0); });
-  client.batch(() => { for (let i = 0; i < 120; i++) client.replay(1, 0); });
+  const ack = await client.connect();
+  // Tiny replays (the last message only), so the answers are quick to send.
+  const last = Math.max(1, Number(ack.nextServerSequence) - 1);
+  client.batch(() => { for (let i = 0; i < 120; i++) client.replay(last, last); });
+  client.batch(() => { for (let i = 0; i < 120; i++) client.replay(last, last); });
   try {
-    const throttled = await client.next((m) => m.type === 'Reject' && m.reason === GatewayReject.THROTTLED, 1000);
+    const throttled = await client.next((m) => m.type === 'Reject' && m.reason === GatewayReject.THROTTLED, 20_000).catch((error) => {
+      const seen: Record<string, number> = {};
+      for (const m of client.received) seen[m.type] = (seen[m.type] ?? 0) + 1;
+      throw new Error(`${(error as Error).message}; received ${JSON.stringify(seen)}`);
+    }); // after up to 100 full replays
     assert.ok(Number(throttled.retryAfterMs) > 0);
   } finally {
     await client.logout();
   }
 });
 
-test('replayed messages come in frames of at most maxMessagesPerFrame messages', {
-  todo: 'gateway/order-entry/order-entry-worker.ts replay() packs replayed messages by byte size only (up to 16 KiB, hundreds of messages); '
-    + 'a client decoder with the protocol\'s default limits refuses the whole frame (PROTO_TOO_MANY_MESSAGES) and loses the replay',
-}, async () => {
+test('replayed messages come in frames of at most maxMessagesPerFrame messages', async () => {
   const client = exchange.client(4);
   const ack = await client.connect();
   const from = Number(ack.nextServerSequence);

@@ -177,7 +177,13 @@ function onFrame(connection: Connection, raw: RawData, isBinary: boolean): void 
     if (step === DecodeStep.End) break;
     const template = decoder.template;
     if (step === DecodeStep.Reject) {
-      connection.reject(decoder.error!, template?.id ?? 0, decoder.sequence);
+      const error = decoder.error!;
+      if (session.phase === SessionPhase.AwaitingLogon) {
+        // Nothing but a well-formed Logon is answered before logon.
+        const required = protocolError('LOGON_REQUIRED', error.code, error.templateId);
+        return connection.close(required.closeCode, required.code);
+      }
+      connection.reject(error, error.templateId, decoder.sequence);
       if (connection.closed) return;
       continue;
     }
@@ -208,8 +214,13 @@ function handleMessage(connection: Connection, template: WireTemplate): void {
       scratch[T.Heartbeat.at.testRequestId] = record[template.at.testRequestId];
       return connection.send(T.Heartbeat, scratch, 0);
     }
-    case 'ReplayRequest': return replay(connection, record[template.at.fromSequence], record[template.at.toSequence]);
     default:
+  }
+  if (template.name === 'ReplayRequest') {
+    // Replays are costly for the gateway: they draw on the order bucket.
+    const wait = connection.throttle.admit(template, nowMicros());
+    if (wait > 0) return connection.reject(protocolError('THROTTLED', template.name, template.id, 0), template.id, 0, wait);
+    return replay(connection, record[template.at.fromSequence], record[template.at.toSequence]);
   }
   if (template.sequenced && session.checkClientSequence(clientSequence) === SequenceCheck.Retransmission) return; // safe resend: ignored
   const key = session.key!;
@@ -245,9 +256,11 @@ function logon(connection: Connection): void {
   const request = logonRequestFrom(decoder.record, decoder.blob);
   const now = nowMicros();
   if (request.keyId % data.gatewayCount !== data.gatewayId - 1) {
+    const wrong = protocolError('LOGON_WRONG_GATEWAY', `key ${request.keyId} belongs to port offset ${request.keyId % data.gatewayCount}`, T.LogonReject.id);
     scratch.fill(0);
+    scratch[T.LogonReject.at.reason] = wrong.reason;
     connection.send(T.LogonReject, scratch, 0);
-    return connection.close(CloseCode.WRONG_GATEWAY, `key ${request.keyId} belongs to gateway port offset ${request.keyId % data.gatewayCount}`);
+    return connection.close(wrong.closeCode, wrong.code);
   }
   const error = processLogon(authenticator, registry, session, request, now);
   if (error !== null) {
@@ -264,14 +277,15 @@ function replay(connection: Connection, from: number, to: number): void {
   const h = history(connection.keyId);
   const last = to === 0 ? h.last : Math.min(to, h.last);
   if (from < h.first || from > last + 1 || from < 1) {
-    return connection.reject(protocolError('REPLAY_UNAVAILABLE', `${from}..${to}, held ${h.first}..${h.last}`, T.Reject.id, 0), 0, 0);
+    const replayId = ClientTemplates.byName.ReplayRequest.id;
+    return connection.reject(protocolError('REPLAY_UNAVAILABLE', `${from}..${to}, held ${h.first}..${h.last}`, replayId, 0), replayId, 0);
   }
   connection.flush();
   const parts: Uint8Array[] = [];
   let bytes = 0;
   for (let s = from; s <= last; s++) {
     const message = h.get(s)!;
-    if (bytes + message.length > FRAME_BYTES) {
+    if (bytes + message.length > FRAME_BYTES || parts.length === connection.encoder.limits.maxMessagesPerFrame) {
       connection.socket.send(Buffer.concat(parts));
       parts.length = 0;
       bytes = 0;

@@ -55,6 +55,7 @@ export const PROTOCOL_ERRORS = {
   LOGON_BAD_PARAMETERS: close(GatewayReject.LOGON_BAD_PARAMETERS, CloseCode.LOGON_FAILED, 'heartbeat interval or cancel-on-disconnect value out of range'),
   LOGON_TIMEOUT: close(GatewayReject.LOGON_TIMEOUT, CloseCode.LOGON_REQUIRED, 'no Logon within logonTimeoutMs of connecting'),
   LOGON_REQUIRED: close(GatewayReject.LOGON_REQUIRED, CloseCode.LOGON_REQUIRED, 'a message other than Logon before logon'),
+  LOGON_WRONG_GATEWAY: close(GatewayReject.LOGON_WRONG_GATEWAY, CloseCode.WRONG_GATEWAY, 'the key logged on at a port other than orderEntryBasePort + keyId mod gatewayWorkers'),
   LOGON_DUPLICATE: reject(GatewayReject.LOGON_DUPLICATE, 'a second Logon on a logged-on connection'),
   SESSION_HEARTBEAT_TIMEOUT: close(GatewayReject.SESSION_HEARTBEAT_TIMEOUT, CloseCode.HEARTBEAT_TIMEOUT, 'no inbound traffic within the heartbeat deadline'),
   SESSION_LOGGED_OUT: reject(GatewayReject.SESSION_LOGGED_OUT, 'a message after Logout'),

@@ -37,6 +37,8 @@ export const GatewayReject = {
   LOGON_DUPLICATE: 1108,
   SESSION_HEARTBEAT_TIMEOUT: 1109,
   SESSION_LOGGED_OUT: 1110,
+  /** The key logged on at a port other than its own (orderEntryBasePort + keyId mod workers). */
+  LOGON_WRONG_GATEWAY: 1111,
   // 12xx: flow control and authorization
   THROTTLED: 1200,
   SYSTEM_BUSY: 1201,
