@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void supervisor.stop(signal).then((code) => process.exit(code)));
   }
+  supervisor.onStopped = (code) => process.exit(code);
   await supervisor.start();
 }
 

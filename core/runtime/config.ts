@@ -59,6 +59,8 @@ export interface ExchangeConfig {
   throttle: { ordersPerSecond: number; orderBurst: number; cancelsPerSecond: number; cancelBurst: number };
   /** How often the supervisor sends a Clock command (GTD expiry, calendar checks). */
   clockIntervalMs: number;
+  /** Bearer token of the HTTP admin endpoints (status, snapshot now, drain and stop). */
+  adminToken: string;
 }
 
 const DEMO_INSTRUMENTS: Array<[string, string, number]> = [
@@ -101,6 +103,7 @@ export function defaultConfig(): ExchangeConfig {
     calendar: { ...DEFAULT_CALENDAR, holidays: [] },
     throttle: { ordersPerSecond: 100, orderBurst: 100, cancelsPerSecond: 500, cancelBurst: 500 },
     clockIntervalMs: 1000,
+    adminToken: 'demo-admin-token-change-me',
   };
 }
 
@@ -116,6 +119,7 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig
   EXCHANGE_HTTP_PORT: 'httpPort',
   EXCHANGE_DEMO_FLOW: 'demoFlow',
   EXCHANGE_CLOCK_INTERVAL_MS: 'clockIntervalMs',
+  EXCHANGE_ADMIN_TOKEN: 'adminToken',
 };
 
 export class ConfigError extends Error {
@@ -191,6 +195,7 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
     integer(`${k}.settlementDays`, i.settlementDays, 1, 2);
   });
   integer('clockIntervalMs', c.clockIntervalMs, 10, 60_000);
+  if (typeof c.adminToken !== 'string' || c.adminToken.length < 16) throw new ConfigError('adminToken', 'a string of at least 16 characters', c.adminToken);
   integer('throttle.ordersPerSecond', c.throttle?.ordersPerSecond, 1, 1_000_000);
   integer('throttle.orderBurst', c.throttle?.orderBurst, 1, 1_000_000);
   integer('throttle.cancelsPerSecond', c.throttle?.cancelsPerSecond, 1, 1_000_000);

@@ -13,6 +13,14 @@ export interface ObservabilityState {
   sessions?: () => number;
 }
 
+/** Operator actions behind POST /admin/* (bearer token from the configuration). */
+export interface AdminActions {
+  token: string;
+  status(): Record<string, unknown>;
+  snapshot(): Promise<Record<string, unknown>>;
+  stop(): void;
+}
+
 export function createMetrics(core: ExchangeCore, state: ObservabilityState): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
@@ -31,9 +39,28 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState): cl
   return registry;
 }
 
-export function startHttp(port: number, host: string, registry: client.Registry, state: ObservabilityState): Promise<http.Server> {
+export function startHttp(port: number, host: string, registry: client.Registry, state: ObservabilityState, admin?: AdminActions): Promise<http.Server> {
+  const json = (response: http.ServerResponse, status: number, body: unknown) => {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  };
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';
+    if (url.startsWith('/admin/')) {
+      if (admin === undefined) return json(response, 404, { error: 'admin endpoints are not enabled' });
+      if (request.headers.authorization !== `Bearer ${admin.token}`) return json(response, 401, { error: 'missing or wrong bearer token' });
+      if (url === '/admin/status' && request.method === 'GET') return json(response, 200, admin.status());
+      if (url === '/admin/snapshot' && request.method === 'POST') {
+        admin.snapshot().then((result) => json(response, 200, result), (error: Error) => json(response, 500, { error: error.message }));
+        return;
+      }
+      if (url === '/admin/stop' && request.method === 'POST') {
+        json(response, 202, { stopping: true });
+        admin.stop();
+        return;
+      }
+      return json(response, 404, { error: 'unknown admin action: GET /admin/status, POST /admin/snapshot, POST /admin/stop' });
+    }
     if (url === '/health') {
       response.writeHead(state.live ? 200 : 503, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ live: state.live }));

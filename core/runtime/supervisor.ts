@@ -41,6 +41,8 @@ export class Supervisor {
   private stopping?: Promise<number>;
   private clock?: NodeJS.Timeout;
   snapshots?: SnapshotScheduler;
+  /** Called after an admin-requested stop finished (bin/exchange.ts exits with the code). */
+  onStopped?: (code: number) => void;
   /** Instruments start OPEN (bootstrap) or as recovered; the first tick moves them to the calendar's phase. */
   private phase: SessionPhase = 'open';
 
@@ -60,7 +62,20 @@ export class Supervisor {
 
   async start(): Promise<void> {
     const started = process.hrtime.bigint();
-    this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state), this.state);
+    this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state), this.state, {
+      token: this.config.adminToken,
+      status: () => ({
+        ready: this.state.ready, matchedSequence: this.core.control.matchedSequence, durableSequence: this.core.control.durableSequence,
+        commandsProcessed: this.core.control.commandsProcessed, snapshotSequence: this.core.control.snapshotSequence,
+        inboundOccupancy: this.core.inbound.occupancy(), outboundOccupancy: this.core.outbound.occupancy(), phase: this.phase,
+      }),
+      snapshot: async () => {
+        if (this.snapshots === undefined) throw new Error('not started');
+        await this.snapshots.requestNow();
+        return { snapshotSequence: this.core.control.snapshotSequence };
+      },
+      stop: () => void this.stop('admin request').then((code) => this.onStopped?.(code)),
+    });
     const report = await this.core.start();
     this.log.info({ sequence: report.sequence, stateHash: report.stateHash, recovery: report.recovery }, 'recovered');
     if (report.sequence === 0) {
