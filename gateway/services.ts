@@ -1,7 +1,7 @@
 /**
  * The gateway-side services the supervisor starts: one order-entry gateway worker
  * per configured worker (each on its own port, each one outbound-ring consumer),
- * and the market-data publisher.
+ * and the market-data endpoint (one worker on config.marketDataPort, one consumer).
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -10,6 +10,8 @@ import type { ExchangeConfig } from '../core/runtime/config';
 import type { ExchangeCore } from '../core/runtime/exchange';
 import type { Service, ServiceFactory } from '../core/runtime/supervisor';
 import type { OrderEntryWorkerData } from './order-entry/order-entry-worker';
+import type { MarketDataWorkerData } from './market-data/endpoint/market-data-worker';
+import { MarketDataEndpointOptions, resolveMarketDataOptions } from './market-data/endpoint/options';
 import type { ApiKeySpec } from './session/key-registry';
 
 /** Unsent bytes a client may accumulate before it is disconnected as a slow consumer. */
@@ -70,7 +72,90 @@ class OrderEntryGateway implements Service {
   }
 }
 
-export function gatewayServices(config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {}): ServiceFactory[] {
+/** The market-data endpoint worker (gateway/market-data/endpoint/market-data-worker.ts). */
+class MarketDataService implements Service {
+  readonly name: string;
+  private worker?: Worker;
+
+  constructor(private readonly workerData: MarketDataWorkerData, private readonly log: Logger, private readonly onFatal: (message: string) => void) {
+    this.name = `market data (port ${workerData.port})`;
+  }
+
+  start(): Promise<void> {
+    const worker = new Worker(path.join(__dirname, 'market-data', 'endpoint', 'market-data-worker.js'), { workerData: this.workerData });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: { type: string; message?: string; level?: string }) => {
+        if (message.type === 'listening') resolve();
+        if (message.type === 'log') {
+          const level = message.level === 'info' ? 'info' : message.level === 'warn' ? 'warn' : 'error';
+          this.log[level]({ service: 'market-data' }, String(message.message));
+        }
+        if (message.type === 'fatal') {
+          reject(new Error(String(message.message)));
+          this.onFatal(String(message.message));
+        }
+      });
+      worker.on('error', (error) => {
+        reject(error);
+        this.onFatal(error.stack ?? error.message);
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type === 'closed') {
+          worker.off('message', onMessage);
+          resolve();
+        }
+      };
+      worker.on('message', onMessage);
+      worker.postMessage({ type: 'stop' });
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.worker?.terminate();
+  }
+}
+
+/**
+ * The market-data service: one outbound consumer. It starts after the core recovered
+ * (core.startReport) and rebuilds its state from the journal up to that sequence.
+ */
+export function marketDataService(
+  config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {}, options: Partial<MarketDataEndpointOptions> = {},
+): ServiceFactory {
+  const resolved = resolveMarketDataOptions(options);
+  return {
+    consumers: 1,
+    create(core: ExchangeCore, firstConsumer: number): Service {
+      if (core.startReport === undefined) throw new Error('market data: the core must be started (recovered) first');
+      return new MarketDataService({
+        outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer, host: config.host, port: config.marketDataPort,
+        journalPath: core.journalPath, recoveredSequence: core.startReport.sequence, options: resolved,
+      }, log, (message) => onFatal('market data', message));
+    },
+  };
+}
+
+/**
+ * Every gateway service. Market-data options: the `marketData` argument, else an
+ * optional `marketData` object on the config (not yet a validated config key), else
+ * the defaults (gateway/market-data/endpoint/options.ts).
+ */
+export function gatewayServices(
+  config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {},
+  marketData: Partial<MarketDataEndpointOptions> = (config as ExchangeConfig & { marketData?: Partial<MarketDataEndpointOptions> }).marketData ?? {},
+): ServiceFactory[] {
+  return [...orderEntryServices(config, log, onFatal), marketDataService(config, log, onFatal, marketData)];
+}
+
+export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {}): ServiceFactory[] {
   const keys = apiKeys(config);
   return Array.from({ length: config.gatewayWorkers }, (_, i): ServiceFactory => ({
     consumers: 1,
