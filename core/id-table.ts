@@ -7,6 +7,17 @@
  * is sized at twice its entry capacity (rounded to a power of two) so probe chains
  * stay short; inserting past `capacity` entries returns false instead of growing.
  */
+/** Slot of a positive safe-integer key in a table of mask + 1 slots (both halves of the key mixed). */
+export function homeSlot(key: number, mask: number): number {
+  const low = key >>> 0;
+  const high = (key / 4294967296) >>> 0;
+  let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 13;
+  return h & mask;
+}
+
 export class IdTable {
   readonly capacity: number;
   private readonly mask: number;
@@ -25,13 +36,7 @@ export class IdTable {
   }
 
   private home(key: number): number {
-    const low = key >>> 0;
-    const high = (key / 4294967296) >>> 0;
-    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 13;
-    return h & this.mask;
+    return homeSlot(key, this.mask);
   }
 
   /** The value stored for key, or -1. */
@@ -127,11 +132,7 @@ export class KeySet {
   }
 
   private home(key: number): number {
-    const low = key >>> 0;
-    const high = (key / 4294967296) >>> 0;
-    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 15;
-    return h & this.mask;
+    return homeSlot(key, this.mask);
   }
 
   has(key: number): boolean {

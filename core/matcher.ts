@@ -196,20 +196,7 @@ export class Matcher implements ImageComponent {
     this.orderIndex.set(orderId, slot);
     this.clientOrderIds.add(account, clientOrderId);
 
-    const e = this.out.begin(E.OrderAccepted.code);
-    const ev = this.out.words;
-    const A = E.OrderAccepted.at;
-    ev[e + A.orderId] = orderId;
-    ev[e + A.account] = account;
-    ev[e + A.instrument] = instrument;
-    ev[e + A.clientOrderId] = clientOrderId;
-    ev[e + A.side] = side;
-    ev[e + A.orderType] = orderType;
-    ev[e + A.timeInForce] = tif;
-    ev[e + A.price] = price;
-    ev[e + A.quantity] = quantity;
-    ev[e + A.stopPrice] = stopPrice;
-    if (this.risk !== null) this.risk.onOrderAccepted(slot);
+    this.accepted(slot, price);
 
     if (isStop) {
       // A stop whose trigger is already touched enters at once; otherwise it waits off-book.
@@ -247,19 +234,31 @@ export class Matcher implements ImageComponent {
     orders.expireTime[slot] = 0;
     orders.status[slot] = OrderStatus.Matching;
     this.orderIndex.set(orderId, slot);
+    this.accepted(slot, 0);
+    this.enter(slot);
+    this.runTriggeredStops();
+  }
+
+  /**
+   * OrderAccepted for a freshly filled-in slot (`price` as sent: 0 for market and
+   * stop-market orders, whose slot holds the protection price), then the risk holds.
+   */
+  private accepted(slot: number, price: number): void {
+    const orders = this.orders;
     const e = this.out.begin(E.OrderAccepted.code);
     const ev = this.out.words;
     const A = E.OrderAccepted.at;
-    ev[e + A.orderId] = orderId;
-    ev[e + A.account] = account;
-    ev[e + A.instrument] = instrument;
-    ev[e + A.side] = side;
-    ev[e + A.orderType] = OrderType.Market;
-    ev[e + A.timeInForce] = TimeInForce.IOC;
-    ev[e + A.quantity] = quantity;
+    ev[e + A.orderId] = orders.orderId[slot];
+    ev[e + A.account] = orders.account[slot];
+    ev[e + A.instrument] = orders.instrument[slot];
+    ev[e + A.clientOrderId] = orders.clientOrderId[slot];
+    ev[e + A.side] = orders.side[slot];
+    ev[e + A.orderType] = orders.orderType[slot];
+    ev[e + A.timeInForce] = orders.timeInForce[slot];
+    ev[e + A.price] = price;
+    ev[e + A.quantity] = orders.quantity[slot];
+    ev[e + A.stopPrice] = orders.stopPrice[slot];
     if (this.risk !== null) this.risk.onOrderAccepted(slot);
-    this.enter(slot);
-    this.runTriggeredStops();
   }
 
   /** Static checks of a new order, in the documented order; 0 when it passes. */
