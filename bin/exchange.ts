@@ -8,6 +8,7 @@ import pino from 'pino';
 import { loadConfig, ConfigError } from '../core/runtime/config';
 import { Supervisor } from '../core/runtime/supervisor';
 import { gatewayServices } from '../gateway/services';
+import { Standby, assertRecoveredFrom } from '../core/runtime/standby';
 
 async function main(): Promise<void> {
   const log = pino({ name: 'exchange' });
@@ -23,6 +24,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // --standby URL: follow the leader whose health endpoint is URL, take over when it dies.
+  const standbyFlag = process.argv.indexOf('--standby');
+  let takeoverAt = -1;
+  if (standbyFlag >= 0) {
+    const standby = new Standby(config, log, process.argv[standbyFlag + 1]);
+    log.info({ leader: process.argv[standbyFlag + 1] }, 'standby: following the leader\'s journal');
+    const reached = await standby.follow();
+    const started = Date.now();
+    log.warn({ sequence: reached, status: standby.status() }, 'standby: leader is gone, taking over');
+    takeoverAt = standby.handOver();
+    log.info({ handOverMs: Date.now() - started }, 'standby: hand-over snapshot stored');
+  }
   let supervisor: Supervisor | undefined = undefined;
   supervisor = new Supervisor(config, log, gatewayServices(config, log, (who, message) => supervisor?.onFatal(who, message)));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -30,6 +43,10 @@ async function main(): Promise<void> {
   }
   supervisor.onStopped = (code) => process.exit(code);
   await supervisor.start();
+  if (takeoverAt >= 0) {
+    assertRecoveredFrom(supervisor.core, takeoverAt);
+    log.warn({ sequence: supervisor.core.control.matchedSequence }, 'standby: now the leader');
+  }
 }
 
 main().catch((error: Error) => {

@@ -13,64 +13,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import os from 'node:os';
-import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { defaultConfig } from '../core/runtime/config';
 import { readJournalFile } from '../journal/sqlite-journal';
-import { Matcher } from '../core/matcher';
-import { RiskEngine } from '../core/risk-engine';
-import { stateHash } from '../core/state-image';
 import { decodeEvent } from '../core/record-objects';
 import { EVENT_WORDS } from '../core/schema';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 import { mulberry32 } from './helpers/random-flow';
+import { Running, startExchange, cleanRunHash } from './helpers/child-exchange';
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
-const EXCHANGE = path.join(__dirname, '..', 'bin', 'exchange.js');
-
-interface Running {
-  child: ChildProcess;
-  ready: Promise<{ stateHash: string; sequence: number }>;
-  stopped: Promise<{ stateHash: string; sequence: number } | null>;
-}
-
-function startExchange(configFile: string): Running {
-  const child = spawn(process.execPath, [EXCHANGE, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let recovered: { stateHash: string; sequence: number } | undefined;
-  let stoppedLine: { stateHash: string; sequence: number } | null = null;
-  const lines = createInterface({ input: child.stdout! });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const ready = new Promise<{ stateHash: string; sequence: number }>((resolve, reject) => {
-    lines.on('line', (line) => {
-      let entry: { msg?: string; stateHash?: string; sequence?: number };
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (entry.msg === 'recovered') recovered = { stateHash: entry.stateHash!, sequence: entry.sequence! };
-      if (entry.msg === 'exchange ready') resolve(recovered!);
-      if (entry.msg === 'stopped cleanly') stoppedLine = { stateHash: entry.stateHash!, sequence: entry.sequence! };
-    });
-    child.once('exit', (code, signal) => reject(new Error(`exchange exited before ready (code ${code}, signal ${signal}): ${stderr}`)));
-  });
-  const stopped = new Promise<{ stateHash: string; sequence: number } | null>((resolve) => child.once('exit', () => resolve(stoppedLine)));
-  return { child, ready, stopped };
-}
-
-/** The state a clean single-threaded run over the journal's first `records` commands reaches. */
-async function cleanRunHash(journalPath: string, upToSequence: number): Promise<string> {
-  const matcher = new Matcher({ risk: new RiskEngine() });
-  for await (const record of readJournalFile(journalPath)) {
-    if (record.firstSequence > upToSequence) break;
-    if (record.command[0] !== 0) matcher.process(record.command, 0);
-  }
-  matcher.flush();
-  return stateHash(matcher);
-}
 
 test(`SIGKILL under load ${KILLS} times: acknowledged orders survive, nothing duplicates, recovery equals a clean run`, { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'crash-'));
