@@ -30,7 +30,7 @@ export interface DemoAccountConfig {
   keyId: number;
   /** HMAC-SHA256 secret, at least 32 characters (demo only: real keys come from the key store). */
   apiSecret: string;
-  permissions: Array<'trade' | 'backoffice' | 'admin' | 'marketdata'>;
+  permissions: Array<'trade' | 'backoffice' | 'admin' | 'marketdata' | 'broker'>;
   maxShortQuantity?: number;
 }
 
@@ -43,6 +43,8 @@ export interface ExchangeConfig {
   orderEntryBasePort: number;
   gatewayWorkers: number;
   marketDataPort: number;
+  /** Broker HTTP JSON API, live WebSocket and web terminal (gateway/broker, docs/broker-api.md); 0 = no broker. */
+  brokerPort: number;
   /** Health, readiness and Prometheus metrics. */
   httpPort: number;
   inboundCapacity: number;
@@ -81,6 +83,7 @@ export function defaultConfig(): ExchangeConfig {
     orderEntryBasePort: 9100,
     gatewayWorkers: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
     marketDataPort: 9200,
+    brokerPort: 8080,
     httpPort: 9090,
     inboundCapacity: 1 << 16,
     outboundCapacity: 1 << 18,
@@ -98,6 +101,8 @@ export function defaultConfig(): ExchangeConfig {
       { account: 4, type: 'cash', deposit: 100_000_000, keyId: 4, apiSecret: 'demo-trader-secret-0123456789abcdef', permissions: ['trade', 'marketdata'] },
       { account: 5, type: 'margin', deposit: 100_000_000, keyId: 5, apiSecret: 'demo-trader2-secret-0123456789abcde', permissions: ['trade', 'marketdata'], maxShortQuantity: 10_000 },
       { account: 9, type: 'cash', deposit: 0, keyId: 9, apiSecret: 'demo-ops-secret-0123456789abcdef01', permissions: ['backoffice', 'admin', 'marketdata'] },
+      // The retail broker's session (gateway/broker): 'broker' enters orders for any account; account 10 is its house account.
+      { account: 10, type: 'cash', deposit: 0, keyId: 10, apiSecret: 'demo-broker-secret-0123456789abcdef', permissions: ['broker', 'marketdata'] },
     ],
     demoFlow: true,
     calendar: { ...DEFAULT_CALENDAR, holidays: [] },
@@ -117,6 +122,7 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig
   EXCHANGE_GATEWAY_WORKERS: 'gatewayWorkers',
   EXCHANGE_MARKET_DATA_PORT: 'marketDataPort',
   EXCHANGE_HTTP_PORT: 'httpPort',
+  EXCHANGE_BROKER_PORT: 'brokerPort',
   EXCHANGE_DEMO_FLOW: 'demoFlow',
   EXCHANGE_CLOCK_INTERVAL_MS: 'clockIntervalMs',
   EXCHANGE_ADMIN_TOKEN: 'adminToken',
@@ -171,6 +177,7 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
   integer('gatewayWorkers', c.gatewayWorkers, 1, 16);
   integer('marketDataPort', c.marketDataPort, 1, 65535);
   integer('httpPort', c.httpPort, 0, 65535);
+  integer('brokerPort', c.brokerPort, 0, 65535);
   powerOfTwo('inboundCapacity', c.inboundCapacity);
   powerOfTwo('outboundCapacity', c.outboundCapacity);
   if (c.outboundCapacity <= c.limits.eventBatchCapacity) throw new ConfigError('outboundCapacity', `more than limits.eventBatchCapacity (${c.limits.eventBatchCapacity})`, c.outboundCapacity);

@@ -7,6 +7,8 @@
  *   admin       instruments, trading states, fees, margin, corporate actions; may
  *               mass-cancel any account (account 0 = every account)
  *   marketdata  market data port only; no order-entry template needs it
+ *   broker      order entry (new, cancel, replace) for any account: a broker's one
+ *               session trading for its customers' accounts (gateway/broker)
  *
  * Every client template has an entry (asserted at load), so a new core command
  * cannot reach the wire without a decision here.
@@ -14,7 +16,7 @@
 import { ProtocolErrorCode } from '../protocol/errors';
 import { ClientTemplates, WireTemplate } from '../protocol/wire-schema';
 
-export const Permission = { trade: 1, backoffice: 2, admin: 4, marketdata: 8 } as const;
+export const Permission = { trade: 1, backoffice: 2, admin: 4, marketdata: 8, broker: 16 } as const;
 export type PermissionName = keyof typeof Permission;
 export const PERMISSION_NAMES = Object.freeze(Object.keys(Permission) as PermissionName[]);
 
@@ -38,13 +40,14 @@ export interface AccessRule {
 const P = Permission;
 const open: AccessRule = { anyOf: 0, otherAccountsWith: 0 };
 const trade: AccessRule = { anyOf: P.trade, otherAccountsWith: 0 };
+const orderEntry: AccessRule = { anyOf: P.trade | P.broker, otherAccountsWith: P.broker };
 const query: AccessRule = { anyOf: P.trade | P.backoffice | P.admin, otherAccountsWith: P.backoffice | P.admin };
 const backoffice: AccessRule = { anyOf: P.backoffice, otherAccountsWith: P.backoffice };
 const admin: AccessRule = { anyOf: P.admin, otherAccountsWith: P.admin };
 
 export const ACCESS_RULES: Readonly<Record<string, AccessRule>> = Object.freeze({
   Logon: open, Logout: open, Heartbeat: open, TestRequest: open, ReplayRequest: open,
-  NewOrder: trade, CancelOrder: trade, ReplaceOrder: trade, DeadManSwitch: trade,
+  NewOrder: orderEntry, CancelOrder: orderEntry, ReplaceOrder: orderEntry, DeadManSwitch: trade,
   MassCancel: { anyOf: P.trade | P.admin, otherAccountsWith: P.admin },
   OrderStatusRequest: query, AccountSummaryRequest: query, PositionsRequest: query,
   OpenAccount: backoffice, SetAccountStatus: backoffice, Deposit: backoffice, Withdraw: backoffice, SetAccountLimits: backoffice,
