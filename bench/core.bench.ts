@@ -23,12 +23,17 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import * as hdr from 'hdr-histogram-js';
 import { Matcher } from '../core/matcher';
+import { RiskEngine } from '../core/risk-engine';
+import { encodeCommand } from '../core/record-objects';
+import { AccountAction, AccountType } from '../core/codes';
 import { COMMAND_WORDS } from '../core/schema';
 import { FLOW_KIND_NAMES, OrderFlow, generateOrderFlow } from './order-flow';
 import { machineInfo, printMachine } from './machine';
 import { PeerOps, applyPeerOp, checkPeer, newPeerBooks, preparePeerOps, timePeer } from './peer-order-book';
 
 const SCALE = Number(process.env.CORE_BENCH_SCALE ?? '1');
+/** Accounts of the risk-on runs: the flow's account ids are 1..500. */
+const RISK_ACCOUNTS = 500;
 const FLOW_COMMANDS = Math.max(10_000, Math.round(4_000_000 * SCALE));
 const PEER_COMMANDS = Math.max(2_000, Math.round(200_000 * SCALE));
 const SEED = Number(process.env.CORE_BENCH_SEED ?? '20240611');
@@ -145,9 +150,29 @@ function cpuShareSince(start: NodeJS.CpuUsage, wallNs: number): number {
   return ((used.user + used.system) * 1000) / wallNs;
 }
 
-/** Replays flow commands [setup, setup + commands) through a fresh matcher, timed as one block. */
-function timeEngine(flow: OrderFlow, commands: number): EngineRun {
-  const m = newEngine(flow);
+/**
+ * A fresh matcher WITH the accounts-and-risk layer: every flow account opened as a
+ * margin account, approved, funded and allowed to short, so the same flow is
+ * accepted and every order pays for its pre-trade checks, holds, positions, P&L,
+ * settlement buckets and incremental margin.
+ */
+function newRiskEngine(flow: OrderFlow, accounts: number): Matcher {
+  const m = new Matcher({ limits: { ...flow.limits, maxAccounts: Math.max(flow.limits.maxAccounts ?? 0, accounts + 1) }, risk: new RiskEngine() });
+  for (let c = 0; c < flow.setupCount; c++) m.process(flow.words, c * COMMAND_WORDS);
+  for (let a = 1; a <= accounts; a++) {
+    m.process(encodeCommand('OpenAccount', { account: a, accountType: AccountType.Margin }), 0);
+    m.process(encodeCommand('SetAccountStatus', { account: a, action: AccountAction.ApproveKyc }), 0);
+    m.process(encodeCommand('Deposit', { account: a, amount: 2 ** 48, reference: a }), 0);
+    m.process(encodeCommand('SetAccountLimits', { account: a, maxOpenOrders: 1_000_000, maxShortQuantity: 2 ** 40, maxPositionQuantity: 2 ** 40 }), 0);
+  }
+  m.flush();
+  prefault(m);
+  return m;
+}
+
+/** Replays flow commands [setup, setup + commands) through a fresh matcher (risk on: with accounts), timed as one block. */
+function timeEngine(flow: OrderFlow, commands: number, riskAccounts = 0): EngineRun {
+  const m = riskAccounts > 0 ? newRiskEngine(flow, riskAccounts) : newEngine(flow);
   const words = flow.words;
   const start = flow.setupCount * COMMAND_WORDS;
   const end = (flow.setupCount + commands) * COMMAND_WORDS;
@@ -288,6 +313,24 @@ function main(): void {
   console.log(`         CPU share of the timed runs (process CPU time / wall time): ${cpuShares.map((x) => x.toFixed(2)).join(', ')}` +
     (cpuShare < 0.9 ? `\n         WARNING: other load took the CPU during timing, figures are pessimistic; per CPU-second: ${fmt(enginePerCpuSecond)} commands` : ''));
 
+  // --- cost of risk: the same flow with accounts, holds, positions and margin
+  const riskRates: number[] = [];
+  const plainRates: number[] = [];
+  timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS); // warm-up
+  for (let r = 0; r < 3; r++) {
+    gc();
+    const plain = timeEngine(flow, FLOW_COMMANDS);
+    plainRates.push(FLOW_COMMANDS / (plain.ns / 1e9) / Math.min(1, plain.cpuShare));
+    gc();
+    const risky = timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS);
+    riskRates.push(FLOW_COMMANDS / (risky.ns / 1e9) / Math.min(1, risky.cpuShare));
+  }
+  const riskRate = median(riskRates);
+  const plainRate = median(plainRates);
+  const riskCost = plainRate / riskRate - 1;
+  console.log(`risk     same flow with ${RISK_ACCOUNTS} margin accounts (pre-trade checks, holds, positions, P&L, settlement, incremental margin):`);
+  console.log(`         ${fmt(riskRate)} commands per CPU-second vs ${fmt(plainRate)} without (alternating runs): risk adds ${(riskCost * 100).toFixed(0)}% per command  [target <= 30%: ${riskCost <= 0.3 ? 'MET' : 'MISSED'}]`);
+
   // --- engine latency
   gc();
   const overhead = timerOverhead(1_000_000);
@@ -373,6 +416,8 @@ function main(): void {
     latencyBatch64Ns: { p50: batched.p50, p99: batched.p99, p999: batched.p999, max: batched.max },
     timerOverheadNs: overhead.p50,
     engineCpuShareMin: +cpuShare.toFixed(2),
+    riskCommandsPerCpuSec: round(riskRate),
+    riskCostPct: +(riskCost * 100).toFixed(1),
     engineCommandsPerCpuSec: round(enginePerCpuSecond),
     peerCpuShareMin: +Math.min(...peerCpuShares).toFixed(2),
     peerLatencyNs: { p50: peerLat.p50, p99: peerLat.p99, p999: peerLat.p999, max: peerLat.max },
@@ -380,6 +425,7 @@ function main(): void {
     targets: {
       commandsPerSec: TARGET_COMMANDS_PER_SEC, commandsPerSecMet: engineRate >= TARGET_COMMANDS_PER_SEC,
       ratio: TARGET_RATIO, ratioMet: ratio >= TARGET_RATIO,
+      riskCostPct: 30, riskCostMet: riskCost <= 0.3,
     },
   };
   console.log(JSON.stringify(summary));

@@ -43,18 +43,34 @@ export class MarginParameters {
   }
 }
 
+/** Below this, gross x basis points / 10000 is exact in float64 (see requirement()). */
+const FAST_PRODUCT_LIMIT = 2 ** 45;
+
+/**
+ * ceil(gross x bps / 10000). Fast path: for products below 2^45 the quotient is
+ * below 2^32, where a float64 holds it to ~1e-6, far finer than the 1e-4 steps of
+ * a non-integral quotient, so Math.ceil is exact. Larger products take the exact
+ * integer path.
+ */
+function requirement(gross: number, bps: number): number {
+  const product = gross * bps;
+  return product < FAST_PRODUCT_LIMIT ? Math.ceil(product / BASIS_POINTS) : mulDivCeil(gross, bps, BASIS_POINTS);
+}
+
 /** Recomputes one margin row's contribution at `mark` and applies the difference to its account. */
 export function refreshContribution(
   row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters,
 ): void {
+  const quantity = positions.quantity[row];
+  // A flat row that contributed nothing before contributes nothing now.
+  if (quantity === 0 && positions.value[row] === 0 && positions.initial[row] === 0) return;
   const account = positions.account[row];
   const instrument = positions.instrument[row];
-  const quantity = positions.quantity[row];
   const gross = Math.abs(quantity) * mark;
   const value = quantity * mark;
-  const initial = quantity === 0 ? 0 : mulDivCeil(gross, params.initial(instrument), BASIS_POINTS);
-  const maintenance = quantity === 0 ? 0 : mulDivCeil(gross, params.maintenance(instrument), BASIS_POINTS);
-  const liquidation = quantity === 0 ? 0 : mulDivCeil(gross, params.liquidation(instrument), BASIS_POINTS);
+  const initial = quantity === 0 ? 0 : requirement(gross, params.initial(instrument));
+  const maintenance = quantity === 0 ? 0 : requirement(gross, params.maintenance(instrument));
+  const liquidation = quantity === 0 ? 0 : requirement(gross, params.liquidation(instrument));
   accounts.marketValue[account] += value - positions.value[row];
   accounts.initialRequirement[account] += initial - positions.initial[row];
   accounts.maintenanceRequirement[account] += maintenance - positions.maintenance[row];
