@@ -15,7 +15,7 @@ import { WebSocketServer, WebSocket, RawData } from 'ws';
 import { MpscRing, SpmcConsumer } from '../../core/ring';
 import { ControlBlock, WorkerState } from '../../core/runtime/control-block';
 import { COMMAND_ECHO_FLAG } from '../../core/event-buffer';
-import { Commands, EventHeader, eventByCode } from '../../core/schema';
+import { Commands, EventHeader, Events, eventByCode } from '../../core/schema';
 import { FrameDecoder, DecodeStep } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ClientTemplates, ServerTemplates, WireTemplate } from '../protocol/wire-schema';
@@ -31,6 +31,7 @@ import { SessionThrottle, ThrottleOptions } from '../session/throttle';
 import { ReplayHistory } from './replay-history';
 import { AccountViews } from './account-view';
 import { OrderStatusCode } from '../protocol/session-schema';
+import * as hdr from 'hdr-histogram-js';
 
 export interface OrderEntryWorkerData {
   inbound: SharedArrayBuffer;
@@ -57,6 +58,8 @@ const T = ServerTemplates.byName;
 
 /** Words of each event that name an account the event concerns (account, makerAccount, takerAccount). */
 const ACCOUNT_WORDS: number[][] = [];
+const ORDER_REJECT_REASON = Events.OrderRejected.at.reason;
+const CANCEL_REJECT_REASON = Events.CancelRejected.at.reason;
 for (const spec of eventByCode) {
   if (spec === undefined) continue;
   ACCOUNT_WORDS[spec.code] = spec.fields.filter((f) => f.name === 'account' || f.name === 'makerAccount' || f.name === 'takerAccount').map((f) => f.word);
@@ -79,6 +82,14 @@ const histories = new Map<number, ReplayHistory>();
 const decoder = new FrameDecoder(ClientTemplates);
 const scratch = new Float64Array(16);
 const nowMicros = () => Date.now() * 1000;
+
+/** Counters and the order-to-ack histogram this gateway reports to the supervisor every STATS_INTERVAL_MS. */
+const STATS_INTERVAL_MS = 1000;
+const stats = { throttled: 0, systemBusy: 0, protocolRejects: 0, rejectsByReason: {} as Record<number, number> };
+const ackLatency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 2 });
+const ACCEPTED = Events.OrderAccepted.code;
+const ORDER_REJECTED = Events.OrderRejected.code;
+const CANCEL_REJECTED = Events.CancelRejected.code;
 
 class Connection {
   readonly session: Session;
@@ -115,6 +126,10 @@ class Connection {
   }
 
   reject(error: ProtocolError, templateId: number, clientSequence: number, retryAfterMs = 0): void {
+    if (error.code === 'THROTTLED') stats.throttled++;
+    else if (error.code === 'SYSTEM_BUSY') stats.systemBusy++;
+    else stats.protocolRejects++;
+    stats.rejectsByReason[error.reason] = (stats.rejectsByReason[error.reason] ?? 0) + 1;
     scratch.fill(0);
     const at = T.Reject.at;
     scratch[at.refSeq] = clientSequence;
@@ -385,6 +400,12 @@ function route(words: Float64Array, offset: number): void {
   recipients.length = 0;
   const origin = words[offset + EventHeader.origin];
   if (Math.floor(origin / ORIGIN_SCALE) === data.gatewayId) {
+    // Order-to-ack: from the gateway's receive stamp (the command's timestamp) to release after durability.
+    if (code === ACCEPTED) ackLatency.recordValue(Math.max(1, nowMicros() - words[offset + EventHeader.timestamp]));
+    else if (code === ORDER_REJECTED || code === CANCEL_REJECTED) {
+      const reason = words[offset + (code === ORDER_REJECTED ? ORDER_REJECT_REASON : CANCEL_REJECT_REASON)];
+      stats.rejectsByReason[reason] = (stats.rejectsByReason[reason] ?? 0) + 1;
+    }
     const keyId = connections.get(origin % ORIGIN_SCALE)?.keyId ?? 0;
     if (keyId !== 0) recipients.push(keyId);
   }
@@ -496,10 +517,22 @@ const timer = setInterval(() => {
   for (let account = registry.pollDisconnected(now); account !== 0; account = registry.pollDisconnected(now)) massCancel(account, 0);
 }, TIMER_INTERVAL_MS);
 
+const statsTimer = setInterval(() => {
+  let sessions = 0;
+  for (const connection of connections.values()) if (connection.session.phase === SessionPhase.Active) sessions++;
+  const p = (q: number) => (ackLatency.totalCount === 0 ? 0 : ackLatency.getValueAtPercentile(q));
+  parentPort!.postMessage({
+    type: 'stats', sessions, ...stats, rejectsByReason: { ...stats.rejectsByReason },
+    ackLatencyMicros: { p50: p(50), p99: p(99), p999: p(99.9), max: ackLatency.maxValue, count: ackLatency.totalCount },
+  });
+  ackLatency.reset();
+}, STATS_INTERVAL_MS);
+
 parentPort!.on('message', (message: { type: string }) => {
   if (message.type !== 'stop') return;
   stopping = true;
   clearInterval(timer);
+  clearInterval(statsTimer);
   for (const connection of connections.values()) connection.close(CloseCode.GOING_AWAY, 'shutting down');
   server.close(() => parentPort!.postMessage({ type: 'closed' }));
 });
