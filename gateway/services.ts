@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ExchangeConfig } from '../core/runtime/config';
 import type { ExchangeCore } from '../core/runtime/exchange';
 import type { Service, ServiceFactory } from '../core/runtime/supervisor';
+import type { GatewayStats } from '../core/runtime/observability';
 import type { OrderEntryWorkerData } from './order-entry/order-entry-worker';
 import type { MarketDataWorkerData } from './market-data/endpoint/market-data-worker';
 import { MarketDataEndpointOptions, resolveMarketDataOptions } from './market-data/endpoint/options';
@@ -28,6 +29,7 @@ export function apiKeys(config: ExchangeConfig): ApiKeySpec[] {
 class OrderEntryGateway implements Service {
   readonly name: string;
   private worker?: Worker;
+  private stats?: GatewayStats;
 
   constructor(private readonly workerData: OrderEntryWorkerData, private readonly log: Logger, private readonly onFatal: (message: string) => void) {
     this.name = `order-entry gateway ${workerData.gatewayId} (port ${workerData.port})`;
@@ -39,6 +41,7 @@ class OrderEntryGateway implements Service {
     return new Promise((resolve, reject) => {
       worker.on('message', (message: { type: string; message?: string; level?: string }) => {
         if (message.type === 'listening') resolve();
+        if (message.type === 'stats') this.stats = message as unknown as GatewayStats;
         if (message.type === 'log') this.log.error({ gateway: this.workerData.gatewayId }, String(message.message));
         if (message.type === 'fatal') {
           reject(new Error(String(message.message)));
@@ -50,6 +53,10 @@ class OrderEntryGateway implements Service {
         this.onFatal(error.stack ?? error.message);
       });
     });
+  }
+
+  gatewayStats(): GatewayStats | undefined {
+    return this.stats;
   }
 
   stop(): Promise<void> {

@@ -10,7 +10,22 @@ import type { ExchangeCore } from './exchange';
 export interface ObservabilityState {
   ready: boolean;
   live: boolean;
-  sessions?: () => number;
+}
+
+/** Latest figures a gateway worker reported (gateway/order-entry/order-entry-worker.ts, every second). */
+export interface GatewayStats {
+  sessions: number;
+  throttled: number;
+  systemBusy: number;
+  protocolRejects: number;
+  rejectsByReason: Record<number, number>;
+  ackLatencyMicros: { p50: number; p99: number; p999: number; max: number; count: number };
+}
+
+/** What the metrics read besides the core's shared cells. */
+export interface MetricSources {
+  gateways: () => GatewayStats[];
+  snapshot: () => { storedAtMs: number; durationMs: number };
 }
 
 /** Operator actions behind POST /admin/* (bearer token from the configuration). */
@@ -21,7 +36,7 @@ export interface AdminActions {
   stop(): void;
 }
 
-export function createMetrics(core: ExchangeCore, state: ObservabilityState): client.Registry {
+export function createMetrics(core: ExchangeCore, state: ObservabilityState, sources: MetricSources): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number) =>
@@ -35,7 +50,36 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState): cl
   gauge('exchange_outbound_ring_occupancy', 'Outbound ring slots not yet released by the slowest consumer', () => core.outbound.occupancy());
   gauge('exchange_snapshot_sequence', 'Sequence of the newest snapshot', () => core.control.snapshotSequence);
   gauge('exchange_ready', '1 when recovery finished and gateways listen', () => (state.ready ? 1 : 0));
-  gauge('exchange_sessions_connected', 'Order-entry sessions logged on', () => state.sessions?.() ?? 0);
+  const sum = (pick: (g: GatewayStats) => number) => sources.gateways().reduce((total, g) => total + pick(g), 0);
+  const worst = (pick: (g: GatewayStats) => number) => sources.gateways().reduce((most, g) => Math.max(most, pick(g)), 0);
+  gauge('exchange_sessions_connected', 'Order-entry sessions logged on', () => sum((g) => g.sessions));
+  gauge('exchange_throttled_total', 'Requests refused THROTTLED by the gateways', () => sum((g) => g.throttled));
+  gauge('exchange_system_busy_total', 'Requests refused SYSTEM_BUSY (inbound ring full)', () => sum((g) => g.systemBusy));
+  gauge('exchange_protocol_rejects_total', 'Protocol-level rejects (bad input, permissions)', () => sum((g) => g.protocolRejects));
+  new client.Gauge({
+    name: 'exchange_rejects_total', help: 'Rejects by reason code (core and gateway codes)', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      const totals: Record<string, number> = {};
+      for (const g of sources.gateways()) for (const [reason, n] of Object.entries(g.rejectsByReason)) totals[reason] = (totals[reason] ?? 0) + n;
+      for (const [reason, n] of Object.entries(totals)) this.set({ reason }, n);
+    },
+  });
+  new client.Gauge({
+    name: 'exchange_order_to_ack_microseconds', help: 'Order-to-ack latency over the last second (receive stamp to durable ack), worst gateway',
+    labelNames: ['quantile'], registers: [registry],
+    collect() {
+      this.set({ quantile: '0.5' }, worst((g) => g.ackLatencyMicros.p50));
+      this.set({ quantile: '0.99' }, worst((g) => g.ackLatencyMicros.p99));
+      this.set({ quantile: '0.999' }, worst((g) => g.ackLatencyMicros.p999));
+      this.set({ quantile: '1' }, worst((g) => g.ackLatencyMicros.max));
+    },
+  });
+  gauge('exchange_snapshot_age_seconds', 'Seconds since the newest snapshot was stored (-1: none since start)', () => {
+    const at = sources.snapshot().storedAtMs;
+    return at === 0 ? -1 : (Date.now() - at) / 1000;
+  });
+  gauge('exchange_snapshot_duration_milliseconds', 'Cut-to-stored time of the newest snapshot', () => sources.snapshot().durationMs);
   return registry;
 }
 

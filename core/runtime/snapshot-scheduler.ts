@@ -21,6 +21,9 @@ export class SnapshotScheduler {
   private readonly policy: SnapshotPolicy;
   private readonly writer: SnapshotWriter;
   private busy = false;
+  /** When the newest snapshot was stored (epoch ms, 0 = none yet) and how long its cut-to-store took. */
+  lastStoredAtMs = 0;
+  lastDurationMs = 0;
 
   constructor(private readonly core: ExchangeCore, cadence: SnapshotCadence, private readonly log: Logger, startSequence: number) {
     this.policy = new SnapshotPolicy({ everyEvents: cadence.everyEvents, everyMillis: cadence.everySeconds * 1000, startSequence, startMillis: Date.now() });
@@ -53,12 +56,15 @@ export class SnapshotScheduler {
   private async cut(reason: string): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    const began = Date.now();
     try {
       const image = await this.core.requestImage();
       const sequence = image.header.sequence;
       this.policy.cutTaken(sequence, Date.now());
       const info = await this.writer.requestSnapshot(image, sequence, this.chainHashAt(sequence));
       this.core.control.snapshotSequence = sequence;
+      this.lastStoredAtMs = Date.now();
+      this.lastDurationMs = this.lastStoredAtMs - began;
       this.log.info({ sequence, reason, storedBytes: info.storedBytes, imageBytes: info.imageBytes, encodeMs: Math.round(info.encodeMillis), storeMs: Math.round(info.storeMillis) }, 'snapshot stored');
     } catch (error) {
       this.log.error({ err: error as Error }, 'snapshot failed (the journal still holds everything; recovery replays more)');

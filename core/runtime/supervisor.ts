@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ExchangeCore } from './exchange';
 import type { ExchangeConfig } from './config';
 import { bootstrapCommands } from './bootstrap';
-import { createMetrics, ObservabilityState, startHttp } from './observability';
+import { createMetrics, GatewayStats, ObservabilityState, startHttp } from './observability';
 import { DemoFlow } from './demo-flow';
 import { SnapshotScheduler } from './snapshot-scheduler';
 import { phaseAt, SessionPhase, transitionCommands } from './trading-calendar';
@@ -24,6 +24,8 @@ export interface Service {
   stop(): Promise<void>;
   /** After the core stopped: release threads and resources. */
   dispose?(): Promise<void>;
+  /** Latest figures of an order-entry gateway, for the metrics. */
+  gatewayStats?(): GatewayStats | undefined;
 }
 
 /** Extra outbound-ring consumers a service needs, assigned in the order services are added. */
@@ -62,7 +64,11 @@ export class Supervisor {
 
   async start(): Promise<void> {
     const started = process.hrtime.bigint();
-    this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state), this.state, {
+    const sources = {
+      gateways: () => this.services.map((s) => s.gatewayStats?.()).filter((g): g is GatewayStats => g !== undefined),
+      snapshot: () => ({ storedAtMs: this.snapshots?.lastStoredAtMs ?? 0, durationMs: this.snapshots?.lastDurationMs ?? 0 }),
+    };
+    this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state, sources), this.state, {
       token: this.config.adminToken,
       status: () => ({
         ready: this.state.ready, matchedSequence: this.core.control.matchedSequence, durableSequence: this.core.control.durableSequence,
