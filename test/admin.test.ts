@@ -79,8 +79,13 @@ test('HTTP admin endpoints need the token; status, snapshot now; metrics move un
   await client.close();
   assert.ok((await metric('exchange_commands_processed_total')) >= commandsBefore + 20, 'commands metric moved');
   assert.equal(await metric('exchange_journal_durable_lag_events'), 0);
+  await new Promise((r) => setTimeout(r, 1100)); // gateways report once a second
+  const text = await (await fetch(`${http}/metrics`)).text();
+  assert.match(text, /^exchange_sessions_connected \d+/m);
+  assert.match(text, /^exchange_order_to_ack_microseconds\{quantile="0.99"\} \d+/m);
   const snapshot = await admin(['snapshot']);
   assert.equal(snapshot.code, 0, snapshot.stderr);
   assert.ok(JSON.parse(snapshot.stdout).snapshotSequence > 0);
   assert.ok((await metric('exchange_snapshot_sequence')) > 0);
+  assert.match(await (await fetch(`${http}/metrics`)).text(), /^exchange_snapshot_age_seconds \d/m);
 });
