@@ -25,6 +25,10 @@ import { ControlBlock, WorkerState } from '../../../core/runtime/control-block';
 import { COMMAND_ECHO_FLAG } from '../../../core/event-buffer';
 import { EventHeader } from '../../../core/schema';
 import { readJournalFile } from '../../../journal/sqlite-journal';
+import { SnapshotStore } from '../../../snapshots/snapshot-store';
+import { restoreImage } from '../../../core/state-image';
+import { RiskEngine } from '../../../core/risk-engine';
+import { seedFromMatcher } from '../seed-from-image';
 import { CloseCode } from '../../protocol/close-codes';
 import { DecodeStep, FrameDecoder } from '../../protocol/decoder';
 import { ProtocolError } from '../../protocol/errors';
@@ -278,26 +282,50 @@ async function pumpRing(): Promise<void> {
   }
 }
 
-/** Events 1..recoveredSequence from the journal file, command by command. */
-async function rebuild(): Promise<{ events: number; records: number }> {
+/**
+ * The publisher's state at the recovered sequence: seeded from the newest snapshot
+ * at or before it (books as they stood), then the journal's events after the
+ * snapshot, command by command; from event 1 when there is no usable snapshot.
+ */
+async function rebuild(): Promise<{ events: number; records: number; fromSnapshot: number | null }> {
   const last = data.recoveredSequence;
-  let expected = 1;
+  if (last === 0) return { events: 0, records: 0, fromSnapshot: null };
+  let from = 1;
+  let fromSnapshot: number | null = null;
+  const store = SnapshotStore.forJournal(data.journalPath);
+  for (const entry of store.list()) {
+    if (entry.sequence > last) continue;
+    try {
+      const snapshot = store.load(entry.sequence);
+      const matcher = restoreImage(snapshot.image, { risk: snapshot.risk ? new RiskEngine() : null });
+      const seeded = seedFromMatcher(publisher, matcher);
+      log('info', `market data seeded from snapshot ${entry.sequence}: ${seeded.instruments} instruments, ${seeded.orders} orders`);
+      from = entry.sequence + 1;
+      fromSnapshot = entry.sequence;
+      break;
+    } catch (error) {
+      log('warn', `market data: snapshot ${entry.sequence} unusable (${(error as Error).message}); trying an older one`);
+    }
+  }
+  let expected = from;
   let records = 0;
-  if (last === 0) return { events: 0, records: 0 };
-  for await (const record of readJournalFile(data.journalPath, 1)) {
+  let events = 0;
+  for await (const record of readJournalFile(data.journalPath, from)) {
     if (record.firstSequence > last) break;
+    if (record.lastSequence < from) continue;
     if (record.firstSequence !== expected) {
-      throw new Error(`journal record at ${record.firstSequence}, expected ${expected}: market data needs every event from 1 (an archived journal is not supported)`);
+      throw new Error(`journal record at ${record.firstSequence}, expected ${expected}: market data needs every event after ${from - 1}`);
     }
     if (record.command[0] !== 0) publisher.endCommand(); // type 0: continuation of the command before
     const count = record.lastSequence - record.firstSequence + 1;
     publisher.onRecords(record.events, 0, count);
     expected = record.lastSequence + 1;
+    events += count;
     records++;
   }
   publisher.endCommand();
   if (expected !== last + 1) throw new Error(`journal ends at ${expected - 1}, the matcher recovered to ${last}`);
-  return { events: last, records };
+  return { events, records, fromSnapshot };
 }
 
 // ------------------------------------------------------------------ server
@@ -351,7 +379,7 @@ parentPort!.on('message', (message: { type: string }) => {
 async function main(): Promise<void> {
   const started = performance.now();
   const rebuilt = await rebuild();
-  log('info', `market data rebuilt from the journal: ${rebuilt.events} events, ${rebuilt.records} records in ${Math.round(performance.now() - started)} ms`);
+  log('info', `market data rebuilt: ${rebuilt.fromSnapshot === null ? "from event 1" : `from snapshot ${rebuilt.fromSnapshot}`}, then ${rebuilt.events} journal events in ${rebuilt.records} records, ${Math.round(performance.now() - started)} ms`);
   listen();
   await pumpRing();
 }
