@@ -1,7 +1,8 @@
 /**
  * The gateway-side services the supervisor starts: one order-entry gateway worker
  * per configured worker (each on its own port, each one outbound-ring consumer),
- * and the market-data endpoint (one worker on config.marketDataPort, one consumer).
+ * the market-data endpoint (one worker on config.marketDataPort, one consumer), and
+ * the retail broker (gateway/broker, on config.brokerPort, one consumer; 0 = none).
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -14,6 +15,7 @@ import type { OrderEntryWorkerData } from './order-entry/order-entry-worker';
 import type { MarketDataWorkerData } from './market-data/endpoint/market-data-worker';
 import { MarketDataEndpointOptions, resolveMarketDataOptions } from './market-data/endpoint/options';
 import type { ApiKeySpec } from './session/key-registry';
+import { brokerService } from './broker/broker';
 
 /** Unsent bytes a client may accumulate before it is disconnected as a slow consumer. */
 export const MAX_CLIENT_BUFFERED_BYTES = 8 << 20;
@@ -159,7 +161,8 @@ export function gatewayServices(
   config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {},
   marketData: Partial<MarketDataEndpointOptions> = (config as ExchangeConfig & { marketData?: Partial<MarketDataEndpointOptions> }).marketData ?? {},
 ): ServiceFactory[] {
-  return [...orderEntryServices(config, log, onFatal), marketDataService(config, log, onFatal, marketData)];
+  const broker = config.brokerPort === 0 ? [] : [brokerService(config, log)];
+  return [...orderEntryServices(config, log, onFatal), marketDataService(config, log, onFatal, marketData), ...broker];
 }
 
 export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal: (who: string, message: string) => void = () => {}): ServiceFactory[] {

@@ -1,0 +1,332 @@
+/**
+ * The broker's read models in SQLite (broker.db in the data directory): users,
+ * sessions, KYC, watchlists, alerts, notifications, orders, executions, cash and
+ * positions. Order, execution, cash and position rows are fed from the exchange's
+ * events (gateway/broker/broker.ts); everything else from the HTTP API. Every query
+ * that returns a user's data takes the user id: callers cannot forget the owner.
+ */
+import Database from 'better-sqlite3';
+
+export type KycStatus = 'none' | 'pending' | 'approved' | 'rejected';
+
+export interface UserRow {
+  id: number;
+  email: string;
+  password_hash: string;
+  salt: string;
+  account: number | null;
+  kyc_status: KycStatus;
+  account_status: string | null;
+  created_at: number;
+}
+
+export interface OrderRow {
+  id: number;
+  user_id: number;
+  account: number;
+  instrument: number;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'limit' | 'market' | 'stop' | 'stop_limit';
+  time_in_force: string;
+  price: number | null;
+  stop_price: number | null;
+  quantity: number;
+  filled: number;
+  leaves: number;
+  notional: number;
+  status: string;
+  exchange_order_id: number | null;
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, salt TEXT NOT NULL,
+  account INTEGER UNIQUE, kyc_status TEXT NOT NULL DEFAULT 'none', account_status TEXT, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS kyc (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), name TEXT NOT NULL, date_of_birth TEXT NOT NULL,
+  address TEXT NOT NULL, document_reference TEXT NOT NULL, status TEXT NOT NULL, submitted_at INTEGER NOT NULL,
+  reviewed_at INTEGER, review_note TEXT);
+CREATE TABLE IF NOT EXISTS watchlists (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS watchlist_symbols (watchlist_id INTEGER NOT NULL REFERENCES watchlists(id) ON DELETE CASCADE, symbol TEXT NOT NULL,
+  PRIMARY KEY (watchlist_id, symbol));
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), symbol TEXT NOT NULL, instrument INTEGER NOT NULL,
+  direction TEXT NOT NULL, price INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL, triggered_at INTEGER);
+CREATE TABLE IF NOT EXISTS notifications (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, message TEXT NOT NULL,
+  data TEXT NOT NULL, created_at INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS notifications_user ON notifications(user_id, id);
+CREATE TABLE IF NOT EXISTS orders (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), account INTEGER NOT NULL, instrument INTEGER NOT NULL,
+  symbol TEXT NOT NULL, side TEXT NOT NULL, type TEXT NOT NULL, time_in_force TEXT NOT NULL, price INTEGER, stop_price INTEGER,
+  quantity INTEGER NOT NULL, filled INTEGER NOT NULL DEFAULT 0, leaves INTEGER NOT NULL, notional INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL, exchange_order_id INTEGER, reason TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_user ON orders(user_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS orders_exchange ON orders(exchange_order_id);
+CREATE TABLE IF NOT EXISTS executions (
+  id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders(id), user_id INTEGER NOT NULL, symbol TEXT NOT NULL,
+  side TEXT NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL, fee INTEGER NOT NULL, liquidity TEXT NOT NULL,
+  sequence INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS executions_user ON executions(user_id, id);
+CREATE TABLE IF NOT EXISTS cash (account INTEGER PRIMARY KEY, balance INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS positions (
+  account INTEGER NOT NULL, instrument INTEGER NOT NULL, quantity INTEGER NOT NULL, cost_basis INTEGER NOT NULL,
+  realized_pnl INTEGER NOT NULL, PRIMARY KEY (account, instrument));
+CREATE TABLE IF NOT EXISTS deposits (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, amount INTEGER NOT NULL, created_at INTEGER NOT NULL);
+`;
+
+export class BrokerStore {
+  readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------ users and sessions
+
+  createUser(email: string, passwordHash: string, salt: string, now: number): UserRow {
+    const id = Number(this.db.prepare('INSERT INTO users (email, password_hash, salt, created_at) VALUES (?, ?, ?, ?)').run(email, passwordHash, salt, now).lastInsertRowid);
+    return this.user(id)!;
+  }
+
+  user(id: number): UserRow | undefined {
+    return this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  }
+
+  userByEmail(email: string): UserRow | undefined {
+    return this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+  }
+
+  accounts(): Array<{ id: number; account: number }> {
+    return this.db.prepare('SELECT id, account FROM users WHERE account IS NOT NULL').all() as Array<{ id: number; account: number }>;
+  }
+
+  maxAccount(): number {
+    return Number((this.db.prepare('SELECT MAX(account) AS m FROM users').get() as { m: number | null }).m ?? 0);
+  }
+
+  setAccount(userId: number, account: number): void {
+    this.db.prepare('UPDATE users SET account = ? WHERE id = ?').run(account, userId);
+  }
+
+  setKycStatus(userId: number, status: KycStatus): void {
+    this.db.prepare('UPDATE users SET kyc_status = ? WHERE id = ?').run(status, userId);
+  }
+
+  setAccountStatus(account: number, status: string): void {
+    this.db.prepare('UPDATE users SET account_status = ? WHERE account = ?').run(status, account);
+  }
+
+  createSession(tokenHash: string, userId: number, now: number, expiresAt: number): void {
+    this.db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(tokenHash, userId, now, expiresAt);
+  }
+
+  session(tokenHash: string): { user_id: number; expires_at: number } | undefined {
+    return this.db.prepare('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?').get(tokenHash) as { user_id: number; expires_at: number } | undefined;
+  }
+
+  deleteSession(tokenHash: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
+  }
+
+  deleteExpiredSessions(now: number): void {
+    this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now);
+  }
+
+  // ------------------------------------------------------------ KYC
+
+  submitKyc(userId: number, k: { name: string; dateOfBirth: string; address: string; documentReference: string }, now: number): number {
+    return this.db.transaction(() => {
+      const id = Number(this.db.prepare(
+        'INSERT INTO kyc (user_id, name, date_of_birth, address, document_reference, status, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(userId, k.name, k.dateOfBirth, k.address, k.documentReference, 'pending', now).lastInsertRowid);
+      this.setKycStatus(userId, 'pending');
+      return id;
+    })();
+  }
+
+  kycOf(userId: number): Record<string, unknown> | undefined {
+    return this.db.prepare('SELECT * FROM kyc WHERE user_id = ? ORDER BY id DESC LIMIT 1').get(userId) as Record<string, unknown> | undefined;
+  }
+
+  kyc(id: number): { id: number; user_id: number; status: string } & Record<string, unknown> | undefined {
+    return this.db.prepare('SELECT * FROM kyc WHERE id = ?').get(id) as ({ id: number; user_id: number; status: string } & Record<string, unknown>) | undefined;
+  }
+
+  kycQueue(status: string): Array<Record<string, unknown>> {
+    return this.db.prepare('SELECT kyc.*, users.email FROM kyc JOIN users ON users.id = kyc.user_id WHERE kyc.status = ? ORDER BY kyc.id LIMIT 500').all(status) as Array<Record<string, unknown>>;
+  }
+
+  reviewKyc(id: number, status: 'approved' | 'rejected', note: string, now: number): void {
+    this.db.prepare('UPDATE kyc SET status = ?, reviewed_at = ?, review_note = ? WHERE id = ?').run(status, now, note, id);
+  }
+
+  // ------------------------------------------------------------ watchlists
+
+  watchlists(userId: number): Array<{ id: number; name: string; symbols: string[] }> {
+    const lists = this.db.prepare('SELECT id, name FROM watchlists WHERE user_id = ? ORDER BY id').all(userId) as Array<{ id: number; name: string }>;
+    const symbols = this.db.prepare('SELECT symbol FROM watchlist_symbols WHERE watchlist_id = ? ORDER BY rowid');
+    return lists.map((l) => ({ ...l, symbols: (symbols.all(l.id) as Array<{ symbol: string }>).map((r) => r.symbol) }));
+  }
+
+  watchlistCount(userId: number): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM watchlists WHERE user_id = ?').get(userId) as { n: number }).n);
+  }
+
+  /** The watchlist if it belongs to userId. */
+  ownWatchlist(userId: number, id: number): { id: number; name: string } | undefined {
+    return this.db.prepare('SELECT id, name FROM watchlists WHERE id = ? AND user_id = ?').get(id, userId) as { id: number; name: string } | undefined;
+  }
+
+  createWatchlist(userId: number, name: string, now: number): number {
+    return Number(this.db.prepare('INSERT INTO watchlists (user_id, name, created_at) VALUES (?, ?, ?)').run(userId, name, now).lastInsertRowid);
+  }
+
+  deleteWatchlist(userId: number, id: number): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM watchlist_symbols WHERE watchlist_id IN (SELECT id FROM watchlists WHERE id = ? AND user_id = ?)').run(id, userId);
+      return this.db.prepare('DELETE FROM watchlists WHERE id = ? AND user_id = ?').run(id, userId).changes > 0;
+    })();
+  }
+
+  symbolCount(watchlistId: number): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM watchlist_symbols WHERE watchlist_id = ?').get(watchlistId) as { n: number }).n);
+  }
+
+  addSymbol(watchlistId: number, symbol: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO watchlist_symbols (watchlist_id, symbol) VALUES (?, ?)').run(watchlistId, symbol);
+  }
+
+  removeSymbol(watchlistId: number, symbol: string): boolean {
+    return this.db.prepare('DELETE FROM watchlist_symbols WHERE watchlist_id = ? AND symbol = ?').run(watchlistId, symbol).changes > 0;
+  }
+
+  // ------------------------------------------------------------ alerts and notifications
+
+  alerts(userId: number): Array<Record<string, unknown>> {
+    return this.db.prepare('SELECT id, symbol, direction, price, active, created_at, triggered_at FROM alerts WHERE user_id = ? ORDER BY id DESC LIMIT 200').all(userId) as Array<Record<string, unknown>>;
+  }
+
+  activeAlerts(): Array<{ id: number; user_id: number; symbol: string; instrument: number; direction: string; price: number }> {
+    return this.db.prepare('SELECT id, user_id, symbol, instrument, direction, price FROM alerts WHERE active = 1').all() as Array<{ id: number; user_id: number; symbol: string; instrument: number; direction: string; price: number }>;
+  }
+
+  activeAlertCount(userId: number): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM alerts WHERE user_id = ? AND active = 1').get(userId) as { n: number }).n);
+  }
+
+  createAlert(userId: number, symbol: string, instrument: number, direction: string, price: number, now: number): number {
+    return Number(this.db.prepare('INSERT INTO alerts (user_id, symbol, instrument, direction, price, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(userId, symbol, instrument, direction, price, now).lastInsertRowid);
+  }
+
+  deleteAlert(userId: number, id: number): boolean {
+    return this.db.prepare('DELETE FROM alerts WHERE id = ? AND user_id = ?').run(id, userId).changes > 0;
+  }
+
+  triggerAlert(id: number, now: number): void {
+    this.db.prepare('UPDATE alerts SET active = 0, triggered_at = ? WHERE id = ?').run(now, id);
+  }
+
+  notify(userId: number, kind: string, message: string, data: unknown, now: number): Record<string, unknown> {
+    const id = Number(this.db.prepare('INSERT INTO notifications (user_id, kind, message, data, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(userId, kind, message, JSON.stringify(data), now).lastInsertRowid);
+    return { id, kind, message, data, createdAt: now, read: false };
+  }
+
+  notifications(userId: number, limit: number): Array<Record<string, unknown>> {
+    const rows = this.db.prepare('SELECT id, kind, message, data, created_at, read FROM notifications WHERE user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit) as Array<{ id: number; kind: string; message: string; data: string; created_at: number; read: number }>;
+    return rows.map((r) => ({ id: r.id, kind: r.kind, message: r.message, data: JSON.parse(r.data), createdAt: r.created_at, read: r.read === 1 }));
+  }
+
+  markRead(userId: number, ids: number[] | undefined): number {
+    if (ids === undefined) return this.db.prepare('UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0').run(userId).changes;
+    const statement = this.db.prepare('UPDATE notifications SET read = 1 WHERE user_id = ? AND id = ?');
+    return this.db.transaction(() => ids.reduce((n, id) => n + statement.run(userId, id).changes, 0))();
+  }
+
+  // ------------------------------------------------------------ orders and executions
+
+  createOrder(o: Omit<OrderRow, 'id' | 'filled' | 'notional' | 'exchange_order_id' | 'reason' | 'updated_at'>): number {
+    return Number(this.db.prepare(`INSERT INTO orders (user_id, account, instrument, symbol, side, type, time_in_force, price, stop_price,
+      quantity, leaves, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(o.user_id, o.account, o.instrument, o.symbol, o.side, o.type, o.time_in_force, o.price, o.stop_price, o.quantity, o.leaves, o.status, o.created_at, o.created_at).lastInsertRowid);
+  }
+
+  order(id: number): OrderRow | undefined {
+    return this.db.prepare('SELECT * FROM orders WHERE id = ?').get(id) as OrderRow | undefined;
+  }
+
+  ownOrder(userId: number, id: number): OrderRow | undefined {
+    return this.db.prepare('SELECT * FROM orders WHERE id = ? AND user_id = ?').get(id, userId) as OrderRow | undefined;
+  }
+
+  orderByExchangeId(orderId: number): OrderRow | undefined {
+    return this.db.prepare('SELECT * FROM orders WHERE exchange_order_id = ?').get(orderId) as OrderRow | undefined;
+  }
+
+  orders(userId: number, open: boolean, limit: number): OrderRow[] {
+    const where = open ? "AND status IN ('pending', 'open', 'partially_filled', 'stop_pending')" : '';
+    return this.db.prepare(`SELECT * FROM orders WHERE user_id = ? ${where} ORDER BY id DESC LIMIT ?`).all(userId, limit) as OrderRow[];
+  }
+
+  updateOrder(id: number, fields: Partial<OrderRow>, now: number): void {
+    const keys = Object.keys(fields);
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${k} = @${k}`).join(', ');
+    this.db.prepare(`UPDATE orders SET ${sets}, updated_at = @updated_at WHERE id = @id`).run({ ...fields, updated_at: now, id });
+  }
+
+  addExecution(e: { order_id: number; user_id: number; symbol: string; side: string; price: number; quantity: number; fee: number; liquidity: string; sequence: number; created_at: number }): number {
+    return Number(this.db.prepare(`INSERT INTO executions (order_id, user_id, symbol, side, price, quantity, fee, liquidity, sequence, created_at)
+      VALUES (@order_id, @user_id, @symbol, @side, @price, @quantity, @fee, @liquidity, @sequence, @created_at)`).run(e).lastInsertRowid);
+  }
+
+  executions(userId: number, limit: number): Array<Record<string, unknown>> {
+    return this.db.prepare('SELECT id, order_id AS orderId, symbol, side, price, quantity, fee, liquidity, sequence, created_at AS createdAt FROM executions WHERE user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit) as Array<Record<string, unknown>>;
+  }
+
+  // ------------------------------------------------------------ cash and positions
+
+  setCash(account: number, balance: number): void {
+    this.db.prepare('INSERT INTO cash (account, balance) VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET balance = excluded.balance').run(account, balance);
+  }
+
+  setReserved(account: number, reserved: number): void {
+    this.db.prepare('INSERT INTO cash (account, reserved) VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET reserved = excluded.reserved').run(account, reserved);
+  }
+
+  cash(account: number): { balance: number; reserved: number } {
+    return (this.db.prepare('SELECT balance, reserved FROM cash WHERE account = ?').get(account) as { balance: number; reserved: number } | undefined) ?? { balance: 0, reserved: 0 };
+  }
+
+  setPosition(account: number, instrument: number, quantity: number, costBasis: number, realizedPnl: number): void {
+    this.db.prepare(`INSERT INTO positions (account, instrument, quantity, cost_basis, realized_pnl) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(account, instrument) DO UPDATE SET quantity = excluded.quantity, cost_basis = excluded.cost_basis, realized_pnl = excluded.realized_pnl`)
+      .run(account, instrument, quantity, costBasis, realizedPnl);
+  }
+
+  positions(account: number): Array<{ instrument: number; quantity: number; cost_basis: number; realized_pnl: number }> {
+    return this.db.prepare('SELECT instrument, quantity, cost_basis, realized_pnl FROM positions WHERE account = ? ORDER BY instrument').all(account) as Array<{ instrument: number; quantity: number; cost_basis: number; realized_pnl: number }>;
+  }
+
+  /** A unique external reference for a deposit (Deposit.reference). */
+  recordDeposit(account: number, amount: number, now: number): number {
+    return Number(this.db.prepare('INSERT INTO deposits (account, amount, created_at) VALUES (?, ?, ?)').run(account, amount, now).lastInsertRowid);
+  }
+}
