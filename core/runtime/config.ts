@@ -101,8 +101,9 @@ export function defaultConfig(): ExchangeConfig {
       { account: 4, type: 'cash', deposit: 100_000_000, keyId: 4, apiSecret: 'demo-trader-secret-0123456789abcdef', permissions: ['trade', 'marketdata'] },
       { account: 5, type: 'margin', deposit: 100_000_000, keyId: 5, apiSecret: 'demo-trader2-secret-0123456789abcde', permissions: ['trade', 'marketdata'], maxShortQuantity: 10_000 },
       { account: 9, type: 'cash', deposit: 0, keyId: 9, apiSecret: 'demo-ops-secret-0123456789abcdef01', permissions: ['backoffice', 'admin', 'marketdata'] },
-      // The retail broker's session (gateway/broker): 'broker' enters orders for any account; account 10 is its house account.
-      { account: 10, type: 'cash', deposit: 0, keyId: 10, apiSecret: 'demo-broker-secret-0123456789abcdef', permissions: ['broker', 'marketdata'] },
+      // The retail broker's one session (gateway/broker): 'broker' enters orders for its customers' accounts, 'backoffice'
+      // opens and funds them; account 10 is its house account.
+      { account: 10, type: 'cash', deposit: 0, keyId: 10, apiSecret: 'demo-broker-secret-0123456789abcdef', permissions: ['broker', 'backoffice', 'marketdata'] },
     ],
     demoFlow: true,
     calendar: { ...DEFAULT_CALENDAR, holidays: [] },

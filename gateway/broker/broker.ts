@@ -4,8 +4,8 @@
  * (orders, fills, cash, positions, account status) into its SQLite read models, and
  * the last trade price of every instrument (portfolio marks, price alerts). Orders go
  * to the exchange through ONE order-entry session (a key with the `broker`
- * permission); account opening, KYC approval and deposits through the ops key
- * (backoffice). Depth comes from the market-data endpoint (MarketDataClient), relayed
+ * permission, which also holds `backoffice` for account opening, KYC approval and
+ * deposits). Depth comes from the market-data endpoint (MarketDataClient), relayed
  * to browsers over the broker's WebSocket. The HTTP API is in http-api.ts.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -165,7 +165,7 @@ export class Broker implements Service {
 
   // ------------------------------------------------------------ exchange connections
 
-  private keyFor(permission: string): { keyId: number; apiSecret: string } | undefined {
+  private keyFor(permission: string): { keyId: number; apiSecret: string; permissions: string[] } | undefined {
     return this.config.demoAccounts.find((a) => (a.permissions as string[]).includes(permission));
   }
 
@@ -177,34 +177,36 @@ export class Broker implements Service {
     return client;
   }
 
-  /** Logs on the broker session and the ops session; reconnects while running. */
+  /**
+   * Logs on the broker's one session (the key with the `broker` permission; with
+   * `backoffice` it also opens and funds customer accounts) and reconnects while
+   * running. The operators' ops key is left alone: one session per key.
+   */
   private async connectTrading(): Promise<void> {
-    const brokerKey = this.keyFor('broker');
-    const opsKey = this.keyFor('backoffice');
-    const connect = async (key: { keyId: number; apiSecret: string } | undefined, role: 'trade' | 'ops'): Promise<void> => {
-      if (key === undefined) {
-        this.log.warn({ role }, 'broker: no API key with the needed permission in the configuration');
-        return;
+    const key = this.keyFor('broker');
+    if (key === undefined) {
+      this.log.warn('broker: no API key with the broker permission in the configuration; trading disabled');
+      return;
+    }
+    const backoffice = (key as { permissions: string[] }).permissions.includes('backoffice');
+    if (!backoffice) this.log.warn({ keyId: key.keyId }, 'broker: the broker key lacks backoffice; KYC approval and deposits are disabled');
+    while (!this.stopping) {
+      const client = this.clientFor(key);
+      try {
+        await client.connect();
+      } catch (error) {
+        this.log.warn({ err: error }, 'broker: exchange logon failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
       }
-      while (!this.stopping) {
-        const client = this.clientFor(key);
-        try {
-          await client.connect();
-        } catch (error) {
-          this.log.warn({ err: error, role }, 'broker: exchange logon failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-          continue;
-        }
-        client.on('message', (m: ServerMessage) => this.onSessionMessage(m));
-        if (role === 'trade') this.tradeClient = client;
-        else this.opsClient = client;
-        await new Promise<void>((resolve) => client.once('close', () => resolve()));
-        if (role === 'trade') this.tradeClient = undefined;
-        else this.opsClient = undefined;
-        if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    };
-    await Promise.all([connect(brokerKey, 'trade'), connect(opsKey, 'ops')]);
+      client.on('message', (m: ServerMessage) => this.onSessionMessage(m));
+      this.tradeClient = client;
+      if (backoffice) this.opsClient = client;
+      await new Promise<void>((resolve) => client.once('close', () => resolve()));
+      this.tradeClient = undefined;
+      this.opsClient = undefined;
+      if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 
   private async connectMarketData(): Promise<void> {
@@ -308,7 +310,8 @@ export class Broker implements Service {
     const ops = this.requireClient(this.opsClient);
     const reference = 1_000_000_000 + this.store!.recordDeposit(account, amount, Date.now());
     const done = this.waitFor(`deposit:${reference}`);
-    ops.send('Deposit', { account, amount, reference });
+    const sequence = ops.send('Deposit', { account, amount, reference });
+    this.sentBySequence.set(sequence, { key: `deposit:${reference}` });
     const result = await done;
     if (result === undefined) throw new BrokerError(504, 'BROKER_EXCHANGE_TIMEOUT', 'the exchange did not confirm the deposit in time');
     if (result.ok !== true) throw new BrokerError(409, 'BROKER_EXCHANGE_REJECTED', `the exchange refused the deposit: ${String(result.reason)}`);

@@ -1,0 +1,376 @@
+// The broker web terminal: plain JS, no framework. Talks to the broker's JSON API
+// (docs/broker-api.md) with the HttpOnly session cookie and to /ws for live data.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const state = { user: null, selected: null, watchlist: null, prices: new Map(), history: new Map(), ws: null, refreshTimer: null };
+
+const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const toMinor = (text) => Math.round(Number(text) * 100);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+async function api(method, path, body) {
+  const options = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    options.headers['content-type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, options);
+  const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const e = data.error || { code: 'BROKER_HTTP', message: `HTTP ${res.status}` };
+    const error = new Error(e.message);
+    Object.assign(error, e, { status: res.status });
+    throw error;
+  }
+  return data;
+}
+
+function describe(error) {
+  return `${error.message}${error.code ? ` (${error.code})` : ''}`;
+}
+
+// ------------------------------------------------------------ auth and KYC
+
+async function login(email, password) {
+  await api('POST', '/api/login', { email, password });
+  await loadMe();
+}
+
+async function loadMe() {
+  try {
+    state.user = (await api('GET', '/api/me')).user;
+  } catch {
+    state.user = null;
+  }
+  render();
+}
+
+function render() {
+  const u = state.user;
+  $('auth').hidden = u !== null;
+  $('logout').hidden = u === null;
+  $('who').textContent = u ? u.email : '';
+  const active = u !== null && u.accountStatus === 'active';
+  $('kyc-badge').textContent = u ? (active ? `account ${u.account}` : `KYC: ${u.kycStatus}`) : '';
+  $('kyc').hidden = u === null || active;
+  $('terminal').hidden = !active;
+  if (u && !active) {
+    const messages = { none: 'Verify your identity to open a trading account.', pending: 'Your documents are under review.', rejected: 'Your last submission was rejected; you may submit again.', approved: 'Approved: your account is being opened.' };
+    $('kyc-status').textContent = messages[u.kycStatus] || u.kycStatus;
+    $('kyc-form').hidden = u.kycStatus === 'pending' || u.kycStatus === 'approved';
+    clearInterval(state.refreshTimer);
+    state.refreshTimer = setInterval(loadMe, 2000);
+  }
+  if (active) {
+    clearInterval(state.refreshTimer);
+    startTerminal();
+  }
+}
+
+$('auth-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('auth-error').textContent = '';
+  try {
+    await login($('email').value, $('password').value);
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+});
+
+$('signup').addEventListener('click', async () => {
+  $('auth-error').textContent = '';
+  try {
+    await api('POST', '/api/signup', { email: $('email').value, password: $('password').value });
+    await login($('email').value, $('password').value);
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  await api('POST', '/api/logout').catch(() => {});
+  if (state.ws) state.ws.close();
+  state.ws = null;
+  state.started = false;
+  state.user = null;
+  render();
+});
+
+$('kyc-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('kyc-error').textContent = '';
+  try {
+    await api('POST', '/api/kyc', { name: $('kyc-name').value, dateOfBirth: $('kyc-dob').value, address: $('kyc-address').value, documentReference: $('kyc-doc').value });
+    await loadMe();
+  } catch (error) {
+    $('kyc-error').textContent = describe(error);
+  }
+});
+
+// ------------------------------------------------------------ terminal
+
+function startTerminal() {
+  if (state.started) return;
+  state.started = true;
+  connectLive();
+  loadWatchlist();
+  refreshAccount();
+  loadNotifications();
+  search('');
+}
+
+function connectLive() {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  state.ws = ws;
+  ws.onopen = () => {
+    $('live').textContent = 'live';
+    subscribePrices();
+    if (state.selected) ws.send(JSON.stringify({ op: 'depth', symbol: state.selected }));
+  };
+  ws.onclose = () => {
+    $('live').textContent = 'offline';
+    if (state.ws === ws && state.user) setTimeout(connectLive, 1000);
+  };
+  ws.onmessage = (event) => {
+    const m = JSON.parse(event.data);
+    if (m.type === 'price') onPrice(m.symbol, m.last);
+    else if (m.type === 'depth') renderDepth(m);
+    else if (m.type === 'notification') {
+      prependNotification(m.notification);
+      refreshAccount();
+    } else if (m.type === 'order' || m.type === 'portfolio') scheduleRefresh();
+  };
+}
+
+let refreshPending = false;
+function scheduleRefresh() {
+  if (refreshPending) return;
+  refreshPending = true;
+  setTimeout(() => {
+    refreshPending = false;
+    refreshAccount();
+  }, 150);
+}
+
+function subscribePrices() {
+  const symbols = new Set(state.watchlist ? state.watchlist.symbols : []);
+  if (state.selected) symbols.add(state.selected);
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'prices', symbols: [...symbols] }));
+}
+
+function onPrice(symbol, last) {
+  const previous = state.prices.get(symbol);
+  state.prices.set(symbol, last);
+  const cell = document.querySelector(`#watchlist td[data-price="${symbol}"]`);
+  if (cell) {
+    cell.textContent = money(last);
+    cell.className = `num ${previous === undefined || previous === last ? '' : last > previous ? 'up' : 'down'}`;
+  }
+  const points = state.history.get(symbol) || [];
+  points.push({ t: Date.now(), p: last });
+  if (points.length > 2000) points.shift();
+  state.history.set(symbol, points);
+  if (symbol === state.selected) renderChart();
+}
+
+// A simple SVG candle chart: 5-second candles from the live last prices.
+function renderChart() {
+  const svg = $('chart');
+  svg.replaceChildren();
+  const points = state.history.get(state.selected) || [];
+  if (points.length === 0) return;
+  const candles = [];
+  for (const { t, p } of points) {
+    const bucket = Math.floor(t / 5000);
+    const last = candles[candles.length - 1];
+    if (last && last.b === bucket) {
+      last.h = Math.max(last.h, p); last.l = Math.min(last.l, p); last.c = p;
+    } else candles.push({ b: bucket, o: last ? last.c : p, h: p, l: p, c: p });
+  }
+  const shown = candles.slice(-60);
+  const hi = Math.max(...shown.map((c) => c.h));
+  const lo = Math.min(...shown.map((c) => c.l));
+  const span = hi - lo || 1;
+  const y = (p) => 95 - ((p - lo) / span) * 90;
+  const w = 300 / 60;
+  const ns = 'http://www.w3.org/2000/svg';
+  shown.forEach((c, i) => {
+    const x = i * w + w / 2;
+    const color = c.c >= c.o ? '#4ade80' : '#f87171';
+    const wick = document.createElementNS(ns, 'line');
+    wick.setAttribute('x1', x); wick.setAttribute('x2', x); wick.setAttribute('y1', y(c.h)); wick.setAttribute('y2', y(c.l)); wick.setAttribute('stroke', color);
+    const body = document.createElementNS(ns, 'rect');
+    body.setAttribute('x', x - w * 0.35); body.setAttribute('width', w * 0.7);
+    body.setAttribute('y', Math.min(y(c.o), y(c.c))); body.setAttribute('height', Math.max(0.8, Math.abs(y(c.o) - y(c.c)))); body.setAttribute('fill', color);
+    svg.append(wick, body);
+  });
+}
+
+function renderDepth(m) {
+  if (m.symbol !== state.selected) return;
+  const tbody = $('depth').querySelector('tbody');
+  tbody.replaceChildren();
+  const asks = [...m.asks].slice(0, 8).reverse();
+  for (const [price, qty] of asks) tbody.append(el('tr', { class: 'selectable', onclick: () => { $('order-price').value = (price / 100).toFixed(2); } }, el('td', { class: 'num' }, ''), el('td', { class: 'num ask' }, money(price)), el('td', { class: 'num ask' }, qty)));
+  for (const [price, qty] of m.bids.slice(0, 8)) tbody.append(el('tr', { class: 'selectable', onclick: () => { $('order-price').value = (price / 100).toFixed(2); } }, el('td', { class: 'num bid' }, qty), el('td', { class: 'num bid' }, money(price)), el('td', { class: 'num' }, '')));
+  if (m.asks.length === 0 && m.bids.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 3 }, 'no orders')));
+}
+
+function select(symbol) {
+  state.selected = symbol;
+  $('selected-symbol').textContent = symbol;
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'depth', symbol }));
+  subscribePrices();
+  const last = state.prices.get(symbol);
+  if (last !== undefined && !$('order-price').value) $('order-price').value = (last / 100).toFixed(2);
+  renderChart();
+}
+
+// ------------------------------------------------------------ search and watchlist
+
+let searchTimer = null;
+$('search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => search($('search').value), 120);
+});
+
+async function search(q) {
+  const { instruments } = await api('GET', `/api/instruments?q=${encodeURIComponent(q)}`);
+  const list = $('search-results');
+  list.replaceChildren();
+  for (const i of instruments) {
+    if (i.last !== null && !state.prices.has(i.symbol)) state.prices.set(i.symbol, i.last);
+    list.append(el('li', { 'data-symbol': i.symbol },
+      el('span', { class: 'sym', onclick: () => select(i.symbol) }, `${i.symbol} `),
+      el('span', { onclick: () => select(i.symbol) }, i.name),
+      el('button', { class: 'small add', type: 'button', onclick: () => addToWatchlist(i.symbol) }, '+')));
+  }
+}
+
+async function loadWatchlist() {
+  const { watchlists } = await api('GET', '/api/watchlists');
+  state.watchlist = watchlists[0] || null;
+  renderWatchlist();
+}
+
+async function addToWatchlist(symbol) {
+  if (!state.watchlist) state.watchlist = (await api('POST', '/api/watchlists', { name: 'My watchlist' })).watchlist;
+  state.watchlist = (await api('POST', `/api/watchlists/${state.watchlist.id}/symbols`, { symbol })).watchlist;
+  renderWatchlist();
+  if (!state.selected) select(symbol);
+}
+
+async function removeFromWatchlist(symbol) {
+  state.watchlist = (await api('DELETE', `/api/watchlists/${state.watchlist.id}/symbols/${symbol}`)).watchlist;
+  renderWatchlist();
+}
+
+function renderWatchlist() {
+  const tbody = $('watchlist').querySelector('tbody');
+  tbody.replaceChildren();
+  for (const symbol of state.watchlist ? state.watchlist.symbols : []) {
+    tbody.append(el('tr', { class: 'selectable', 'data-symbol': symbol },
+      el('td', { onclick: () => select(symbol) }, symbol),
+      el('td', { class: 'num', 'data-price': symbol }, money(state.prices.get(symbol))),
+      el('td', {}, el('button', { class: 'small', type: 'button', onclick: () => removeFromWatchlist(symbol) }, '×'))));
+  }
+  subscribePrices();
+}
+
+// ------------------------------------------------------------ order ticket
+
+$('order-type').addEventListener('change', () => {
+  const type = $('order-type').value;
+  $('price-row').hidden = type === 'market' || type === 'stop';
+  $('stop-row').hidden = type === 'limit' || type === 'market';
+  if (type === 'market') $('order-tif').value = 'IOC';
+});
+
+$('ticket').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('ticket-error').textContent = '';
+  $('ticket-ok').textContent = '';
+  if (!state.selected) {
+    $('ticket-error').textContent = 'Choose a symbol first (search or watchlist).';
+    return;
+  }
+  const type = $('order-type').value;
+  const body = { symbol: state.selected, side: document.querySelector('input[name=side]:checked').value, type, timeInForce: $('order-tif').value, quantity: Number($('order-qty').value) };
+  if (type === 'limit' || type === 'stop_limit') body.price = toMinor($('order-price').value);
+  if (type === 'stop' || type === 'stop_limit') body.stopPrice = toMinor($('order-stop').value);
+  $('place-order').disabled = true;
+  try {
+    const { order } = await api('POST', '/api/orders', body);
+    $('ticket-ok').textContent = `Order ${order.id}: ${order.status}`;
+  } catch (error) {
+    $('ticket-error').textContent = describe(error);
+  } finally {
+    $('place-order').disabled = false;
+    refreshAccount();
+  }
+});
+
+// ------------------------------------------------------------ account
+
+async function refreshAccount() {
+  try {
+    const [{ portfolio }, open, all] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50')]);
+    $('cash').replaceChildren(
+      el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity ${money(portfolio.equity)}`),
+      el('div', {}, 'Unrealized P&L ', el('span', { class: portfolio.unrealizedPnl >= 0 ? 'up' : 'down', id: 'unrealized' }, money(portfolio.unrealizedPnl)), ' · realized ', money(portfolio.realizedPnl)));
+    const positions = $('positions').querySelector('tbody');
+    positions.replaceChildren();
+    for (const p of portfolio.positions) {
+      positions.append(el('tr', { 'data-symbol': p.symbol }, el('td', {}, p.symbol), el('td', { class: 'num' }, p.quantity), el('td', { class: 'num' }, money(p.averagePrice)),
+        el('td', { class: 'num' }, money(p.lastPrice)), el('td', { class: `num ${p.unrealizedPnl >= 0 ? 'up' : 'down'}` }, money(p.unrealizedPnl)), el('td', { class: 'num' }, money(p.realizedPnl))));
+    }
+    const openBody = $('open-orders').querySelector('tbody');
+    openBody.replaceChildren();
+    for (const o of open.orders) {
+      openBody.append(el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.leaves), el('td', { class: 'num' }, money(o.price)), el('td', {}, o.status),
+        el('td', {}, el('button', { class: 'small cancel', type: 'button', onclick: () => cancel(o.id) }, 'Cancel'))));
+    }
+    const history = $('history').querySelector('tbody');
+    history.replaceChildren();
+    for (const o of all.orders) {
+      history.append(el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.quantity), el('td', { class: 'num' }, o.filled),
+        el('td', { class: 'num' }, money(o.averagePrice ?? o.price)), el('td', { class: 'status' }, o.reason ? `${o.status} (${o.reason})` : o.status)));
+    }
+  } catch (error) {
+    if (error.status === 401) loadMe();
+  }
+}
+
+async function cancel(id) {
+  $('ticket-error').textContent = '';
+  try {
+    await api('DELETE', `/api/orders/${id}`);
+  } catch (error) {
+    $('ticket-error').textContent = describe(error);
+  }
+  refreshAccount();
+}
+
+async function loadNotifications() {
+  const { notifications } = await api('GET', '/api/notifications');
+  $('notifications').replaceChildren();
+  for (const n of notifications.reverse()) prependNotification(n);
+}
+
+function prependNotification(n) {
+  const time = new Date(n.createdAt).toLocaleTimeString();
+  $('notifications').prepend(el('li', { class: `${n.read ? '' : 'unread'} kind-${n.kind}` }, el('span', { class: 'badge' }, n.kind), `${time} ${n.message}`));
+}
+
+loadMe();
