@@ -245,8 +245,11 @@ $('search').addEventListener('input', () => {
   searchTimer = setTimeout(() => search($('search').value), 120);
 });
 
+let searchSequence = 0;
 async function search(q) {
+  const mine = ++searchSequence;
   const { instruments } = await api('GET', `/api/instruments?q=${encodeURIComponent(q)}`);
+  if (mine !== searchSequence) return; // a newer search answered or is on its way
   const list = $('search-results');
   list.replaceChildren();
   for (const i of instruments) {
