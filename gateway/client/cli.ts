@@ -128,8 +128,11 @@ export function describe(m: ServerMessage, decimals = 2): string {
 // ---------------------------------------------------------------- session
 
 function resolveOptions(options: GlobalOptions): { url: string; secret: string; account: number } {
-  const url = options.url ?? (options.port !== undefined ? `ws://${options.host}:${options.port}` : undefined);
-  if (url === undefined) throw new InvalidArgumentError('give --port (the key\'s order-entry port) or --url');
+  // Default port: the shipped configuration's assignment (base port + keyId mod gateway workers).
+  const shipped = defaultConfig();
+  const port = options.port ?? (options.key !== undefined ? String(shipped.orderEntryBasePort + (Number(options.key) % shipped.gatewayWorkers)) : undefined);
+  const url = options.url ?? (port !== undefined ? `ws://${options.host}:${port}` : undefined);
+  if (url === undefined) throw new InvalidArgumentError('give --key (and --port if the exchange is not on the shipped ports) or --url');
   const secret = options.secret ?? process.env.EXCHANGE_API_SECRET;
   if (secret === undefined || secret === '') throw new InvalidArgumentError('give --secret or set EXCHANGE_API_SECRET');
   const account = options.account ?? defaultConfig().demoAccounts.find((a) => a.keyId === options.key)?.account ?? options.key;
