@@ -57,7 +57,7 @@ export async function until<T>(fn: () => Promise<T | undefined>, what: string, t
     const value = await fn();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // well under the per-user request throttle
   }
 }
 

@@ -140,7 +140,9 @@ export class Broker implements Service {
       this.http = undefined;
       return;
     }
-    this.timers.push(setInterval(() => this.http?.sweep(), 60_000));
+    const sweep = setInterval(() => this.http?.sweep(), 60_000);
+    sweep.unref();
+    this.timers.push(sweep);
     void this.connectTrading();
     void this.connectMarketData();
   }

@@ -111,7 +111,7 @@ export class BrokerHttp {
   private readonly subscriptions = new WeakMap<WebSocket, { prices: Set<number>; depth: Set<number> }>();
   private readonly dirtyPrices = new Set<number>();
   private readonly dirtyDepth = new Set<number>();
-  private readonly flushTimer: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
   private readonly staticDir = staticDirectory();
 
   constructor(private readonly broker: Broker) {
@@ -127,7 +127,6 @@ export class BrokerHttp {
     broker.push = (userId, message) => this.send(userId, message);
     broker.onPrice = (instrument) => this.dirtyPrices.add(instrument);
     broker.onDepth = (instrument) => this.dirtyDepth.add(instrument);
-    this.flushTimer = setInterval(() => this.flushMarket(), 250);
     this.defineRoutes();
   }
 
@@ -140,6 +139,7 @@ export class BrokerHttp {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
+        this.flushTimer = setInterval(() => this.flushMarket(), 250);
         resolve();
       });
     });
