@@ -28,7 +28,8 @@ export async function startTestExchange(overrides: Partial<ExchangeConfig> = {},
   nextPort += 10;
   Object.assign(config, {
     dataDirectory: dataDirectory ?? mkdtempSync(path.join(os.tmpdir(), 'exchange-test-')),
-    httpPort: 0, demoFlow: false, gatewayWorkers: 2, orderEntryBasePort: base, marketDataPort: base + 9, durability: 'os',
+    // No broker unless a test asks for one (brokerPort): parallel test files would fight over its port.
+    httpPort: 0, brokerPort: 0, demoFlow: false, gatewayWorkers: 2, orderEntryBasePort: base, marketDataPort: base + 9, durability: 'os',
     ...overrides,
   });
   validateConfig(config);
