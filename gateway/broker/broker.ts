@@ -429,7 +429,7 @@ export class Broker implements Service {
         continue;
       }
       this.store!.triggerAlert(alert.id, now);
-      this.notify(alert.user_id, 'alert', `${alert.symbol} traded at ${price} (${alert.direction} ${alert.price})`, { alertId: alert.id, symbol: alert.symbol, price }, now);
+      this.notify(alert.user_id, 'alert', `${alert.symbol} traded at ${money(price)} (${alert.direction} ${money(alert.price)})`, { alertId: alert.id, symbol: alert.symbol, price }, now);
     }
     if (remaining.length === 0) this.alertsByInstrument.delete(instrument);
     else this.alertsByInstrument.set(instrument, remaining);
@@ -501,7 +501,7 @@ export class Broker implements Service {
           store.updateOrder(order.id, { filled, leaves, notional: order.notional + price * quantity, status: leaves === 0 ? 'filled' : 'partially_filled' }, now);
           store.addExecution({ order_id: order.id, user_id: order.user_id, symbol: order.symbol, side: order.side, price, quantity, fee: w[o + feeWord], liquidity, sequence: w[o + EventHeader.sequence], created_at: now });
           this.pushOrder(order.id);
-          this.notify(order.user_id, 'fill', `${order.side === 'buy' ? 'Bought' : 'Sold'} ${quantity} ${order.symbol} at ${price}${leaves === 0 ? ' (filled)' : ` (${leaves} left)`}`,
+          this.notify(order.user_id, 'fill', `${order.side === 'buy' ? 'Bought' : 'Sold'} ${quantity} ${order.symbol} at ${money(price)}${leaves === 0 ? ' (filled)' : ` (${leaves} left)`}`,
             { orderId: order.id, symbol: order.symbol, side: order.side, price, quantity, leaves }, now);
         }
         return;
@@ -578,7 +578,7 @@ export class Broker implements Service {
         if (order === undefined) return;
         if (order.status === 'stop_pending') store.updateOrder(order.id, { status: 'open' }, now);
         this.pushOrder(order.id);
-        this.notify(userId, 'stop', `Stop of ${order.symbol} order ${order.id} triggered at ${w[o + at.lastPrice]}`, { orderId: order.id }, now);
+        this.notify(userId, 'stop', `Stop of ${order.symbol} order ${order.id} triggered at ${money(w[o + at.lastPrice])}`, { orderId: order.id }, now);
         return;
       }
       case E.PositionChanged.code: {
@@ -601,7 +601,7 @@ export class Broker implements Service {
         store.setCash(account, w[o + at.cashBalance]);
         const deposit = code === E.CashDeposited.code;
         if (deposit) this.settle(`deposit:${w[o + at.reference]}`, { ok: true, cashBalance: w[o + at.cashBalance] });
-        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${amount} booked`, { amount, cashBalance: w[o + at.cashBalance] }, now);
+        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${money(amount)} booked`, { amount, cashBalance: w[o + at.cashBalance] }, now);
         this.push(userId, { type: 'portfolio' });
         return;
       }
@@ -653,4 +653,9 @@ export function brokerService(config: ExchangeConfig, log: Logger, options: Part
       return new Broker(config, core, firstConsumer, log, options);
     },
   };
+}
+
+/** Minor currency units (cents in the shipped configuration) as a display amount for notification texts. */
+function money(minor: number): string {
+  return (minor / 100).toFixed(2);
 }
