@@ -145,7 +145,7 @@ export class MpscRing {
         continue; // another producer claimed first: re-read, no waiting
       }
       if (timeoutMs === 0) return false;
-      const nowMs = performance.now();
+      const nowMs = performance.now();  // clock-ok: a wait deadline, never matcher state
       if (deadlineMs < 0) deadlineMs = nowMs + timeoutMs;
       if (nowMs >= deadlineMs) return false;
       this.wait.waitWhileEqual(cells, CONSUMER_INDEX, consumed, PRODUCER_WAITERS_INDEX, deadlineMs - nowMs);
@@ -178,12 +178,12 @@ export class MpscRing {
   async waitForSpaceAsync(count: number, timeoutMs: number): Promise<boolean> {
     assertCount('space count', count, this.capacity);
     assertTimeout(timeoutMs);
-    const deadlineMs = performance.now() + timeoutMs;
+    const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
     for (;;) {
       const consumed = Atomics.load(this.cells, CONSUMER_INDEX);
       const usedAfter = (Atomics.load(this.cells, CLAIM_INDEX) + count - consumed) | 0;
       if (usedAfter <= this.capacity && usedAfter >= count) return true;
-      const remainingMs = deadlineMs - performance.now();
+      const remainingMs = deadlineMs - performance.now();  // clock-ok: a wait deadline, never matcher state
       if (remainingMs <= 0) return false;
       await this.asyncWait.waitWhileEqual(this.cells, CONSUMER_INDEX, consumed, PRODUCER_WAITERS_INDEX, remainingMs);
     }

@@ -154,7 +154,7 @@ export class SpmcRing {
     let deadlineMs = -1;
     while (((this.cursor + count - this.gate) | 0) > this.capacity) {
       if (timeoutMs === 0) return false;
-      const nowMs = performance.now();
+      const nowMs = performance.now();  // clock-ok: a wait deadline, never matcher state
       if (deadlineMs < 0) deadlineMs = nowMs + timeoutMs;
       if (nowMs >= deadlineMs) return false;
       const index = CONSUMERS_INDEX + this.slowest * CACHE_LINE_INT32;
@@ -263,9 +263,9 @@ export class SpmcConsumer {
     const needed = this.assertWaitable(sequence, timeoutMs);
     let cursor = Atomics.load(this.cells, CURSOR_INDEX);
     if (((cursor - this.position) | 0) < needed) {
-      const deadlineMs = performance.now() + timeoutMs;
+      const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
       for (;;) {
-        const remainingMs = deadlineMs - performance.now();
+        const remainingMs = deadlineMs - performance.now();  // clock-ok: a wait deadline, never matcher state
         if (remainingMs <= 0) break;
         this.wait.waitWhileEqual(this.cells, CURSOR_INDEX, cursor, CONSUMER_WAITERS_INDEX, remainingMs);
         cursor = Atomics.load(this.cells, CURSOR_INDEX);
@@ -278,10 +278,10 @@ export class SpmcConsumer {
   /** waitFor for an event-loop consumer (a gateway worker). */
   async waitForAsync(sequence: number, timeoutMs: number): Promise<number> {
     const needed = this.assertWaitable(sequence, timeoutMs);
-    const deadlineMs = performance.now() + timeoutMs;
+    const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
     let cursor = Atomics.load(this.cells, CURSOR_INDEX);
     while (((cursor - this.position) | 0) < needed) {
-      const remainingMs = deadlineMs - performance.now();
+      const remainingMs = deadlineMs - performance.now();  // clock-ok: a wait deadline, never matcher state
       if (remainingMs <= 0) break;
       await this.asyncWait.waitWhileEqual(this.cells, CURSOR_INDEX, cursor, CONSUMER_WAITERS_INDEX, remainingMs);
       cursor = Atomics.load(this.cells, CURSOR_INDEX);

@@ -68,7 +68,7 @@ function validateSpin(spinIterations: number): number {
 function blockWhileEqual(
   cells: Int32Array, index: number, staleValue: number, waitersIndex: number, timeoutMs: number, sliceMs: number,
 ): boolean {
-  const deadlineMs = performance.now() + timeoutMs;
+  const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
   Atomics.add(cells, waitersIndex, 1);
   let changed = false;
   for (;;) {
@@ -76,7 +76,7 @@ function blockWhileEqual(
       changed = true;
       break;
     }
-    const remainingMs = deadlineMs - performance.now();
+    const remainingMs = deadlineMs - performance.now();  // clock-ok: a wait deadline, never matcher state
     if (remainingMs <= 0) break;
     Atomics.wait(cells, index, staleValue, remainingMs < sliceMs ? remainingMs : sliceMs);
   }
@@ -119,10 +119,10 @@ export class BusySpinWait implements WaitStrategy {
   waitWhileEqual(cells: Int32Array, index: number, staleValue: number, _waitersIndex: number, timeoutMs: number): boolean {
     if (Atomics.load(cells, index) !== staleValue) return true;
     if (timeoutMs <= 0) return false;
-    const deadlineMs = performance.now() + timeoutMs;
+    const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
     for (let polls = 1; ; polls++) {
       if (Atomics.load(cells, index) !== staleValue) return true;
-      if (polls % SPIN_CLOCK_STRIDE === 0 && performance.now() >= deadlineMs) return false;
+      if (polls % SPIN_CLOCK_STRIDE === 0 && performance.now() >= deadlineMs) return false;  // clock-ok: a wait deadline, never matcher state
     }
   }
 }
@@ -141,8 +141,8 @@ const atomicsWaitAsync = (Atomics as unknown as {
  * ref'd timer of the same length keeps the loop alive and bounds the wait.
  */
 function raceTimer(waiting: Promise<unknown>, timeoutMs: number): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, Math.ceil(timeoutMs)); });
+  let timer: ReturnType<typeof setTimeout> | undefined;  // clock-ok: a wait deadline, never matcher state
+  const timeout = new Promise((resolve) => { timer = setTimeout(resolve, Math.ceil(timeoutMs)); });  // clock-ok: a wait deadline, never matcher state
   return Promise.race([waiting, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -155,12 +155,12 @@ export class AsyncBlockingWait implements AsyncWaitStrategy {
   async waitWhileEqual(cells: Int32Array, index: number, staleValue: number, waitersIndex: number, timeoutMs: number): Promise<boolean> {
     if (Atomics.load(cells, index) !== staleValue) return true;
     if (timeoutMs <= 0) return false;
-    const deadlineMs = performance.now() + timeoutMs;
+    const deadlineMs = performance.now() + timeoutMs;  // clock-ok: a wait deadline, never matcher state
     Atomics.add(cells, waitersIndex, 1);
     try {
       for (;;) {
         if (Atomics.load(cells, index) !== staleValue) return true;
-        const remainingMs = deadlineMs - performance.now();
+        const remainingMs = deadlineMs - performance.now();  // clock-ok: a wait deadline, never matcher state
         if (remainingMs <= 0) return false;
         const sliceMs = remainingMs < this.blockSliceMs ? remainingMs : this.blockSliceMs;
         const result = atomicsWaitAsync(cells, index, staleValue, sliceMs);

@@ -118,11 +118,11 @@ export class ExchangeCore {
 
   /** Resolves once the journal has made every event up to `sequence` durable. */
   async waitDurable(sequence: number, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + timeoutMs;  // clock-ok: supervisor side, never inside the matcher
     for (;;) {
       const tick = this.control.durableTick;
       if (this.control.durableSequence >= sequence) return;
-      if (Date.now() > deadline) throw new Error(`durable sequence ${this.control.durableSequence} did not reach ${sequence} within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`durable sequence ${this.control.durableSequence} did not reach ${sequence} within ${timeoutMs} ms`);  // clock-ok: supervisor side, never inside the matcher
       await this.control.waitDurableAsync(tick, 50);
     }
   }

@@ -77,7 +77,7 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState, sou
   });
   gauge('exchange_snapshot_age_seconds', 'Seconds since the newest snapshot was stored (-1: none since start)', () => {
     const at = sources.snapshot().storedAtMs;
-    return at === 0 ? -1 : (Date.now() - at) / 1000;
+    return at === 0 ? -1 : (Date.now() - at) / 1000;  // clock-ok: supervisor side, never inside the matcher
   });
   gauge('exchange_snapshot_duration_milliseconds', 'Cut-to-stored time of the newest snapshot', () => sources.snapshot().durationMs);
   return registry;

@@ -26,14 +26,14 @@ export class SnapshotScheduler {
   lastDurationMs = 0;
 
   constructor(private readonly core: ExchangeCore, cadence: SnapshotCadence, private readonly log: Logger, startSequence: number) {
-    this.policy = new SnapshotPolicy({ everyEvents: cadence.everyEvents, everyMillis: cadence.everySeconds * 1000, startSequence, startMillis: Date.now() });
+    this.policy = new SnapshotPolicy({ everyEvents: cadence.everyEvents, everyMillis: cadence.everySeconds * 1000, startSequence, startMillis: Date.now() });  // clock-ok: supervisor side, never inside the matcher
     this.writer = SnapshotWriter.start({ directory: core.snapshotDirectory, keep: cadence.keep });
   }
 
   /** Called on the supervisor's clock tick. */
   tick(): void {
     if (this.busy) return;
-    const reason = this.policy.due(this.core.control.matchedSequence, Date.now());
+    const reason = this.policy.due(this.core.control.matchedSequence, Date.now());  // clock-ok: supervisor side, never inside the matcher
     if (reason !== null) void this.cut(reason);
   }
 
@@ -45,7 +45,7 @@ export class SnapshotScheduler {
 
   /** At shutdown, once gateways stopped accepting: one last snapshot if anything happened. */
   async final(): Promise<void> {
-    while (this.busy) await new Promise((r) => setTimeout(r, 10));
+    while (this.busy) await new Promise((r) => setTimeout(r, 10));  // clock-ok: supervisor side, never inside the matcher
     if (this.policy.dueAtShutdown(this.core.control.matchedSequence) !== null) await this.cut('shutdown');
   }
 
@@ -56,14 +56,14 @@ export class SnapshotScheduler {
   private async cut(reason: string): Promise<void> {
     if (this.busy) return;
     this.busy = true;
-    const began = Date.now();
+    const began = Date.now();  // clock-ok: supervisor side, never inside the matcher
     try {
       const image = await this.core.requestImage();
       const sequence = image.header.sequence;
-      this.policy.cutTaken(sequence, Date.now());
+      this.policy.cutTaken(sequence, Date.now());  // clock-ok: supervisor side, never inside the matcher
       const info = await this.writer.requestSnapshot(image, sequence, this.chainHashAt(sequence));
       this.core.control.snapshotSequence = sequence;
-      this.lastStoredAtMs = Date.now();
+      this.lastStoredAtMs = Date.now();  // clock-ok: supervisor side, never inside the matcher
       this.lastDurationMs = this.lastStoredAtMs - began;
       this.log.info({ sequence, reason, storedBytes: info.storedBytes, imageBytes: info.imageBytes, encodeMs: Math.round(info.encodeMillis), storeMs: Math.round(info.storeMillis) }, 'snapshot stored');
     } catch (error) {

@@ -71,7 +71,7 @@ export class Standby {
         if (this.pending !== null) this.finishPending(); // a dead leader writes no more continuations
         return this.sequence;
       }
-      await new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));  // clock-ok: supervisor side, never inside the matcher
     }
   }
 

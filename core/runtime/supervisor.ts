@@ -63,7 +63,7 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
-    const started = process.hrtime.bigint();
+    const started = process.hrtime.bigint();  // clock-ok: supervisor side, never inside the matcher
     const sources = {
       gateways: () => this.services.map((s) => s.gatewayStats?.()).filter((g): g is GatewayStats => g !== undefined),
       snapshot: () => ({ storedAtMs: this.snapshots?.lastStoredAtMs ?? 0, durationMs: this.snapshots?.lastDurationMs ?? 0 }),
@@ -85,7 +85,7 @@ export class Supervisor {
     const report = await this.core.start();
     this.log.info({ sequence: report.sequence, stateHash: report.stateHash, recovery: report.recovery }, 'recovered');
     if (report.sequence === 0) {
-      const commands = bootstrapCommands(this.config, Date.now() * 1000);
+      const commands = bootstrapCommands(this.config, Date.now() * 1000);  // clock-ok: supervisor side, never inside the matcher
       for (const command of commands) if (!this.core.submit(command, 0, 5000)) throw new Error('inbound ring full during bootstrap');
       this.log.info({ commands: commands.length }, 'bootstrapped a fresh journal from the configuration');
     }
@@ -99,14 +99,14 @@ export class Supervisor {
       this.log.info({ service: service.name }, 'service started');
     }
     this.tick();
-    this.clock = setInterval(() => this.tick(), this.config.clockIntervalMs);
+    this.clock = setInterval(() => this.tick(), this.config.clockIntervalMs);  // clock-ok: supervisor side, never inside the matcher
     if (this.config.demoFlow) {
       this.demo = new DemoFlow(this.config, (words) => this.core.submit(words, 0, 10));
       this.demo.start();
       this.log.info('demo market maker and taker running');
     }
     this.state.ready = true;
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;  // clock-ok: supervisor side, never inside the matcher
     this.log.info({ ms: Math.round(ms), http: `http://${this.config.host}:${this.config.httpPort}` }, 'exchange ready');
   }
 
@@ -135,7 +135,7 @@ export class Supervisor {
 
   /** Sends time into the matcher (Clock: GTD expiry) and the calendar's session transitions. */
   private tick(): void {
-    const now = Date.now();
+    const now = Date.now();  // clock-ok: supervisor side, never inside the matcher
     const micros = now * 1000;
     const next = phaseAt(this.config.calendar, now);
     for (const name of transitionCommands(this.phase, next)) {

@@ -41,7 +41,7 @@ export function phaseAt(calendar: CalendarConfig, epochMs: number): SessionPhase
     const dayMs = calendar.demoDayMinutes * 60_000;
     minute = Math.floor(((epochMs % dayMs) / dayMs) * MINUTES_PER_DAY);
   } else {
-    const date = new Date(epochMs);
+    const date = new Date(epochMs);  // clock-ok: supervisor side, never inside the matcher
     const weekday = date.getUTCDay();
     if (weekday === 0 || weekday === 6 || calendar.holidays.includes(date.toISOString().slice(0, 10))) return 'closed';
     minute = date.getUTCHours() * 60 + date.getUTCMinutes();
