@@ -28,23 +28,35 @@ export function apiKeys(config: ExchangeConfig): ApiKeySpec[] {
   }));
 }
 
-class OrderEntryGateway implements Service {
-  readonly name: string;
+/**
+ * A service that is one worker thread speaking the gateway workers' small protocol:
+ * it posts 'listening' when ready, 'log' and 'fatal' lines, optionally 'stats'; it
+ * answers 'stop' by closing its listeners and posting 'closed' (while it keeps
+ * draining the outbound ring until the matcher stops).
+ */
+class WorkerService implements Service {
   private worker?: Worker;
   private stats?: GatewayStats;
 
-  constructor(private readonly workerData: OrderEntryWorkerData, private readonly log: Logger, private readonly onFatal: (message: string) => void) {
-    this.name = `order-entry gateway ${workerData.gatewayId} (port ${workerData.port})`;
-  }
+  constructor(
+    readonly name: string,
+    private readonly file: string,
+    private readonly workerData: unknown,
+    private readonly log: Logger,
+    private readonly onFatal: (message: string) => void,
+  ) {}
 
   start(): Promise<void> {
-    const worker = new Worker(path.join(__dirname, 'order-entry', 'order-entry-worker.js'), { workerData: this.workerData });
+    const worker = new Worker(this.file, { workerData: this.workerData });
     this.worker = worker;
     return new Promise((resolve, reject) => {
       worker.on('message', (message: { type: string; message?: string; level?: string }) => {
         if (message.type === 'listening') resolve();
         if (message.type === 'stats') this.stats = message as unknown as GatewayStats;
-        if (message.type === 'log') this.log.error({ gateway: this.workerData.gatewayId }, String(message.message));
+        if (message.type === 'log') {
+          const level = message.level === 'info' ? 'info' : message.level === 'warn' ? 'warn' : 'error';
+          this.log[level]({ service: this.name }, String(message.message));
+        }
         if (message.type === 'fatal') {
           reject(new Error(String(message.message)));
           this.onFatal(String(message.message));
@@ -81,57 +93,6 @@ class OrderEntryGateway implements Service {
   }
 }
 
-/** The market-data endpoint worker (gateway/market-data/endpoint/market-data-worker.ts). */
-class MarketDataService implements Service {
-  readonly name: string;
-  private worker?: Worker;
-
-  constructor(private readonly workerData: MarketDataWorkerData, private readonly log: Logger, private readonly onFatal: (message: string) => void) {
-    this.name = `market data (port ${workerData.port})`;
-  }
-
-  start(): Promise<void> {
-    const worker = new Worker(path.join(__dirname, 'market-data', 'endpoint', 'market-data-worker.js'), { workerData: this.workerData });
-    this.worker = worker;
-    return new Promise((resolve, reject) => {
-      worker.on('message', (message: { type: string; message?: string; level?: string }) => {
-        if (message.type === 'listening') resolve();
-        if (message.type === 'log') {
-          const level = message.level === 'info' ? 'info' : message.level === 'warn' ? 'warn' : 'error';
-          this.log[level]({ service: 'market-data' }, String(message.message));
-        }
-        if (message.type === 'fatal') {
-          reject(new Error(String(message.message)));
-          this.onFatal(String(message.message));
-        }
-      });
-      worker.on('error', (error) => {
-        reject(error);
-        this.onFatal(error.stack ?? error.message);
-      });
-    });
-  }
-
-  stop(): Promise<void> {
-    const worker = this.worker;
-    if (worker === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type === 'closed') {
-          worker.off('message', onMessage);
-          resolve();
-        }
-      };
-      worker.on('message', onMessage);
-      worker.postMessage({ type: 'stop' });
-    });
-  }
-
-  async dispose(): Promise<void> {
-    await this.worker?.terminate();
-  }
-}
-
 /**
  * The market-data service: one outbound consumer. It starts after the core recovered
  * (core.startReport) and rebuilds its state from the journal up to that sequence.
@@ -144,10 +105,12 @@ export function marketDataService(
     consumers: 1,
     create(core: ExchangeCore, firstConsumer: number): Service {
       if (core.startReport === undefined) throw new Error('market data: the core must be started (recovered) first');
-      return new MarketDataService({
+      const data: MarketDataWorkerData = {
         outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer, host: config.host, port: config.marketDataPort,
         journalPath: core.journalPath, recoveredSequence: core.startReport.sequence, options: resolved,
-      }, log, (message) => onFatal('market data', message));
+      };
+      const file = path.join(__dirname, 'market-data', 'endpoint', 'market-data-worker.js');
+      return new WorkerService(`market data (port ${config.marketDataPort})`, file, data, log, (message) => onFatal('market data', message));
     },
   };
 }
@@ -170,11 +133,13 @@ export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal:
   return Array.from({ length: config.gatewayWorkers }, (_, i): ServiceFactory => ({
     consumers: 1,
     create(core: ExchangeCore, firstConsumer: number): Service {
-      return new OrderEntryGateway({
+      const data: OrderEntryWorkerData = {
         inbound: core.inbound.buffer, outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer,
         gatewayId: i + 1, gatewayCount: config.gatewayWorkers, host: config.host, port: config.orderEntryBasePort + i, keys,
         maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, ringWaitMs: RING_WAIT_MS, throttle: config.throttle,
-      }, log, (message) => onFatal(`gateway ${i + 1}`, message));
+      };
+      const file = path.join(__dirname, 'order-entry', 'order-entry-worker.js');
+      return new WorkerService(`order-entry gateway ${i + 1} (port ${data.port})`, file, data, log, (message) => onFatal(`gateway ${i + 1}`, message));
     },
   }));
 }
