@@ -325,11 +325,10 @@ export class Matcher implements ImageComponent {
     const ladder = isStop
       ? (side === Side.Buy ? ins.buyStops : ins.sellStops)[instrument]
       : (side === Side.Buy ? ins.bids : ins.asks)[instrument];
+    // Room for a new level: no need to search for an existing one (the common case).
+    if (ladder.count < ladder.capacity && this.levels.freeHead !== NO_SLOT) return 0;
     if (ladder.find(price) !== NO_SLOT) return 0;
-    if (ladder.count === ladder.capacity || this.levels.freeHead === NO_SLOT) {
-      return isStop ? RejectReason.STOP_CAPACITY_EXCEEDED : RejectReason.LEVEL_CAPACITY_EXCEEDED;
-    }
-    return 0;
+    return isStop ? RejectReason.STOP_CAPACITY_EXCEEDED : RejectReason.LEVEL_CAPACITY_EXCEEDED;
   }
 
   private wouldCross(instrument: number, isBuy: boolean, price: number): boolean {
