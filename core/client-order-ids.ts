@@ -61,18 +61,28 @@ export class ClientOrderIds {
     this.bits[base + (bit >>> 5)] |= 1 << (bit & 31);
   }
 
-  /** Clears `count` consecutive ring bits starting at `from` (wrapping), a word at a time. */
+  /** Clears `count` (< BITS) consecutive ring bits starting at `from`, wrapping at the end of the ring. */
   private clearBits(base: number, from: number, count: number): void {
-    let bit = from;
-    let left = count;
-    while (left > 0) {
-      const offset = bit & 31;
-      const take = Math.min(left, 32 - offset, CLIENT_ORDER_ID_BITMAP_BITS - bit);
-      const mask = take === 32 ? -1 : ((1 << take) - 1) << offset;
-      this.bits[base + (bit >>> 5)] &= ~mask;
-      left -= take;
-      bit = (bit + take) % CLIENT_ORDER_ID_BITMAP_BITS;
+    const first = Math.min(count, CLIENT_ORDER_ID_BITMAP_BITS - from);
+    this.clearRange(base, from, first);
+    if (count > first) this.clearRange(base, 0, count - first);
+  }
+
+  /** Clears bits [from, from + count) of one account's ring (no wrap): masks for the end words, zero fill between. */
+  private clearRange(base: number, from: number, count: number): void {
+    if (count <= 0) return;
+    const last = from + count - 1;
+    const firstWord = base + (from >>> 5);
+    const lastWord = base + (last >>> 5);
+    const low = (1 << (from & 31)) - 1; // bits below `from` in its word survive
+    const high = ~((2 << (last & 31)) - 1); // bits above `last` in its word survive (2 << 31 wraps to 0: all cleared)
+    if (firstWord === lastWord) {
+      this.bits[firstWord] &= low | high;
+      return;
     }
+    this.bits[firstWord] &= low;
+    if (lastWord > firstWord + 1) this.bits.fill(0, firstWord + 1, lastWord);
+    this.bits[lastWord] &= high;
   }
 
   clear(): void {

@@ -1,0 +1,47 @@
+/**
+ * The client-order-id memory against a plain model of its documented rule: an id is
+ * remembered while it is within CLIENT_ORDER_ID_BITMAP_BITS of its account's highest
+ * id today, or when it arrived below that range (then it sits in the bounded FIFO).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ClientOrderIds, CLIENT_ORDER_ID_BITMAP_BITS } from '../core/client-order-ids';
+
+const B = CLIENT_ORDER_ID_BITMAP_BITS;
+
+test('has/add agree with the documented rule on random id streams (jumps, gaps of every size, out of order)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.oneof(
+      fc.integer({ min: 1, max: 40 }), // small steps up
+      fc.integer({ min: 990, max: 1100 }), // around the window size
+      fc.integer({ min: 2000, max: 100_000 }), // big jumps
+      fc.integer({ min: -3000, max: -1 }), // out of order, below the highest
+    )), { maxLength: 400 }), (steps) => {
+      const ids = new ClientOrderIds(4, 100_000);
+      const highest = [0, 0, 0, 0];
+      const remembered = new Map<string, 'recent' | 'older'>();
+      for (const [account, step] of steps) {
+        const id = Math.max(1, highest[account] + step);
+        const kind = remembered.get(`${account}/${id}`);
+        const expected = kind === 'older' || (kind === 'recent' && id > highest[account] - B);
+        assert.equal(ids.has(account, id), expected, `account ${account} id ${id} (highest ${highest[account]})`);
+        if (expected) continue;
+        ids.add(account, id);
+        remembered.set(`${account}/${id}`, id <= highest[account] - B ? 'older' : 'recent');
+        if (id > highest[account]) highest[account] = id;
+      }
+    }),
+    { numRuns: 300, seed: 1125 },
+  );
+});
+
+test('clear forgets everything', () => {
+  const ids = new ClientOrderIds(2, 16);
+  ids.add(1, 5);
+  ids.add(1, 5000);
+  ids.add(1, 7);
+  assert.ok(ids.has(1, 5000) && ids.has(1, 7));
+  ids.clear();
+  assert.ok(!ids.has(1, 5000) && !ids.has(1, 7) && !ids.has(1, 5));
+});
