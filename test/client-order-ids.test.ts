@@ -45,3 +45,12 @@ test('clear forgets everything', () => {
   ids.clear();
   assert.ok(!ids.has(1, 5000) && !ids.has(1, 7) && !ids.has(1, 5));
 });
+
+test('ids skipped by a jump are not remembered, even where older ids left their bits', () => {
+  const ids = new ClientOrderIds(2, 16);
+  for (let id = 1; id <= 2000; id++) ids.add(1, id); // every ring bit set by some old id
+  ids.add(1, 2500); // skips 2001..2499
+  for (let id = 2001; id < 2500; id++) assert.equal(ids.has(1, id), false, `id ${id} was never used`);
+  for (let id = 2500 - B + 1; id <= 2000; id++) assert.equal(ids.has(1, id), true, `id ${id} is within the window`);
+  assert.equal(ids.has(1, 2500 - B), false, 'just below the window: forgotten');
+});
