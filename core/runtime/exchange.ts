@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { MpscRing, SpmcConsumer, SpmcRing } from '../ring';
+import { MpscRing, SpmcRing } from '../ring';
 import { COMMAND_WORDS, EVENT_WORDS } from '../schema';
 import { EngineLimits, validateLimits } from '../limits';
 import { ControlBlock } from './control-block';
@@ -100,11 +100,6 @@ export class ExchangeCore {
     await this.next('journal', 'ready');
     this.startReport = { sequence: ready.sequence as number, stateHash: ready.stateHash as string, recovery: ready.report };
     return this.startReport;
-  }
-
-  /** An extra outbound consumer (index 1..extraConsumers) for this thread or a worker. */
-  consumer(index: number): SpmcConsumer {
-    return SpmcConsumer.attach(this.outbound.buffer, index);
   }
 
   /** Submits one command record; false if the inbound ring stayed full for timeoutMs. */
