@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ExchangeConfig } from '../core/runtime/config';
 import type { ExchangeCore } from '../core/runtime/exchange';
 import type { Service, ServiceFactory } from '../core/runtime/supervisor';
-import type { GatewayStats } from '../core/runtime/observability';
+import type { GatewayStats, MarketDataStats } from '../core/runtime/observability';
 import type { OrderEntryWorkerData } from './order-entry/order-entry-worker';
 import type { MarketDataWorkerData } from './market-data/endpoint/market-data-worker';
 import { MarketDataEndpointOptions, resolveMarketDataOptions } from './market-data/endpoint/options';
@@ -37,6 +37,7 @@ export function apiKeys(config: ExchangeConfig): ApiKeySpec[] {
 class WorkerService implements Service {
   private worker?: Worker;
   private stats?: GatewayStats;
+  private marketData?: MarketDataStats;
 
   constructor(
     readonly name: string,
@@ -52,7 +53,10 @@ class WorkerService implements Service {
     return new Promise((resolve, reject) => {
       worker.on('message', (message: { type: string; message?: string; level?: string }) => {
         if (message.type === 'listening') resolve();
-        if (message.type === 'stats') this.stats = message as unknown as GatewayStats;
+        if (message.type === 'stats') {
+          if ((message as { kind?: string }).kind === 'market-data') this.marketData = message as unknown as MarketDataStats;
+          else this.stats = message as unknown as GatewayStats;
+        }
         if (message.type === 'log') {
           const level = message.level === 'info' ? 'info' : message.level === 'warn' ? 'warn' : 'error';
           this.log[level]({ service: this.name }, String(message.message));
@@ -71,6 +75,10 @@ class WorkerService implements Service {
 
   gatewayStats(): GatewayStats | undefined {
     return this.stats;
+  }
+
+  marketDataStats(): MarketDataStats | undefined {
+    return this.marketData;
   }
 
   stop(): Promise<void> {

@@ -83,6 +83,8 @@ test('HTTP admin endpoints need the token; status, snapshot now; metrics move un
   const text = await (await fetch(`${http}/metrics`)).text();
   assert.match(text, /^exchange_sessions_connected \d+/m);
   assert.match(text, /^exchange_order_to_ack_microseconds\{quantile="0.99"\} \d+/m);
+  assert.match(text, /^exchange_market_data_subscribers \d+/m);
+  assert.match(text, /^exchange_market_data_slow_consumer_drops_total \d+/m);
   const snapshot = await admin(['snapshot']);
   assert.equal(snapshot.code, 0, snapshot.stderr);
   assert.ok(JSON.parse(snapshot.stdout).snapshotSequence > 0);

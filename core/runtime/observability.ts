@@ -22,9 +22,16 @@ export interface GatewayStats {
   ackLatencyMicros: { p50: number; p99: number; p999: number; max: number; count: number };
 }
 
+/** Latest figures of the market-data endpoint. */
+export interface MarketDataStats {
+  subscribers: number;
+  slowConsumerDrops: number;
+}
+
 /** What the metrics read besides the core's shared cells. */
 export interface MetricSources {
   gateways: () => GatewayStats[];
+  marketData: () => MarketDataStats[];
   snapshot: () => { storedAtMs: number; durationMs: number };
 }
 
@@ -75,6 +82,8 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState, sou
       this.set({ quantile: '1' }, worst((g) => g.ackLatencyMicros.max));
     },
   });
+  gauge('exchange_market_data_subscribers', 'Market-data connections', () => sources.marketData().reduce((n, m) => n + m.subscribers, 0));
+  gauge('exchange_market_data_slow_consumer_drops_total', 'Market-data subscribers disconnected as slow consumers', () => sources.marketData().reduce((n, m) => n + m.slowConsumerDrops, 0));
   gauge('exchange_snapshot_age_seconds', 'Seconds since the newest snapshot was stored (-1: none since start)', () => {
     const at = sources.snapshot().storedAtMs;
     return at === 0 ? -1 : (Date.now() - at) / 1000;  // clock-ok: supervisor side, never inside the matcher

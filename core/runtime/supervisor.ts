@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ExchangeCore } from './exchange';
 import type { ExchangeConfig } from './config';
 import { bootstrapCommands } from './bootstrap';
-import { createMetrics, GatewayStats, ObservabilityState, startHttp } from './observability';
+import { createMetrics, GatewayStats, MarketDataStats, ObservabilityState, startHttp } from './observability';
 import { DemoFlow } from './demo-flow';
 import { SnapshotScheduler } from './snapshot-scheduler';
 import { phaseAt, SessionPhase, transitionCommands } from './trading-calendar';
@@ -26,6 +26,8 @@ export interface Service {
   dispose?(): Promise<void>;
   /** Latest figures of an order-entry gateway, for the metrics. */
   gatewayStats?(): GatewayStats | undefined;
+  /** Latest figures of the market-data endpoint, for the metrics. */
+  marketDataStats?(): MarketDataStats | undefined;
 }
 
 /** Extra outbound-ring consumers a service needs, assigned in the order services are added. */
@@ -66,6 +68,7 @@ export class Supervisor {
     const started = process.hrtime.bigint();  // clock-ok: supervisor side, never inside the matcher
     const sources = {
       gateways: () => this.services.map((s) => s.gatewayStats?.()).filter((g): g is GatewayStats => g !== undefined),
+      marketData: () => this.services.map((s) => s.marketDataStats?.()).filter((m): m is MarketDataStats => m !== undefined),
       snapshot: () => ({ storedAtMs: this.snapshots?.lastStoredAtMs ?? 0, durationMs: this.snapshots?.lastDurationMs ?? 0 }),
     };
     this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state, sources), this.state, {

@@ -147,6 +147,7 @@ class Connection {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    if (code === CloseCode.SLOW_CONSUMER) slowConsumerDrops++;
     if (code !== CloseCode.SLOW_CONSUMER) this.sendFrame();
     this.closed = true;
     this.subscriber.close();
@@ -157,6 +158,8 @@ class Connection {
 }
 
 const connections = new Map<number, Connection>();
+/** Subscribers disconnected as slow consumers since start (reported to the supervisor's metrics). */
+let slowConsumerDrops = 0;
 const bySubscriber = new Map<Subscriber, Connection>();
 let nextConnectionId = 1;
 /** Subscribe/unsubscribe requests that arrived while the publisher was inside a command. */
@@ -367,10 +370,15 @@ const heartbeat = setInterval(() => {
   }
 }, Math.max(50, Math.floor(options.heartbeatIntervalMs / 4)));
 
+const statsTimer = setInterval(() => {
+  parentPort!.postMessage({ type: 'stats', kind: 'market-data', subscribers: connections.size, slowConsumerDrops });
+}, 1000);
+
 parentPort!.on('message', (message: { type: string }) => {
   if (message.type !== 'stop') return;
   stopping = true;
   clearInterval(heartbeat);
+  clearInterval(statsTimer);
   for (const connection of connections.values()) connection.close(CloseCode.GOING_AWAY, 'shutting down');
   if (server === undefined) return parentPort!.postMessage({ type: 'closed' });
   server.close(() => parentPort!.postMessage({ type: 'closed' }));
