@@ -19,8 +19,6 @@ import { brokerService } from './broker/broker';
 
 /** Unsent bytes a client may accumulate before it is disconnected as a slow consumer. */
 export const MAX_CLIENT_BUFFERED_BYTES = 8 << 20;
-/** How long a gateway waits for inbound ring space before answering SYSTEM_BUSY. */
-export const RING_WAIT_MS = 2;
 
 export function apiKeys(config: ExchangeConfig): ApiKeySpec[] {
   return config.demoAccounts.filter((a) => a.permissions.length > 0).map((a) => ({
@@ -144,7 +142,7 @@ export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal:
       const data: OrderEntryWorkerData = {
         inbound: core.inbound.buffer, outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer,
         gatewayId: i + 1, gatewayCount: config.gatewayWorkers, host: config.host, port: config.orderEntryBasePort + i, keys,
-        maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, ringWaitMs: RING_WAIT_MS, throttle: config.throttle,
+        maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, throttle: config.throttle,
       };
       const file = path.join(__dirname, 'order-entry', 'order-entry-worker.js');
       return new WorkerService(`order-entry gateway ${i + 1} (port ${data.port})`, file, data, log, (message) => onFatal(`gateway ${i + 1}`, message));

@@ -41,7 +41,10 @@ const CLIENT_KEY = 2 ** 32;
 export class AccountViews {
   private readonly orders = new Map<number, OrderView>();
   private readonly byClientOrderId = new Map<number, number>();
-  private readonly finished: number[] = [];
+  /** Ring of the most recently finished order ids (oldest forgotten first). */
+  private readonly finished = new Float64Array(FINISHED_ORDERS_REMEMBERED);
+  private finishedCount = 0;
+  private finishedHead = 0;
   private readonly accounts = new Map<number, AccountView>();
 
   constructor(private readonly tracked: (account: number) => boolean) {}
@@ -142,13 +145,17 @@ export class AccountViews {
   }
 
   private finish(orderId: number): void {
-    this.finished.push(orderId);
-    if (this.finished.length > FINISHED_ORDERS_REMEMBERED) {
-      const old = this.orders.get(this.finished.shift()!);
+    if (this.finishedCount === FINISHED_ORDERS_REMEMBERED) {
+      const old = this.orders.get(this.finished[this.finishedHead]);
       if (old !== undefined) {
         this.orders.delete(old.orderId);
         this.byClientOrderId.delete(old.account * CLIENT_KEY + old.clientOrderId);
       }
+      this.finished[this.finishedHead] = orderId;
+      this.finishedHead = (this.finishedHead + 1) % FINISHED_ORDERS_REMEMBERED;
+      return;
     }
+    this.finished[(this.finishedHead + this.finishedCount) % FINISHED_ORDERS_REMEMBERED] = orderId;
+    this.finishedCount++;
   }
 }

@@ -47,8 +47,6 @@ export interface OrderEntryWorkerData {
   throttle?: Partial<ThrottleOptions>;
   /** A client whose unsent bytes exceed this is disconnected (SLOW_CONSUMER). */
   maxBufferedBytes: number;
-  /** How long a request waits for inbound ring space before SYSTEM_BUSY. */
-  ringWaitMs: number;
 }
 
 const ORIGIN_SCALE = 2 ** 32;
@@ -160,23 +158,77 @@ function history(keyId: number): ReplayHistory {
   return h;
 }
 
-/** Publishes one command record into the inbound ring; false = SYSTEM_BUSY. */
-function submit(record: Float64Array, origin: number): boolean {
-  record[1] = nowMicros();
-  record[2] = origin;
-  let slot = inbound.tryClaim(0);
-  if (slot < 0) slot = inbound.tryClaim(data.ringWaitMs);
-  if (slot < 0) return false;
-  inbound.words.set(record, slot);
-  inbound.publish();
+/**
+ * Commands of the frame being handled, published together after the frame: one claim
+ * and one publish per frame (one wake-up of the matcher), not one per message.
+ * The gateway never blocks its event loop on a full ring: the loop also drains the
+ * outbound ring, and a matcher waiting for outbound space would then wait forever
+ * for inbound space (a deadlock seen under overload). Full means SYSTEM_BUSY now.
+ */
+const MAX_PENDING = 256;
+const pendingWords = new Float64Array(MAX_PENDING * 16);
+const pendingSequence = new Float64Array(MAX_PENDING);
+const pendingTemplate = new Int32Array(MAX_PENDING);
+let pendingCount = 0;
+
+/** Queues one stamped command of the current frame; false when the frame's queue is full (SYSTEM_BUSY). */
+function queueCommand(record: Float64Array, origin: number, clientSequence: number, templateId: number): boolean {
+  if (pendingCount === MAX_PENDING) return false;
+  const offset = pendingCount * 16;
+  pendingWords.set(record, offset);
+  pendingWords[offset + 1] = nowMicros();
+  pendingWords[offset + 2] = origin;
+  pendingSequence[pendingCount] = clientSequence;
+  pendingTemplate[pendingCount] = templateId;
+  pendingCount++;
   return true;
 }
 
+/** Publishes the frame's commands in one claim, or as many as fit; the rest get SYSTEM_BUSY. */
+function publishQueued(connection: Connection): void {
+  const count = pendingCount;
+  if (count === 0) return;
+  pendingCount = 0;
+  let accepted = 0;
+  if (count <= inbound.capacity && inbound.tryClaimBatch(count, 0)) accepted = count;
+  else {
+    // Not room for all: take the slots there are, one claim at a time.
+    while (accepted < count && inbound.tryClaimBatch(1, 0)) {
+      inbound.words.set(pendingWords.subarray(accepted * 16, accepted * 16 + 16), inbound.claimedOffset(0));
+      inbound.publish();
+      accepted++;
+    }
+    for (let i = accepted; i < count; i++) {
+      connection.reject(protocolError('SYSTEM_BUSY', 'inbound ring full', pendingTemplate[i], pendingSequence[i]), pendingTemplate[i], pendingSequence[i]);
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) inbound.words.set(pendingWords.subarray(i * 16, i * 16 + 16), inbound.claimedOffset(i));
+  inbound.publish();
+}
+
+/**
+ * Mass cancels the exchange itself owes (cancel-on-disconnect, dead-man switch) must
+ * not be lost to a full ring: they wait here and are retried on every timer tick.
+ */
+const owedMassCancels: Array<{ account: number; origin: number }> = [];
+
 function massCancel(account: number, connectionId: number): void {
-  scratch.fill(0);
-  scratch[0] = Commands.MassCancel.code;
-  scratch[Commands.MassCancel.at.account] = account;
-  submit(scratch, data.gatewayId * ORIGIN_SCALE + connectionId);
+  owedMassCancels.push({ account, origin: data.gatewayId * ORIGIN_SCALE + connectionId });
+  publishOwedMassCancels();
+}
+
+function publishOwedMassCancels(): void {
+  while (owedMassCancels.length > 0 && inbound.tryClaimBatch(1, 0)) {
+    const { account, origin } = owedMassCancels.shift()!;
+    const offset = inbound.claimedOffset(0);
+    inbound.words.fill(0, offset, offset + 16);
+    inbound.words[offset] = Commands.MassCancel.code;
+    inbound.words[offset + 1] = nowMicros();
+    inbound.words[offset + 2] = origin;
+    inbound.words[offset + Commands.MassCancel.at.account] = account;
+    inbound.publish();
+  }
 }
 
 // ------------------------------------------------------------------ inbound
@@ -199,12 +251,14 @@ function onFrame(connection: Connection, raw: RawData, isBinary: boolean): void 
         return connection.close(required.closeCode, required.code);
       }
       connection.reject(error, error.templateId, decoder.sequence);
-      if (connection.closed) return;
+      if (connection.closed) break;
       continue;
     }
     handleMessage(connection, template!);
-    if (connection.closed) return;
+    if (connection.closed) break;
   }
+  // Everything accepted before a close still goes in (the client may have seen nothing, but the frame was valid so far).
+  publishQueued(connection);
   connection.flush();
 }
 
@@ -261,7 +315,7 @@ function handleMessage(connection: Connection, template: WireTemplate): void {
     default:
   }
   if (template.source !== 'command') return;
-  if (!submit(record, data.gatewayId * ORIGIN_SCALE + connection.id)) {
+  if (!queueCommand(record, data.gatewayId * ORIGIN_SCALE + connection.id, clientSequence, template.id)) {
     connection.reject(protocolError('SYSTEM_BUSY', template.name, template.id, clientSequence), template.id, clientSequence);
   }
 }
@@ -515,6 +569,7 @@ const timer = setInterval(() => {
     }
   }
   for (let account = registry.pollDisconnected(now); account !== 0; account = registry.pollDisconnected(now)) massCancel(account, 0);
+  publishOwedMassCancels();
 }, TIMER_INTERVAL_MS);
 
 const statsTimer = setInterval(() => {
