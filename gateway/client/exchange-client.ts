@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { closeSocket } from './socket';
 import { FrameDecoder, DecodeStep } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ClientTemplates, ServerTemplates, WireTemplate } from '../protocol/wire-schema';
@@ -184,12 +185,7 @@ export class ExchangeClient extends EventEmitter {
   }
 
   close(): Promise<void> {
-    const socket = this.socket;
-    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.close();
-    });
+    return closeSocket(this.socket);
   }
 
   /** Drops the connection without a Logout (as a crash or network loss would). */

@@ -17,6 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { closeSocket } from './socket';
 import { DecodeStep, FrameDecoder } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ProtocolError } from '../protocol/errors';
@@ -219,12 +220,7 @@ export class MarketDataClient extends EventEmitter {
   }
 
   close(): Promise<void> {
-    const socket = this.ws;
-    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.once('close', () => resolve());
-      socket.close();
-    });
+    return closeSocket(this.ws);
   }
 
   terminate(): void {
