@@ -14,10 +14,11 @@ import type { Logger } from 'pino';
 import type { ExchangeConfig, InstrumentConfig } from '../../core/runtime/config';
 import type { ExchangeCore } from '../../core/runtime/exchange';
 import type { Service, ServiceFactory } from '../../core/runtime/supervisor';
+import { readJournalFile } from '../../journal/sqlite-journal';
 import { SpmcConsumer } from '../../core/ring';
 import { ControlBlock, WorkerState } from '../../core/runtime/control-block';
 import { COMMAND_ECHO_FLAG } from '../../core/event-buffer';
-import { EventHeader, Events } from '../../core/schema';
+import { EVENT_WORDS, EventHeader, Events } from '../../core/schema';
 import { AccountAction, AccountStatus, AccountType, CancelReason, nameOf, OrderType, RejectReason, Side, TimeInForce } from '../../core/codes';
 import { ExchangeClient, ServerMessage } from '../client/exchange-client';
 import { MarketDataClient } from '../client/market-data-client';
@@ -75,6 +76,8 @@ export class Broker implements Service {
   store?: BrokerStore;
   private http?: BrokerHttp;
   private consumer?: SpmcConsumer;
+  /** Last exchange event applied to broker.db (persisted with the read models, in the same transaction). */
+  private appliedThrough = 0;
   private control?: ControlBlock;
   private pumping?: Promise<void>;
   private stopping = false;
@@ -121,15 +124,16 @@ export class Broker implements Service {
   }
 
   async start(): Promise<void> {
-    if (this.core !== undefined) {
-      this.consumer = SpmcConsumer.attach(this.core.outbound.buffer, this.consumerIndex);
-      this.control = this.core.control;
-      this.pumping = this.pump().catch((error: Error) => this.log.error({ err: error }, 'broker: ring pump failed'));
-    }
     const directory = this.config.dataDirectory;
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.store = new BrokerStore(path.join(directory, 'broker.db'));
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
+    if (this.core !== undefined) {
+      await this.catchUp();
+      this.consumer = SpmcConsumer.attach(this.core.outbound.buffer, this.consumerIndex);
+      this.control = this.core.control;
+      this.pumping = this.pump().catch((error: Error) => this.log.error({ err: error }, 'broker: ring pump failed'));
+    }
     this.reloadAlerts();
     this.http = new BrokerHttp(this);
     try {
@@ -447,6 +451,41 @@ export class Broker implements Service {
 
   // ------------------------------------------------------------ events from the ring
 
+  /**
+   * The read models are rebuilt from the journal up to where the exchange recovered:
+   * events after the last one broker.db applied (a crash between the journal's commit
+   * and the broker's) are applied from the journal file before the ring takes over.
+   */
+  private async catchUp(): Promise<void> {
+    const store = this.store!;
+    const target = this.core!.startReport?.sequence ?? 0;
+    this.appliedThrough = store.lastEventSequence();
+    const behind = target - this.appliedThrough;
+    if (behind <= 0) return;
+    let applied = 0;
+    const journalPath = path.join(this.config.dataDirectory, 'journal.db');
+    store.db.exec('BEGIN');
+    try {
+      for await (const record of readJournalFile(journalPath, this.appliedThrough + 1)) {
+        if (record.firstSequence > target) break;
+        for (let e = 0; e < record.events.length / EVENT_WORDS; e++) {
+          const offset = e * EVENT_WORDS;
+          const sequence = record.events[offset + EventHeader.sequence];
+          if (sequence <= this.appliedThrough || sequence > target) continue;
+          this.onEvent(record.events, offset);
+          applied++;
+        }
+      }
+      this.appliedThrough = target;
+      store.setLastEventSequence(target);
+      store.db.exec('COMMIT');
+    } catch (error) {
+      store.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.log.info({ behind, applied, through: target }, 'broker: read models caught up from the journal');
+  }
+
   private async pump(): Promise<void> {
     const consumer = this.consumer!;
     const control = this.control!;
@@ -458,11 +497,20 @@ export class Broker implements Service {
       const count = Math.min(end - next, 8192);
       let i = 0;
       const apply = () => {
+        let last = 0;
         for (; i < count; i++) {
           const offset = consumer.offsetOf(next + i);
           if (words[offset] >= COMMAND_ECHO_FLAG) continue;
-          if (words[offset + EventHeader.sequence] > durable) break;
+          const sequence = words[offset + EventHeader.sequence];
+          if (sequence > durable) break;
+          // Events the journal catch-up already applied (start) are skipped.
+          if (sequence <= this.appliedThrough) continue;
           if (!this.disposed && this.store !== undefined) this.onEvent(words, offset);
+          last = sequence;
+        }
+        if (last > 0 && this.store !== undefined && !this.disposed) {
+          this.appliedThrough = last;
+          this.store.setLastEventSequence(last);
         }
       };
       if (count > 0 && this.store !== undefined && !this.disposed) this.store.db.transaction(apply)();

@@ -85,6 +85,16 @@ CREATE TABLE IF NOT EXISTS deposits (id INTEGER PRIMARY KEY, account INTEGER NOT
 export class BrokerStore {
   readonly db: Database.Database;
 
+  /** Sequence of the last exchange event applied to the read models (0: none). */
+  lastEventSequence(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'last_event_sequence'").get() as { value: string } | undefined;
+    return row === undefined ? 0 : Number(row.value);
+  }
+
+  setLastEventSequence(sequence: number): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('last_event_sequence', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(sequence));
+  }
+
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
