@@ -36,6 +36,12 @@ export class PositionTable {
   readonly initial: Float64Array;
   readonly maintenance: Float64Array;
   readonly liquidation: Float64Array;
+  /**
+   * Margin rows: the mark at which this row alone would use up its share of the
+   * account's slack (long: re-evaluate at or below it; short: at or above). Set on
+   * each exact evaluation of the account (risk-engine.ts setTriggers).
+   */
+  readonly trigger: Float64Array;
   readonly nextInAccount: Int32Array;
   readonly nextInInstrument: Int32Array;
   readonly nextMarginInInstrument: Int32Array;
@@ -63,6 +69,7 @@ export class PositionTable {
     this.initial = new Float64Array(capacity);
     this.maintenance = new Float64Array(capacity);
     this.liquidation = new Float64Array(capacity);
+    this.trigger = new Float64Array(capacity);
     this.nextInAccount = new Int32Array(capacity);
     this.nextInInstrument = new Int32Array(capacity);
     this.nextMarginInInstrument = new Int32Array(capacity);
@@ -122,6 +129,7 @@ export class PositionTable {
       ['account', this.account], ['instrument', this.instrument], ['quantity', this.quantity], ['costBasis', this.costBasis],
       ['realizedPnl', this.realizedPnl], ['openBuy', this.openBuy], ['openSell', this.openSell], ['reservedSell', this.reservedSell],
       ['value', this.value], ['initial', this.initial], ['maintenance', this.maintenance], ['liquidation', this.liquidation],
+      ['trigger', this.trigger],
       ['nextInAccount', this.nextInAccount], ['nextInInstrument', this.nextInInstrument], ['nextMarginInInstrument', this.nextMarginInInstrument],
     ];
     const parts: ImagePart[] = rows.map(([name, array]) => ({ name: `positions.${name}`, array, length: n }));

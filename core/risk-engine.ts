@@ -116,6 +116,7 @@ export class RiskEngine implements RiskLayer {
   buyingPower(account: number): number {
     const a = this.accounts;
     if (!this.isMargin(account)) return a.cash[account] - a.unsettledProceeds[account] - a.reserved[account];
+    this.refreshRows(account);
     // Margin: unsettled proceeds count (they are equity), requirements do not.
     return a.cash[account] + a.marketValue[account] - a.initialRequirement[account] - a.reserved[account];
   }
@@ -336,13 +337,14 @@ export class RiskEngine implements RiskLayer {
     this.fill(maker, price, quantity, makerFee);
     this.fill(taker, price, quantity, takerFee);
     const instrument = this.m.orders.instrument[taker];
-    if (this.markPrice[instrument] !== price) {
-      this.markPrice[instrument] = price;
-      this.remarkHolders(instrument, price);
-    } else {
-      this.checkMargin(this.m.orders.account[maker]);
-      this.checkMargin(this.m.orders.account[taker]);
-    }
+    const changed = this.markPrice[instrument] !== price;
+    this.markPrice[instrument] = price;
+    // The two traders' positions and cash changed: evaluate them exactly (and re-arm their triggers).
+    this.evaluate(this.m.orders.account[maker]);
+    this.evaluate(this.m.orders.account[taker]);
+    if (changed) this.remarkHolders(instrument, price);
+    if (!this.isMargin(this.feeAccount)) return;
+    this.evaluate(this.feeAccount);
   }
 
   private fill(slot: number, price: number, quantity: number, fee: number): void {
@@ -418,12 +420,66 @@ export class RiskEngine implements RiskLayer {
 
   // ------------------------------------------------------------ margin
 
-  /** New mark for an instrument: only its margin holders are revisited (index, not a scan). */
+  /**
+   * New mark for an instrument: its margin holders are visited through the index, and
+   * each costs one comparison with its trigger; only holders whose trigger the mark
+   * crosses are re-evaluated exactly. Sound: every row of an account holds a share of
+   * its slack, so while no row has crossed its trigger the account is above maintenance.
+   */
   private remarkHolders(instrument: number, mark: number): void {
     const p = this.positions;
     for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) {
-      refreshContribution(row, mark, p, this.accounts, this.margin);
-      this.checkMargin(p.account[row]);
+      const quantity = p.quantity[row];
+      if (quantity === 0) continue;
+      if (quantity > 0 ? mark <= p.trigger[row] : mark >= p.trigger[row]) this.evaluate(p.account[row]);
+    }
+  }
+
+  /** Brings every margin row of the account to the current marks (exact aggregates). */
+  refreshRows(account: number): void {
+    const p = this.positions;
+    for (let row = this.accounts.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
+      refreshContribution(row, this.mark(p.instrument[row]), p, this.accounts, this.margin);
+    }
+  }
+
+  /** Exact margin evaluation of an account: fresh aggregates, margin call / liquidation check, new triggers. */
+  private evaluate(account: number): void {
+    if (!this.isMargin(account)) return;
+    this.refreshRows(account);
+    this.checkMargin(account);
+    this.setTriggers(account);
+  }
+
+  /**
+   * Splits the account's slack (equity above maintenance, less one unit per row for the
+   * rounding of each row's requirement) evenly over its non-flat rows and sets each row's
+   * trigger mark: the price at which that row's loss, net of its change in requirement,
+   * would use up its share. No slack: any adverse move re-evaluates.
+   */
+  private setTriggers(account: number): void {
+    const a = this.accounts;
+    const p = this.positions;
+    let rows = 0;
+    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.quantity[row] !== 0) rows++;
+    if (rows === 0) return;
+    const slack = a.cash[account] + a.marketValue[account] - a.maintenanceRequirement[account] - rows;
+    const share = slack > 0 ? slack / rows : 0;
+    // A called account (or one without slack) is re-evaluated on every move of its marks,
+    // either way: the end of its margin call must be seen too (one call per episode).
+    const always = slack <= 0 || a.marginCalled[account] === 1;
+    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
+      const quantity = p.quantity[row];
+      if (quantity === 0) continue;
+      if (always) {
+        p.trigger[row] = quantity > 0 ? Infinity : -Infinity;
+        continue;
+      }
+      const instrument = p.instrument[row];
+      const mark = this.mark(instrument);
+      const rate = this.margin.maintenance(instrument) / BASIS_POINTS;
+      // Slack lost per unit of adverse price move: long q(1 - rate), short |q|(1 + rate).
+      p.trigger[row] = quantity > 0 ? mark - share / (quantity * (1 - rate)) : mark + share / (-quantity * (1 + rate));
     }
   }
 
@@ -461,6 +517,7 @@ export class RiskEngine implements RiskLayer {
   private liquidate(account: number): void {
     const a = this.accounts;
     const p = this.positions;
+    this.refreshRows(account);
     const e = this.m.out.begin(E.LiquidationStarted.code);
     const ev = this.m.out.words;
     ev[e + E.LiquidationStarted.at.account] = account;
@@ -481,6 +538,7 @@ export class RiskEngine implements RiskLayer {
 
   private checkMarginAfterLiquidation(account: number): void {
     const a = this.accounts;
+    this.refreshRows(account);
     const equity = a.cash[account] + a.marketValue[account];
     if (equity < a.maintenanceRequirement[account]) a.marginCalled[account] = 1;
   }
@@ -590,6 +648,7 @@ export class RiskEngine implements RiskLayer {
     }
     this.cashReferences.add(reference);
     a.cash[account] += isDeposit ? amount : -amount;
+    if (!isDeposit) this.evaluate(account); // less slack: re-arm the triggers
     const e = this.m.out.begin(isDeposit ? E.CashDeposited.code : E.CashWithdrawn.code);
     const ev = this.m.out.words;
     const D = E.CashDeposited.at; // CashWithdrawn has the same layout
@@ -643,10 +702,7 @@ export class RiskEngine implements RiskLayer {
     const p = this.positions;
     for (let row = 0; row < p.used; row++) {
       const i = p.instrument[row];
-      if ((instrument === 0 || i === instrument) && this.isMargin(p.account[row])) {
-        refreshContribution(row, this.mark(i), p, this.accounts, this.margin);
-        this.checkMargin(p.account[row]);
-      }
+      if ((instrument === 0 || i === instrument) && this.isMargin(p.account[row])) this.evaluate(p.account[row]);
     }
   }
 
@@ -691,9 +747,8 @@ export class RiskEngine implements RiskLayer {
     ins.lastPrice[instrument] = ins.lastPrice[instrument] === 0 ? 0 : newReference;
     ins.setReference(instrument, newReference);
     this.markPrice[instrument] = newReference;
-    for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) {
-      refreshContribution(row, newReference, p, this.accounts, this.margin);
-    }
+    // Quantities and the mark changed together: re-evaluate every margin holder exactly.
+    for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) this.evaluate(p.account[row]);
     this.emitCorporateAction(instrument, 0, CorporateActionKind.Split, 0, 0, numerator, denominator);
     if (wasOpen) m.setState(instrument, InstrumentState.Open, StateChangeReason.CorporateAction);
   }
@@ -711,6 +766,7 @@ export class RiskEngine implements RiskLayer {
       if (quantity === 0) continue;
       const cash = quantity * amountPerShare;
       this.accounts.cash[p.account[row]] += cash;
+      if (cash < 0) this.evaluate(p.account[row]); // a short pays: less slack
       this.emitCorporateAction(instrument, p.account[row], CorporateActionKind.CashDividend, quantity, cash, amountPerShare, 1);
     }
     this.emitCorporateAction(instrument, 0, CorporateActionKind.CashDividend, 0, 0, amountPerShare, 1);
