@@ -59,15 +59,16 @@ function requirement(gross: number, bps: number): number {
 
 /** Recomputes one margin row's contribution at `mark` and applies the difference to its account. */
 export function refreshContribution(
-  row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters,
+  row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters, force = false,
 ): void {
   const quantity = positions.quantity[row];
-  // A flat row that contributed nothing before contributes nothing now.
-  if (quantity === 0 && positions.value[row] === 0 && positions.initial[row] === 0) return;
+  const value = quantity * mark;
+  // Requirements depend only on |value| and the instrument's rates: an unchanged value means an
+  // unchanged contribution (new rates pass force). This makes refreshing a quiet account cheap.
+  if (!force && value === positions.value[row] && (quantity !== 0 || positions.initial[row] === 0)) return;
   const account = positions.account[row];
   const instrument = positions.instrument[row];
   const gross = Math.abs(quantity) * mark;
-  const value = quantity * mark;
   const initial = quantity === 0 ? 0 : requirement(gross, params.initial(instrument));
   const maintenance = quantity === 0 ? 0 : requirement(gross, params.maintenance(instrument));
   const liquidation = quantity === 0 ? 0 : requirement(gross, params.liquidation(instrument));

@@ -702,7 +702,10 @@ export class RiskEngine implements RiskLayer {
     const p = this.positions;
     for (let row = 0; row < p.used; row++) {
       const i = p.instrument[row];
-      if ((instrument === 0 || i === instrument) && this.isMargin(p.account[row])) this.evaluate(p.account[row]);
+      if ((instrument === 0 || i === instrument) && this.isMargin(p.account[row])) {
+        refreshContribution(row, this.mark(i), p, this.accounts, this.margin, true); // new rates: recompute even at the same value
+        this.evaluate(p.account[row]);
+      }
     }
   }
 
