@@ -19,8 +19,7 @@
  * The machine header is printed first; the last line is one JSON object with the
  * headline figures. CORE_BENCH_SCALE=0.1 scales every count for a smoke run.
  */
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+import { gc, median } from './stats';
 import * as hdr from 'hdr-histogram-js';
 import { Matcher } from '../core/matcher';
 import { RiskEngine } from '../core/risk-engine';
@@ -47,21 +46,6 @@ const TARGET_RATIO = 50;
 
 // ------------------------------------------------------------------ helpers
 
-/** A GC between runs keeps one run's garbage out of the next one's timing. */
-const gc: () => void = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
-})();
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mega = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
 

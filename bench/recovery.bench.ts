@@ -15,11 +15,10 @@
  * The machine header is printed first; the last line is one JSON object of headline figures.
  * RECOVERY_BENCH_SCALE=0.1 scales every count for a smoke run.
  */
+import { gc, median } from './stats';
 import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { Matcher } from '../core/matcher';
 import { RiskEngine } from '../core/risk-engine';
@@ -57,19 +56,6 @@ const TARGET_CUT_MS_PER_100K = 1;
 const TARGET_RECOVERY_MS = 1000;
 const TARGET_REPLAY_EVENTS_PER_SEC = 2_000_000;
 
-const gc: () => void = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
-})();
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
 const rate = (x: number) => `${(x / 1e6).toFixed(2)}M`;
