@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { closeSocket } from './socket';
+import { closeSocket, nextMatching } from './socket';
 import { FrameDecoder, DecodeStep } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ClientTemplates, ServerTemplates, WireTemplate } from '../protocol/wire-schema';
@@ -142,23 +142,7 @@ export class ExchangeClient extends EventEmitter {
 
   /** Resolves with the first message (already received or future) matching `predicate`. */
   next(predicate: (m: ServerMessage) => boolean, timeoutMs = 5000): Promise<ServerMessage> {
-    const index = this.received.findIndex(predicate);
-    if (index >= 0) return Promise.resolve(this.received.splice(index, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('message', listener);
-        reject(new Error(`no matching message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const listener = (m: ServerMessage) => {
-        if (!predicate(m)) return;
-        clearTimeout(timer);
-        this.off('message', listener);
-        const at = this.received.indexOf(m);
-        if (at >= 0) this.received.splice(at, 1);
-        resolve(m);
-      };
-      this.on('message', listener);
-    });
+    return nextMatching<ServerMessage>(this, 'message', this.received, predicate, timeoutMs, 'message');
   }
 
   sendRaw(bytes: Uint8Array | string): void {

@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { closeSocket } from './socket';
+import { closeSocket, nextMatching } from './socket';
 import { DecodeStep, FrameDecoder } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ProtocolError } from '../protocol/errors';
@@ -178,23 +178,7 @@ export class MarketDataClient extends EventEmitter {
 
   /** Resolves with the first message (already received or future) matching `predicate`, removing it from `received`. */
   next(predicate: (m: DecodedMarketData) => boolean, timeoutMs = 5000): Promise<DecodedMarketData> {
-    const index = this.received.findIndex(predicate);
-    if (index >= 0) return Promise.resolve(this.received.splice(index, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off('decoded', listener);
-        reject(new Error(`no matching market-data message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const listener = (m: DecodedMarketData) => {
-        if (!predicate(m)) return;
-        clearTimeout(timer);
-        this.off('decoded', listener);
-        const at = this.received.indexOf(m);
-        if (at >= 0) this.received.splice(at, 1);
-        resolve(m);
-      };
-      this.on('decoded', listener);
-    });
+    return nextMatching<DecodedMarketData>(this, 'decoded', this.received, predicate, timeoutMs, 'market-data message');
   }
 
   /** Resolves once `condition()` holds, re-checked after every decoded message. */
