@@ -1,12 +1,3 @@
-/**
- * A fixed-capacity hash map from a positive safe-integer key to an int32 value,
- * in typed arrays: open addressing, linear probing, backward-shift deletion (no
- * tombstones, so lookups never degrade after many deletes).
- *
- * Used for order id -> pool slot and (account, client order id) -> seen. The table
- * is sized at twice its entry capacity (rounded to a power of two) so probe chains
- * stay short; inserting past `capacity` entries returns false instead of growing.
- */
 /** Slot of a positive safe-integer key in a table of mask + 1 slots (both halves of the key mixed). */
 export function homeSlot(key: number, mask: number): number {
   const low = key >>> 0;
@@ -18,74 +9,71 @@ export function homeSlot(key: number, mask: number): number {
   return h & mask;
 }
 
-export class IdTable {
+/**
+ * A fixed-capacity set of positive safe-integer keys in one Float64Array: open
+ * addressing, linear probing, backward-shift deletion (no tombstones, so lookups
+ * never degrade after many deletes). Sized at twice its capacity (a power of two)
+ * so probe chains stay short; adding past `capacity` keys returns false instead of
+ * growing. 0 marks an empty slot. IdTable adds a value per key on top of it.
+ */
+export class KeySet {
   readonly capacity: number;
-  private readonly mask: number;
+  protected readonly mask: number;
   readonly keys: Float64Array;
-  readonly values: Int32Array;
   size = 0;
 
   constructor(capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`IdTable capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`table capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
     let slots = 2;
     while (slots < capacity * 2) slots *= 2;
     this.mask = slots - 1;
-    this.keys = new Float64Array(slots); // 0 marks an empty slot: keys are >= 1
-    this.values = new Int32Array(slots);
+    this.keys = new Float64Array(slots);
   }
 
-  private home(key: number): number {
-    return homeSlot(key, this.mask);
-  }
-
-  /** The value stored for key, or -1. */
-  get(key: number): number {
+  /** The slot holding key, or -1. */
+  protected slotOf(key: number): number {
     const keys = this.keys;
-    let i = this.home(key);
-    for (;;) {
+    for (let i = homeSlot(key, this.mask); ; i = (i + 1) & this.mask) {
       const k = keys[i];
-      if (k === key) return this.values[i];
+      if (k === key) return i;
       if (k === 0) return -1;
-      i = (i + 1) & this.mask;
     }
   }
+
+  /** The slot holding key, inserting it if absent; -1 when a new key would exceed capacity. */
+  protected claim(key: number): number {
+    const keys = this.keys;
+    let i = homeSlot(key, this.mask);
+    for (; ; i = (i + 1) & this.mask) {
+      const k = keys[i];
+      if (k === key) return i;
+      if (k === 0) break;
+    }
+    if (this.size >= this.capacity) return -1;
+    keys[i] = key;
+    this.size++;
+    return i;
+  }
+
+  /** Called when deletion moves an entry from one slot to another (IdTable moves its value). */
+  protected moved(_from: number, _to: number): void {}
 
   has(key: number): boolean {
-    return this.get(key) !== -1;
+    return this.slotOf(key) !== -1;
   }
 
-  /** Inserts or overwrites; false when a new key would exceed capacity. */
-  set(key: number, value: number): boolean {
-    const keys = this.keys;
-    let i = this.home(key);
-    for (;;) {
-      const k = keys[i];
-      if (k === key) {
-        this.values[i] = value;
-        return true;
-      }
-      if (k === 0) break;
-      i = (i + 1) & this.mask;
-    }
-    if (this.size >= this.capacity) return false;
-    keys[i] = key;
-    this.values[i] = value;
-    this.size++;
-    return true;
+  /** Adds a key (no-op if present); false when a new key would exceed capacity. */
+  add(key: number): boolean {
+    return this.claim(key) !== -1;
   }
 
   /** Removes key if present; returns whether it was. */
   delete(key: number): boolean {
+    const i = this.slotOf(key);
+    if (i === -1) return false;
     const keys = this.keys;
     const mask = this.mask;
-    let i = this.home(key);
-    for (;;) {
-      const k = keys[i];
-      if (k === 0) return false;
-      if (k === key) break;
-      i = (i + 1) & mask;
-    }
     // Backward shift: pull later entries of the probe chain into the hole when
     // their home slot is not strictly after the hole (cyclically).
     let hole = i;
@@ -94,101 +82,59 @@ export class IdTable {
       j = (j + 1) & mask;
       const k = keys[j];
       if (k === 0) break;
-      const h = this.home(k);
+      const h = homeSlot(k, mask);
       const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (!between) {
         keys[hole] = k;
-        this.values[hole] = this.values[j];
+        this.moved(j, hole);
         hole = j;
       }
     }
     keys[hole] = 0;
-    this.values[hole] = 0;
     this.size--;
     return true;
   }
 
   clear(): void {
     this.keys.fill(0);
-    this.values.fill(0);
     this.size = 0;
   }
 }
 
 /**
- * A fixed-capacity set of positive safe-integer keys: IdTable without values, so a
- * membership test touches one array (one cache line) per probe.
+ * A fixed-capacity map from a positive safe-integer key to an int32 value: a KeySet
+ * with a parallel Int32Array of values. Used for the order index's overflow and for
+ * (account, instrument) -> position row.
  */
-export class KeySet {
-  private readonly mask: number;
-  readonly keys: Float64Array;
-  size = 0;
+export class IdTable extends KeySet {
+  readonly values: Int32Array;
 
-  constructor(readonly capacity: number) {
-    let slots = 2;
-    while (slots < capacity * 2) slots *= 2;
-    this.mask = slots - 1;
-    this.keys = new Float64Array(slots);
+  constructor(capacity: number) {
+    super(capacity);
+    this.values = new Int32Array(this.keys.length);
   }
 
-  private home(key: number): number {
-    return homeSlot(key, this.mask);
+  /** The value stored for key, or -1. */
+  get(key: number): number {
+    const i = this.slotOf(key);
+    return i === -1 ? -1 : this.values[i];
   }
 
-  has(key: number): boolean {
-    const keys = this.keys;
-    for (let i = this.home(key); ; i = (i + 1) & this.mask) {
-      const k = keys[i];
-      if (k === key) return true;
-      if (k === 0) return false;
-    }
-  }
-
-  /** Adds a key (no-op if present); false when a new key would exceed capacity. */
-  add(key: number): boolean {
-    const keys = this.keys;
-    let i = this.home(key);
-    for (; ; i = (i + 1) & this.mask) {
-      const k = keys[i];
-      if (k === key) return true;
-      if (k === 0) break;
-    }
-    if (this.size >= this.capacity) return false;
-    keys[i] = key;
-    this.size++;
+  /** Inserts or overwrites; false when a new key would exceed capacity. */
+  set(key: number, value: number): boolean {
+    const i = this.claim(key);
+    if (i === -1) return false;
+    this.values[i] = value;
     return true;
   }
 
-  delete(key: number): boolean {
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = this.home(key);
-    for (; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === 0) return false;
-      if (k === key) break;
-    }
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j];
-      if (k === 0) break;
-      const h = this.home(k);
-      const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
-      if (!between) {
-        keys[hole] = k;
-        hole = j;
-      }
-    }
-    keys[hole] = 0;
-    this.size--;
-    return true;
+  protected override moved(from: number, to: number): void {
+    this.values[to] = this.values[from];
   }
 
-  clear(): void {
-    this.keys.fill(0);
-    this.size = 0;
+  override clear(): void {
+    super.clear();
+    this.values.fill(0);
   }
 }
 
