@@ -499,7 +499,7 @@ describe('limits', () => {
 });
 
 describe('steady state and docs', () => {
-  it('encoding and decoding allocate nothing per message (2M of each with values beyond 2^31: no GC)', async () => {
+  it('encoding and decoding allocate nothing per message (8M of each with values beyond 2^31: at most a stray GC)', async () => {
     let collections = 0;
     const observer = new PerformanceObserver((list) => { collections += list.getEntries().length; });
     observer.observe({ entryTypes: ['gc'] });
@@ -522,11 +522,14 @@ describe('steady state and docs', () => {
     run(20_000); // warm up: let the JIT settle
     await new Promise((resolve) => setTimeout(resolve, 20));
     collections = 0;
-    run(125_000); // 2M messages each way; one allocation per message would cost dozens of scavenges
+    // 8M messages each way. Even the smallest allocation per message (a 16-byte heap number)
+    // would put 256 MB through a new space of at most 16 MB semispaces: 16+ scavenges. The test
+    // runner and timers may add one or two of their own, so the bound sits well between the two.
+    run(500_000);
     await new Promise((resolve) => setTimeout(resolve, 20));
     observer.disconnect();
     assert.ok(checksum > 0);
-    assert.ok(collections <= 1, `${collections} garbage collections during steady-state coding`);
+    assert.ok(collections <= 4, `${collections} garbage collections during steady-state coding`);
   });
 
   it('docs/protocol.md carries the current generated tables', () => {
