@@ -24,6 +24,8 @@ import { Matcher } from '../core/matcher';
 import { RiskEngine } from '../core/risk-engine';
 import { encodeCommand } from '../core/record-objects';
 import { cutImage, stateHash, StateImage } from '../core/state-image';
+import { ControlBlock } from '../core/runtime/control-block';
+import { ImageArena } from '../core/runtime/image-arena';
 import { AccountAction, AccountType, OrderType, Side, TimeInForce } from '../core/codes';
 import { packSymbol } from '../core/schema';
 import { RecordBuilder } from '../journal/record-builder';
@@ -171,20 +173,35 @@ class TradingFlow {
 
 // ------------------------------------------------------------------ sections
 
-function timeCut(matcher: Matcher): { medianMs: number; bytes: number; image: StateImage } {
-  let image = cutImage(matcher);
-  cutImage(matcher);
+/**
+ * Median cut time into the matcher thread's reused arena (what the running exchange does,
+ * core/runtime/image-arena.ts) and, as the baseline of the previous design, into a fresh buffer.
+ */
+function timeCut(matcher: Matcher): { medianMs: number; freshMs: number; bytes: number; image: StateImage } {
+  const control = ControlBlock.create();
+  const arena = new ImageArena(control);
+  const intoArena = () => {
+    control.imageArenaBusy = false; // the previous image was "stored"
+    return cutImage(matcher, (size) => arena.take(size));
+  };
+  let image = intoArena();
+  intoArena();
   const times: number[] = [];
+  const fresh: number[] = [];
   for (let i = 0; i < CUT_RUNS; i++) {
     gc();
-    const t0 = performance.now();
-    image = cutImage(matcher);
+    let t0 = performance.now();
+    image = intoArena();
     times.push(performance.now() - t0);
+    gc();
+    t0 = performance.now();
+    cutImage(matcher);
+    fresh.push(performance.now() - t0);
   }
-  return { medianMs: median(times), bytes: image.bytes.length, image };
+  return { medianMs: median(times), freshMs: median(fresh), bytes: image.bytes.length, image };
 }
 
-interface CutRow { orders: number; risk: boolean; cutMs: number; imageBytes: number; msPer100K: number; memcpyMs: number; allocCopyMs: number }
+interface CutRow { orders: number; risk: boolean; cutMs: number; freshCutMs: number; imageBytes: number; msPer100K: number; memcpyMs: number; allocCopyMs: number }
 
 /** The floor for a cut of `bytes`: one memcpy into a reused buffer, and a fresh allocation + memcpy (what cutImage does). */
 function memcpyFloor(source: Uint8Array): { memcpyMs: number; allocCopyMs: number } {
@@ -206,7 +223,7 @@ function memcpyFloor(source: Uint8Array): { memcpyMs: number; allocCopyMs: numbe
 }
 
 function cutSection(): { rows: CutRow[]; bigImage: StateImage; bigHash: string } {
-  console.log('\n== cut (cutImage on the matcher thread) ==');
+  console.log('\n== cut (cutImage on the matcher thread, into its reused arena) ==');
   const rows: CutRow[] = [];
   let bigImage: StateImage | undefined;
   let bigHash = '';
@@ -214,11 +231,12 @@ function cutSection(): { rows: CutRow[]; bigImage: StateImage; bigHash: string }
     for (const orders of BOOK_SIZES) {
       gc();
       const matcher = restingBook(orders, risk);
-      const { medianMs, bytes, image } = timeCut(matcher);
+      const { medianMs, freshMs, bytes, image } = timeCut(matcher);
       const floor = memcpyFloor(image.bytes);
-      const row = { orders, risk, cutMs: medianMs, imageBytes: bytes, msPer100K: (medianMs * 100_000) / orders, ...floor };
+      const row = { orders, risk, cutMs: medianMs, freshCutMs: freshMs, imageBytes: bytes, msPer100K: (medianMs * 100_000) / orders, ...floor };
       rows.push(row);
       console.log(`risk ${risk ? 'on ' : 'off'} ${orders.toLocaleString('en-US').padStart(9)} resting orders: cut ${ms(medianMs).padStart(10)}  image ${mib(bytes).padStart(9)}  = ${ms(row.msPer100K)} per 100K orders (${(bytes / orders).toFixed(0)} B/order, ${((bytes / 2 ** 30) / (medianMs / 1000)).toFixed(1)} GiB/s)`);
+      console.log(`${''.padStart(36)}baseline (fresh buffer per cut, the previous design): ${ms(freshMs)} (${(freshMs / medianMs).toFixed(1)}x the arena cut)`);
       console.log(`${''.padStart(36)}floor: memcpy into a reused buffer ${ms(floor.memcpyMs)}, fresh allocation + memcpy ${ms(floor.allocCopyMs)}`);
       if (risk && orders === BOOK_SIZES[BOOK_SIZES.length - 1]) {
         bigImage = image;
@@ -422,6 +440,7 @@ async function main(): Promise<void> {
       cut_ms_100k_risk_on: +rows.find((r) => r.risk && r.orders === BOOK_SIZES[0])!.cutMs.toFixed(3),
       cut_ms_1m_risk_on: +big.find((r) => r.risk)!.cutMs.toFixed(3),
       cut_ms_1m_risk_off: +big.find((r) => !r.risk)!.cutMs.toFixed(3),
+      fresh_buffer_cut_ms_1m_risk_on: +big.find((r) => r.risk)!.freshCutMs.toFixed(3),
       memcpy_reused_ms_1m_risk_on: +big.find((r) => r.risk)!.memcpyMs.toFixed(3),
       alloc_memcpy_ms_1m_risk_on: +big.find((r) => r.risk)!.allocCopyMs.toFixed(3),
       image_mib_1m_risk_on: +(big.find((r) => r.risk)!.imageBytes / 2 ** 20).toFixed(1),

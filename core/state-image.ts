@@ -57,8 +57,12 @@ function partsOf(matcher: Matcher): { parts: ImagePart[]; scalars: Record<string
   return { parts, scalars };
 }
 
-/** Cuts the image between commands (flush first so no event is pending). */
-export function cutImage(matcher: Matcher): StateImage {
+/**
+ * Cuts the image between commands (flush first so no event is pending). `target` supplies
+ * the bytes to cut into (core/runtime/image-arena.ts reuses one buffer); it may hold stale
+ * data, so alignment padding is zeroed: the same state always gives the same bytes.
+ */
+export function cutImage(matcher: Matcher, target: (size: number) => Uint8Array = (size) => new Uint8Array(size)): StateImage {
   const { parts, scalars } = partsOf(matcher);
   let size = 0;
   const layout = parts.map((p) => {
@@ -67,9 +71,15 @@ export function cutImage(matcher: Matcher): StateImage {
     size += p.length * p.array.BYTES_PER_ELEMENT;
     return entry;
   });
-  const bytes = new Uint8Array(size);
+  const bytes = target(size);
+  if (bytes.length !== size) throw new Error(`cutImage: target gave ${bytes.length} bytes for an image of ${size}`);
+  let end = 0;
   parts.forEach((p, i) => {
-    bytes.set(new Uint8Array(p.array.buffer, p.array.byteOffset, p.length * p.array.BYTES_PER_ELEMENT), layout[i].offset);
+    const start = layout[i].offset;
+    if (start > end) bytes.fill(0, end, start);
+    const length = p.length * p.array.BYTES_PER_ELEMENT;
+    bytes.set(new Uint8Array(p.array.buffer, p.array.byteOffset, length), start);
+    end = start + length;
   });
   return {
     header: { version: STATE_IMAGE_VERSION, sequence: matcher.out.sequence, limits: matcher.limits, scalars, parts: layout },

@@ -113,7 +113,9 @@ export class SnapshotWriter {
    * `chainHash` is the journal hash of the record ending at `sequence` (genesis zeros at 0).
    * It may be a promise (e.g. chainHashAt(journal, sequence) once the journal has written S):
    * the worker compresses meanwhile and seals when it arrives; if it rejects, so does this.
-   * The image's bytes are transferred: image.bytes is detached (empty) when this returns.
+   * The image's bytes are transferred: image.bytes is detached (empty) when this returns —
+   * unless they live in a SharedArrayBuffer, which the worker reads in place: the caller
+   * must not change them before the promise settles.
    */
   requestSnapshot(image: StateImage, sequence: number, chainHash: Uint8Array | PromiseLike<Uint8Array>): Promise<SnapshotInfo> {
     if (this.closed || this.failure !== undefined) {
@@ -130,9 +132,11 @@ export class SnapshotWriter {
       return Promise.reject(new SnapshotError('SNAPSHOT_BAD_OPTION', `chain hash must be ${CHAIN_HASH_BYTES} bytes`, sequence));
     }
     const view = image.bytes;
-    const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
-    // A view into a larger buffer (never produced by cutImage) is copied rather than detaching its neighbours.
-    const buffer = whole ? view.buffer : view.slice().buffer;
+    // A shared image (the matcher's arena) is read in place until the promise settles; a whole
+    // ArrayBuffer is transferred; a view into a larger ArrayBuffer is copied rather than
+    // detaching its neighbours.
+    const inPlace = view.byteOffset === 0 && (view.buffer instanceof SharedArrayBuffer || view.byteLength === view.buffer.byteLength);
+    const buffer = inPlace ? view.buffer : view.slice().buffer;
     const transfer = buffer instanceof ArrayBuffer ? [buffer] : [];
     const id = this.nextId++;
     const message: WriterMessage = { type: 'image', id, chainHash: known === null ? null : new Uint8Array(known), header: image.header, bytes: buffer, byteLength: view.byteLength };

@@ -16,7 +16,11 @@ import { SqliteJournal } from '../journal/sqlite-journal';
 import { Matcher } from '../core/matcher';
 import { CollectingSink, encodeCommand } from '../core/record-objects';
 import { packSymbol } from '../core/schema';
-import { stateHash } from '../core/state-image';
+import { restoreImage, stateHash } from '../core/state-image';
+import pino from 'pino';
+import { OrderType, Side, TimeInForce } from '../core/codes';
+import { SnapshotScheduler } from '../core/runtime/snapshot-scheduler';
+import { SnapshotStore } from '../snapshots/snapshot-store';
 
 const PRODUCERS = 3;
 const PER_PRODUCER = 4000;
@@ -76,6 +80,52 @@ test('producers -> matcher -> journal: every command once, per-producer order, e
     const report = await again.start();
     assert.equal(report.stateHash, stopped.stateHash);
     assert.equal(report.sequence, stopped.sequence);
+    await again.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('snapshots on demand in a running core: the matcher reuses its image arena, each restores, restart starts from the newest', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pipeline-snapshots-'));
+  try {
+    const core = new ExchangeCore({ dataDirectory: dir, risk: false, limits });
+    await core.start();
+    const scheduler = new SnapshotScheduler(core, { everyEvents: 1e9, everySeconds: 1e6, keep: 3 }, pino({ level: 'silent' }), 0);
+    const [symbolHead, symbolTail] = packSymbol('SNAP');
+    core.submit(encodeCommand('AddInstrument', { instrument: 1, symbolHead, symbolTail, tickSize: 1, lotSize: 1, bandBasisPoints: 5000, maxOrderQuantity: 1000, maxOrderNotional: 1e9, referencePrice: 1000 }, 1));
+    let clientOrderId = 1;
+    const rest = (count: number) => {
+      for (let i = 0; i < count; i++, clientOrderId++) {
+        core.submit(encodeCommand('NewOrder', {
+          account: 1 + (i % 8), instrument: 1, clientOrderId, side: i % 2 === 0 ? Side.Buy : Side.Sell, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC,
+          price: 1000 + (i % 2 === 0 ? -1 - (i % 50) : 1 + (i % 50)), quantity: 1 + (i % 7),
+        }, 2 + clientOrderId));
+      }
+    };
+    const sequences: number[] = [];
+    for (const orders of [300, 600, 900]) {
+      rest(orders);
+      while (core.control.commandsProcessed < clientOrderId) await new Promise((r) => setTimeout(r, 2));
+      await scheduler.requestNow();
+      assert.equal(core.control.imageArenaBusy, false, 'the scheduler released the arena once the writer was done');
+      sequences.push(core.control.snapshotSequence);
+    }
+    assert.ok(sequences[0]! < sequences[1]! && sequences[1]! < sequences[2]!, `three snapshots: ${sequences.join(', ')}`);
+    rest(100);
+    await scheduler.close();
+    const stopped = await core.stop();
+
+    const store = new SnapshotStore(core.snapshotDirectory);
+    for (const sequence of sequences) {
+      const image = store.load(sequence).image;
+      assert.equal(image.header.sequence, sequence);
+      restoreImage(image); // every stored image is whole (the arena was not overwritten while it was written)
+    }
+    const again = new ExchangeCore({ dataDirectory: dir, risk: false, limits });
+    const report = await again.start();
+    assert.equal((report.recovery as { fromSnapshot: number | null }).fromSnapshot, sequences[2]);
+    assert.equal(report.stateHash, stopped.stateHash);
     await again.stop();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,8 @@ import { SnapshotWriter } from '../snapshots/snapshot-writer';
 import { SnapshotPolicy, DEFAULT_SNAPSHOT_EVERY_EVENTS, DEFAULT_SNAPSHOT_EVERY_MILLIS } from '../snapshots/snapshot-policy';
 import { isSnapshotError } from '../snapshots/snapshot-error';
 import { riskFlow } from './helpers/risk-flow';
+import { ControlBlock } from '../core/runtime/control-block';
+import { ImageArena } from '../core/runtime/image-arena';
 
 const limits = {
   maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64,
@@ -143,6 +145,36 @@ describe('snapshot store', () => {
   });
 });
 
+describe('image arena (the matcher cuts into one reused shared buffer)', () => {
+  it('a cut into a stale arena gives the same bytes as a fresh cut; busy falls back to a fresh buffer; a larger image grows it', () => {
+    const control = ControlBlock.create();
+    const arena = new ImageArena(control);
+    const small = engineAfter(300);
+    const first = cutImage(small, (size) => arena.take(size));
+    assert.ok(first.bytes.buffer instanceof SharedArrayBuffer, 'cut into the shared arena');
+    assert.equal(control.imageArenaBusy, true, 'the arena is marked busy while the image is read');
+    const fallback = cutImage(small, (size) => arena.take(size));
+    assert.ok(fallback.bytes.buffer instanceof ArrayBuffer, 'busy: a fresh transferable buffer instead');
+    assert.deepEqual(Buffer.from(fallback.bytes), Buffer.from(first.bytes));
+    control.imageArenaBusy = false;
+
+    // Scribble over the whole arena: padding between parts must not leak into the next cut.
+    new Uint8Array(first.bytes.buffer).fill(0xa5);
+    const other = engineAfter(200, 11);
+    const reused = cutImage(other, (size) => arena.take(size));
+    assert.equal(reused.bytes.buffer, first.bytes.buffer, 'same arena reused');
+    assert.deepEqual(Buffer.from(reused.bytes), Buffer.from(cutImage(other).bytes), 'identical to a cut into zeroed memory');
+    assert.equal(restoredHash(reused), stateHash(other));
+    control.imageArenaBusy = false;
+
+    const large = engineAfter(3000, 5);
+    const grown = cutImage(large, (size) => arena.take(size));
+    assert.ok(grown.bytes.byteLength >= first.bytes.byteLength);
+    assert.ok(grown.bytes.buffer.byteLength >= grown.bytes.byteLength);
+    assert.equal(restoredHash(grown), stateHash(large));
+  });
+});
+
 describe('snapshot writer', () => {
   let dir: string;
   before(() => (dir = mkdtempSync(join(tmpdir(), 'snapshot-writer-'))));
@@ -175,6 +207,23 @@ describe('snapshot writer', () => {
         assert.deepEqual(Buffer.from(snapshot.chainHash), chainHash(sequence));
         assert.equal(restoredHash(snapshot.image), hashes.get(sequence));
       }
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('reads an image in a shared arena in place (no transfer, no copy) and stores it restorable', async () => {
+    const writer = SnapshotWriter.start({ directory: join(dir, 'shared'), fsync: false });
+    try {
+      const control = ControlBlock.create();
+      const arena = new ImageArena(control);
+      const matcher = engineAfter(800);
+      const image = cutImage(matcher, (size) => arena.take(size));
+      const sequence = matcher.out.sequence;
+      const info = await writer.requestSnapshot(image, sequence, chainHash(sequence));
+      assert.equal(image.bytes.byteLength, info.imageBytes, 'a shared image is not detached');
+      assert.ok(image.bytes.byteLength < image.bytes.buffer.byteLength, 'the arena has headroom beyond the image');
+      assert.equal(restoredHash(new SnapshotStore(join(dir, 'shared')).load(sequence).image), stateHash(matcher));
     } finally {
       await writer.close();
     }

@@ -8,7 +8,7 @@ const I64_CELLS = 8;
 const I32_CELLS = 8;
 
 const I64 = { matchedSequence: 0, durableSequence: 1, commandsProcessed: 2, journalRecords: 3, snapshotSequence: 4 } as const;
-const I32 = { durableTick: 0, stopRequested: 1, matcherState: 2, journalState: 3, snapshotRequested: 4 } as const;
+const I32 = { durableTick: 0, stopRequested: 1, matcherState: 2, journalState: 3, snapshotRequested: 4, imageArenaBusy: 5 } as const;
 
 export const WorkerState = { Starting: 0, Running: 1, Draining: 2, Stopped: 3, Failed: 4 } as const;
 
@@ -70,6 +70,14 @@ export class ControlBlock {
   get snapshotRequested(): boolean { return Atomics.load(this.narrow, I32.snapshotRequested) === 1; }
   requestSnapshot(): void { Atomics.store(this.narrow, I32.snapshotRequested, 1); }
   clearSnapshotRequest(): void { Atomics.store(this.narrow, I32.snapshotRequested, 0); }
+
+  /**
+   * The matcher's reusable image arena (core/runtime/image-arena.ts) holds an image the
+   * supervisor still reads: the matcher sets it when it cuts into the arena, the supervisor
+   * clears it once the snapshot writer is done with those bytes.
+   */
+  get imageArenaBusy(): boolean { return Atomics.load(this.narrow, I32.imageArenaBusy) === 1; }
+  set imageArenaBusy(busy: boolean) { Atomics.store(this.narrow, I32.imageArenaBusy, busy ? 1 : 0); }
 
   get matcherState(): number { return Atomics.load(this.narrow, I32.matcherState); }
   set matcherState(state: number) { Atomics.store(this.narrow, I32.matcherState, state); }

@@ -129,6 +129,11 @@ export class ExchangeCore {
     return image;
   }
 
+  /** The last image's bytes are no longer read: the matcher may cut the next one into the same arena. */
+  releaseImage(): void {
+    this.control.imageArenaBusy = false;
+  }
+
   /** Drains and stops: the matcher finishes every published command, the journal makes it durable. */
   async stop(): Promise<{ sequence: number; stateHash: string; durableSequence: number }> {
     if (this.stopping) throw new Error('stop() already called');

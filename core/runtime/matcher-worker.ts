@@ -17,6 +17,7 @@ import { ControlBlock, WorkerState } from './control-block';
 import { RingSink } from './ring-sink';
 import { cutImage, stateHash } from '../state-image';
 import { recoverEngine } from './recover-engine';
+import { ImageArena } from './image-arena';
 
 export interface MatcherWorkerData {
   inbound: SharedArrayBuffer;
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   control.matcherState = WorkerState.Running;
   parentPort!.postMessage({ type: 'ready', sequence: matcher.out.sequence, stateHash: stateHash(matcher), report: recovered.report });
 
+  const arena = new ImageArena(control);
   let commands = 0;
   const handler = (words: Float64Array, offset: number) => {
     matcher.process(words, offset);
@@ -67,8 +69,10 @@ async function main(): Promise<void> {
     }
     if (control.snapshotRequested) {
       control.clearSnapshotRequest();
-      const image = cutImage(matcher);
-      parentPort!.postMessage({ type: 'image', header: image.header, bytes: image.bytes }, [image.bytes.buffer as ArrayBuffer]);
+      const image = cutImage(matcher, (size) => arena.take(size));
+      // The arena is shared, not transferred; a fresh fallback buffer is transferred (no copy).
+      const transfer = image.bytes.buffer instanceof ArrayBuffer ? [image.bytes.buffer] : [];
+      parentPort!.postMessage({ type: 'image', header: image.header, bytes: image.bytes }, transfer);
     }
     if (taken > 0) continue;
     if (control.stopRequested) break;

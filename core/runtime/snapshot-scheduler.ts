@@ -57,8 +57,10 @@ export class SnapshotScheduler {
     if (this.busy) return;
     this.busy = true;
     const began = Date.now();  // clock-ok: supervisor side, never inside the matcher
+    let cutTaken = false;
     try {
       const image = await this.core.requestImage();
+      cutTaken = true;
       const sequence = image.header.sequence;
       this.policy.cutTaken(sequence, Date.now());  // clock-ok: supervisor side, never inside the matcher
       const info = await this.writer.requestSnapshot(image, sequence, this.chainHashAt(sequence));
@@ -69,6 +71,7 @@ export class SnapshotScheduler {
     } catch (error) {
       this.log.error({ err: error as Error }, 'snapshot failed (the journal still holds everything; recovery replays more)');
     } finally {
+      if (cutTaken) this.core.releaseImage(); // the writer has finished reading the image (or never will)
       this.busy = false;
     }
   }
