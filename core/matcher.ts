@@ -66,6 +66,8 @@ export class Matcher implements ImageComponent {
   /** Next exchange order id; ids below it were issued (so "not live" means too late). */
   nextOrderId = 1;
   tradeDate = 1;
+  /** The newest calendar day an EndOfDay ended (0: none dated yet); makes the supervisor's EndOfDay idempotent. */
+  lastEndedCalendarDate = 0;
   makerFeeBasisPoints = 0;
   takerFeeBasisPoints = 0;
   /** Timestamp of the command being processed. */
@@ -120,7 +122,7 @@ export class Matcher implements ImageComponent {
       case C.HaltInstrument.code: return this.haltOrResume(C.HaltInstrument.code, w[o + C.HaltInstrument.at.instrument]);
       case C.ResumeInstrument.code: return this.haltOrResume(C.ResumeInstrument.code, w[o + C.ResumeInstrument.at.instrument]);
       case C.Clock.code: return this.clock();
-      case C.EndOfDay.code: return this.endOfDay();
+      case C.EndOfDay.code: return this.endOfDay(w[o + C.EndOfDay.at.calendarDate]);
       case C.SetFeeSchedule.code: return this.setFeeSchedule(w, o);
       default:
         if (this.risk !== null && this.risk.handles(type)) return this.risk.process(type, w, o);
@@ -1013,7 +1015,16 @@ export class Matcher implements ImageComponent {
     }
   }
 
-  private endOfDay(): void {
+  private endOfDay(calendarDate: number): void {
+    if (!Number.isInteger(calendarDate) || calendarDate < 0 || calendarDate > 0xffff_ffff) {
+      return this.commandRejected(C.EndOfDay.code, 0, RejectReason.INVALID_FIELD, 0);
+    }
+    if (calendarDate !== 0) {
+      if (calendarDate <= this.lastEndedCalendarDate) {
+        return this.commandRejected(C.EndOfDay.code, 0, RejectReason.TRADING_DAY_ALREADY_ENDED, calendarDate);
+      }
+      this.lastEndedCalendarDate = calendarDate;
+    }
     this.tradeDate++;
     this.clientOrderIds.clear();
     const e = this.out.begin(E.TradingDayEnded.code);
@@ -1107,6 +1118,7 @@ export class Matcher implements ImageComponent {
     return {
       nextOrderId: this.nextOrderId,
       tradeDate: this.tradeDate,
+      lastEndedCalendarDate: this.lastEndedCalendarDate,
       makerFeeBasisPoints: this.makerFeeBasisPoints,
       takerFeeBasisPoints: this.takerFeeBasisPoints,
       now: this.now,
@@ -1121,12 +1133,13 @@ export class Matcher implements ImageComponent {
 
   restoreScalars(scalars: Record<string, unknown>): void {
     const s = scalars as {
-      nextOrderId: number; tradeDate: number; makerFeeBasisPoints: number; takerFeeBasisPoints: number; now: number;
+      nextOrderId: number; tradeDate: number; lastEndedCalendarDate?: number; makerFeeBasisPoints: number; takerFeeBasisPoints: number; now: number;
       sequence: number; orders: number[]; levels: number[]; expirySize: number; clientOrderIds: number[];
       instruments: Array<[number, string, number[]]>;
     };
     this.nextOrderId = s.nextOrderId;
     this.tradeDate = s.tradeDate;
+    this.lastEndedCalendarDate = s.lastEndedCalendarDate ?? 0; // images cut before dated days existed
     this.makerFeeBasisPoints = s.makerFeeBasisPoints;
     this.takerFeeBasisPoints = s.takerFeeBasisPoints;
     this.now = s.now;

@@ -95,7 +95,12 @@ export const Commands = {
   /** Carries time only (in the header): expires GTD orders whose time has come. */
   Clock: command(10, 'Clock', {}),
   /** Ends the trading day: advances the trade date, settles what is due, forgets client order ids. */
-  EndOfDay: command(11, 'EndOfDay', {}),
+  /**
+   * calendarDate: the calendar day this ends (YYYYMMDD, or the demo day's number). A day is
+   * ended once: a date at or below the last one ended is rejected (TRADING_DAY_ALREADY_ENDED),
+   * so the supervisor may resend after a restart. 0 ends a day unconditionally (operators, tests).
+   */
+  EndOfDay: command(11, 'EndOfDay', { calendarDate: 'u32' }),
   OpenAccount: command(20, 'OpenAccount', { account: 'u32', accountType: 'u8' }),
   SetAccountStatus: command(21, 'SetAccountStatus', { account: 'u32', action: 'u8' }),
   Deposit: command(22, 'Deposit', { account: 'u32', amount: 'i64', reference: 'i64' }),

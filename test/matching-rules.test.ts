@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, types } from './helpers/harness';
 import { CancelReason, InstrumentState, OrderFlag, OrderType, RejectReason, SelfTradePrevention, Side, StateChangeReason, TimeInForce } from '../core/codes';
+import { cutImage, restoreImage } from '../core/state-image';
 
 const { Buy, Sell } = Side;
 
@@ -389,6 +390,22 @@ describe('validation reasons', () => {
     assert.deepEqual(types(h.order({ clientOrderId: 5, account: 2, price: 98, quantity: 1 })), ['OrderAccepted']);
     h.send('EndOfDay', {});
     assert.deepEqual(types(h.order({ clientOrderId: 5, price: 97, quantity: 1 })), ['OrderAccepted']);
+  });
+
+  test('a dated EndOfDay ends its day once (the supervisor may resend after a restart); undated always ends one', () => {
+    const h = open();
+    const ended = (fields: Record<string, number>) => h.send('EndOfDay', fields);
+    const first = ended({ calendarDate: 20261127 });
+    assert.deepEqual(first.map((e) => [e.type, e.tradeDate]), [['TradingDayEnded', 2]]);
+    for (const again of [20261127, 20261126]) {
+      const ev = ended({ calendarDate: again });
+      assert.deepEqual(ev.map((e) => [e.type, e.reason, e.reference]), [['CommandRejected', RejectReason.TRADING_DAY_ALREADY_ENDED, again]]);
+    }
+    assert.deepEqual(ended({ calendarDate: 1.5 }).map((e) => [e.type, e.reason]), [['CommandRejected', RejectReason.INVALID_FIELD]]);
+    assert.deepEqual(ended({}).map((e) => [e.type, e.tradeDate]), [['TradingDayEnded', 3]], 'undated: unconditional');
+    assert.deepEqual(ended({ calendarDate: 20261130 }).map((e) => [e.type, e.tradeDate]), [['TradingDayEnded', 4]]);
+    const restored = restoreImage(cutImage(h.matcher));
+    assert.equal(restored.lastEndedCalendarDate, 20261130, 'the last ended day survives a snapshot');
   });
 
   test('unknown command type is rejected, nothing throws', () => {

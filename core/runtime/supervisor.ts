@@ -14,7 +14,7 @@ import { bootstrapCommands } from './bootstrap';
 import { createMetrics, GatewayStats, MarketDataStats, ObservabilityState, startHttp } from './observability';
 import { DemoFlow } from './demo-flow';
 import { SnapshotScheduler } from './snapshot-scheduler';
-import { phaseAt, SessionPhase, transitionCommands } from './trading-calendar';
+import { CalendarMoment, momentAt, SessionCommand, startCommands, transitionCommands } from './trading-calendar';
 import { encodeCommand } from '../record-objects';
 
 export interface Service {
@@ -47,13 +47,17 @@ export class Supervisor {
   snapshots?: SnapshotScheduler;
   /** Called after an admin-requested stop finished (bin/exchange.ts exits with the code). */
   onStopped?: (code: number) => void;
-  /** Instruments start OPEN (bootstrap) or as recovered; the first tick moves them to the calendar's phase. */
-  private phase: SessionPhase = 'open';
+  /** The calendar as of the last tick; undefined before the first, which sends startCommands. */
+  private moment: CalendarMoment | undefined;
+  /** Whether start() recovered an existing journal (a fresh one has no previous day to end). */
+  private recovered = false;
 
   constructor(
     readonly config: ExchangeConfig,
     readonly log: Logger,
     private readonly factories: ServiceFactory[] = [],
+    /** Wall clock for time commands and the calendar (tests drive it). */
+    private readonly now: () => number = () => Date.now(),  // clock-ok: supervisor side, never inside the matcher
   ) {
     const extra = factories.reduce((n, f) => n + f.consumers, 0);
     this.core = new ExchangeCore({
@@ -76,7 +80,7 @@ export class Supervisor {
       status: () => ({
         ready: this.state.ready, matchedSequence: this.core.control.matchedSequence, durableSequence: this.core.control.durableSequence,
         commandsProcessed: this.core.control.commandsProcessed, snapshotSequence: this.core.control.snapshotSequence,
-        inboundOccupancy: this.core.inbound.occupancy(), outboundOccupancy: this.core.outbound.occupancy(), phase: this.phase,
+        inboundOccupancy: this.core.inbound.occupancy(), outboundOccupancy: this.core.outbound.occupancy(), phase: this.moment?.phase ?? 'starting', tradingDay: this.moment?.day ?? 0,
       }),
       snapshot: async () => {
         if (this.snapshots === undefined) throw new Error('not started');
@@ -87,6 +91,7 @@ export class Supervisor {
     });
     const report = await this.core.start();
     this.log.info({ sequence: report.sequence, stateHash: report.stateHash, recovery: report.recovery }, 'recovered');
+    this.recovered = report.sequence !== 0;
     if (report.sequence === 0) {
       const commands = bootstrapCommands(this.config, Date.now() * 1000);  // clock-ok: supervisor side, never inside the matcher
       for (const command of commands) if (!this.core.submit(command, 0, 5000)) throw new Error('inbound ring full during bootstrap');
@@ -138,14 +143,18 @@ export class Supervisor {
 
   /** Sends time into the matcher (Clock: GTD expiry) and the calendar's session transitions. */
   private tick(): void {
-    const now = Date.now();  // clock-ok: supervisor side, never inside the matcher
+    const now = this.now();
     const micros = now * 1000;
-    const next = phaseAt(this.config.calendar, now);
-    for (const name of transitionCommands(this.phase, next)) {
-      this.log.info({ from: this.phase, to: next, command: name }, 'session transition');
-      this.core.submit(encodeCommand(name, name === 'EndOfDay' ? {} : { instrument: 0 }, micros), 0, 1000);
+    const next = momentAt(this.config.calendar, now);
+    const commands: SessionCommand[] = this.moment === undefined
+      ? startCommands(this.config.calendar, now, this.recovered)
+      : transitionCommands(this.moment, next);
+    for (const command of commands) {
+      this.log.info({ from: this.moment ?? 'start', to: next, command }, 'session transition');
+      const fields = command.name === 'EndOfDay' ? { calendarDate: command.calendarDate } : { instrument: 0 };
+      this.core.submit(encodeCommand(command.name, fields, micros), 0, 1000);
     }
-    this.phase = next;
+    this.moment = next;
     this.core.submit(encodeCommand('Clock', {}, micros), 0, 10);
     this.snapshots?.tick();
   }

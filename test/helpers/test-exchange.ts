@@ -22,7 +22,12 @@ export interface TestExchange {
   stop(): Promise<void>;
 }
 
-export async function startTestExchange(overrides: Partial<ExchangeConfig> = {}, dataDirectory?: string): Promise<TestExchange> {
+export async function startTestExchange(
+  overrides: Partial<ExchangeConfig> = {},
+  dataDirectory?: string,
+  /** The supervisor's wall clock (time commands, calendar); the real one by default. */
+  now?: () => number,
+): Promise<TestExchange> {
   const config = defaultConfig();
   const base = nextPort;
   nextPort += 10;
@@ -38,7 +43,7 @@ export async function startTestExchange(overrides: Partial<ExchangeConfig> = {},
   let supervisor: Supervisor | undefined = undefined;
   supervisor = new Supervisor(config, log, gatewayServices(config, log, (who, message) => {
     fatal.push(`${who}: ${message}`);
-  }));
+  }), now);
   await supervisor.start();
   const owned = dataDirectory === undefined;
   return {

@@ -180,7 +180,10 @@ export class FlowBuilder {
       case 'halt': return this.push('HaltInstrument', { instrument: this.instrumentId(rng) }, rng);
       case 'resume': return this.push('ResumeInstrument', { instrument: this.instrumentIn(rng, [3]) }, rng);
       case 'clock': return this.push('Clock', {}, rng, rng.chance(0.05) ? -rng.int(1, 3000) : rng.int(0, 3) * rng.int(0, 8000));
-      case 'endOfDay': return this.push('EndOfDay', {}, rng);
+      case 'endOfDay': return this.push('EndOfDay', {
+        // Undated, dated (sometimes a day already ended), or nonsense.
+        calendarDate: rng.chance(0.4) ? 0 : rng.chance(0.05) ? rng.pick([-1, 1.5, 2 ** 32]) : 20261100 + rng.int(1, 30),
+      }, rng);
       case 'fees': return this.push('SetFeeSchedule', {
         makerFeeBasisPoints: rng.chance(0.1) ? rng.pick([-10000, 10000, 2.5]) : rng.int(-5, 10),
         takerFeeBasisPoints: rng.int(0, 30), feeAccount: rng.chance(0.1) ? FLOW_LIMITS.maxAccounts + 1 : rng.int(0, 5),

@@ -99,6 +99,7 @@ export class ReferenceMatcher {
   private sequence = 0;
   private nextOrderId = 1;
   private tradeDate = 1;
+  private lastEndedCalendarDate = 0;
   private makerFeeBps = 0;
   private takerFeeBps = 0;
   /** (account, client order id) keys of accepted orders this day, oldest first. */
@@ -138,7 +139,7 @@ export class ReferenceMatcher {
       case 'HaltInstrument': this.haltOrResume(Commands.HaltInstrument.code, n('instrument'), InstrumentState.Open, InstrumentState.Halted); break;
       case 'ResumeInstrument': this.haltOrResume(Commands.ResumeInstrument.code, n('instrument'), InstrumentState.Halted, InstrumentState.Open); break;
       case 'Clock': this.clock(command.timestamp); break;
-      case 'EndOfDay': this.endOfDay(); break;
+      case 'EndOfDay': this.endOfDay(n('calendarDate')); break;
       case 'SetFeeSchedule': this.setFeeSchedule(n('makerFeeBasisPoints'), n('takerFeeBasisPoints'), n('feeAccount')); break;
       default: throw new Error(`reference matcher: command ${command.type} is not modelled`);
     }
@@ -671,7 +672,13 @@ export class ReferenceMatcher {
     for (const order of expired) this.orderCanceled(order, CancelReason.EXPIRED);
   }
 
-  private endOfDay(): void {
+  /** A dated day ends once; 0 ends one unconditionally; anything else is a bad field. */
+  private endOfDay(calendarDate: number): void {
+    if (!isIntIn(calendarDate, 0, 2 ** 32 - 1)) return this.commandRejected(Commands.EndOfDay.code, 0, RejectReason.INVALID_FIELD);
+    if (calendarDate !== 0 && calendarDate <= this.lastEndedCalendarDate) {
+      return this.emit('CommandRejected', { commandType: Commands.EndOfDay.code, subject: 0, reason: RejectReason.TRADING_DAY_ALREADY_ENDED, reference: calendarDate });
+    }
+    if (calendarDate !== 0) this.lastEndedCalendarDate = calendarDate;
     this.tradeDate += 1;
     this.clientOrderIds = new Set();
     this.highestClientOrderId = new Map();
