@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { eventCount, HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
 import { encodedRecordBytesMax, decodeRecord, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
+import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
 import { ChainFaultReason, ChainVerifier, GENESIS_HASH, sealRecord, VerifyResult, verifyChain } from './hash-chain';
 import {
   checkAppendable, checkReadPosition, DEFAULT_DURABILITY, Durability, DURABILITY_LEVELS, DurabilityWaiters, isJournalError,
@@ -96,6 +97,7 @@ interface LeaseRow {
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS journal (
     first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, ts INTEGER NOT NULL, body BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS journal_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, token TEXT NOT NULL,
     acquired_ms INTEGER NOT NULL);`;
@@ -222,6 +224,21 @@ export class SqliteJournal implements Journal {
 
   async verify(): Promise<VerifyResult> {
     return verifyChain(this.records(0));
+  }
+
+  /** The engine options this journal declares it was written with (undefined: none recorded). */
+  engineDeclaration(): EngineDeclaration | undefined {
+    this.checkOpen();
+    return readDeclaration(this.db);
+  }
+
+  /** Records the engine options; only a journal without records and without a declaration takes one. */
+  declareEngine(declaration: EngineDeclaration): void {
+    this.checkOpen();
+    if (this.nextSequence !== NOTHING_DURABLE + 1 || readDeclaration(this.db) !== undefined) {
+      throw journalError('JOURNAL_BAD_OPTION', 'the engine is declared once, before the first record');
+    }
+    this.db.prepare('INSERT INTO journal_meta (key, value) VALUES (?, ?)').run(ENGINE_META_KEY, encodeDeclaration(declaration));
   }
 
   stats(): SqliteJournalStats {
@@ -464,6 +481,29 @@ function selfCheck(row: Row): { reason: ChainFaultReason; detail: string } | und
   verifier.check(record);
   const result = verifier.result();
   return result.ok ? undefined : { reason: result.reason, detail: result.detail };
+}
+
+/** The engine declaration stored in an open journal database (undefined: none). */
+export function readDeclaration(db: Database.Database): EngineDeclaration | undefined {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_meta'").pluck().get() !== undefined;
+  if (!hasTable) return undefined; // a journal from before the table (or opened read-only before any writer made it)
+  const text = db.prepare('SELECT value FROM journal_meta WHERE key = ?').pluck().get(ENGINE_META_KEY) as string | undefined;
+  if (text === undefined) return undefined;
+  try {
+    return decodeDeclaration(text);
+  } catch (error) {
+    throw journalError('JOURNAL_CORRUPT', (error as Error).message);
+  }
+}
+
+/** The engine declaration of an embedded journal file, read without the writer lease. */
+export function readJournalFileDeclaration(path: string): EngineDeclaration | undefined {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return readDeclaration(db);
+  } finally {
+    db.close();
+  }
 }
 
 /**

@@ -194,6 +194,19 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.equal(audit('reexecute', day.path, '--risk', 'off').status, 1);
   });
 
+  it('reexecute takes the engine options the journal records; --risk overrides them', () => {
+    const declared = writeTradingDay(join(dir, 'declared-risk-off.db'), { risk: false, declare: true });
+    const ok = audit('reexecute', declared.path);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^risk layer\s+off \(engine options from journal\)$/m);
+    assert.match(ok.stdout, /^result\s+IDENTICAL$/m);
+    const overridden = audit('reexecute', declared.path, '--risk', 'on');
+    assert.equal(overridden.status, 1, 'the override is obeyed: with the risk layer on the journal diverges');
+    assert.match(overridden.stdout, /engine options from command line/);
+    const undeclared = audit('reexecute', day.path);
+    assert.match(undeclared.stdout, /^risk layer\s+on \(engine options from defaults \(the journal records none\)\)$/m);
+  });
+
   it('the read-ahead worker (used above 50K events) gives the same answers, and stops early cleanly', () => {
     const env = { EXCHANGE_AUDIT_READ_AHEAD_MIN_EVENTS: '0' };
     const run = auditWith(env, 'reexecute', day.path, '--format', 'json');

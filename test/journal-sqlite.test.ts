@@ -9,9 +9,10 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { SqliteJournal, SqliteJournalOptions } from '../journal/sqlite-journal';
+import { readJournalFileDeclaration, SqliteJournal, SqliteJournalOptions } from '../journal/sqlite-journal';
+import { declareEngine } from '../journal/engine-declaration';
 import { createRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
-import { DURABILITY_LEVELS } from '../journal/journal';
+import { DURABILITY_LEVELS, isJournalError } from '../journal/journal';
 import { encodeRecord } from '../journal/record-codec';
 import { collect, flipPayloadByte, makeRecords, rejectsWith, runJournalContract } from './journal-contract';
 
@@ -47,6 +48,31 @@ describe('sqlite journal', () => {
 
   beforeEach(() => ({ dir, path } = temporaryPath()));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records the engine options once, before the first record; a read-only reader sees them', async () => {
+    const journal = open();
+    assert.equal(journal.engineDeclaration(), undefined);
+    const declaration = declareEngine(false, { maxOrders: 1234 });
+    journal.declareEngine(declaration);
+    assert.deepEqual(journal.engineDeclaration(), declaration);
+    assert.throws(() => journal.declareEngine(declaration), /declared once/);
+    await journal.append(makeRecords(1, 2));
+    await journal.close();
+    assert.deepEqual(readJournalFileDeclaration(path), declaration);
+    const raw = new Database(path);
+    raw.prepare("UPDATE journal_meta SET value = '{\"risk\":\"yes\"}'").run();
+    raw.close();
+    assert.throws(() => readJournalFileDeclaration(path), (error: unknown) => isJournalError(error, 'JOURNAL_CORRUPT'));
+    const other = temporaryPath();
+    try {
+      const late = SqliteJournal.open({ path: other.path });
+      await late.append(makeRecords(1, 1));
+      assert.throws(() => late.declareEngine(declaration), /before the first record/);
+      await late.close();
+    } finally {
+      rmSync(other.dir, { recursive: true, force: true });
+    }
+  });
 
   it('group commit: concurrent appends share one transaction', async () => {
     const journal = open();

@@ -12,7 +12,8 @@ import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ExchangeCore } from '../core/runtime/exchange';
-import { SqliteJournal } from '../journal/sqlite-journal';
+import { readJournalFileDeclaration, SqliteJournal } from '../journal/sqlite-journal';
+import { declareEngine } from '../journal/engine-declaration';
 import { Matcher } from '../core/matcher';
 import { CollectingSink, encodeCommand } from '../core/record-objects';
 import { packSymbol } from '../core/schema';
@@ -127,6 +128,22 @@ test('snapshots on demand in a running core: the matcher reuses its image arena,
     assert.equal((report.recovery as { fromSnapshot: number | null }).fromSnapshot, sequences[2]);
     assert.equal(report.stateHash, stopped.stateHash);
     await again.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a journal records the engine options it was written with; a restart with the risk layer flipped is refused clearly', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pipeline-declaration-'));
+  try {
+    const core = new ExchangeCore({ dataDirectory: dir, risk: false, limits });
+    await core.start();
+    await core.stop();
+    assert.deepEqual(readJournalFileDeclaration(core.journalPath), declareEngine(false, limits));
+    const fatal: string[] = [];
+    const flipped = new ExchangeCore({ dataDirectory: dir, risk: true, limits, onFatal: (who, message) => fatal.push(`${who}: ${message}`) });
+    await assert.rejects(flipped.start(), /written with the risk layer off; this exchange is configured with it on/);
+    await flipped.kill();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

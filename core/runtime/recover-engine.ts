@@ -9,6 +9,7 @@
 import { SqliteJournal } from '../../journal/sqlite-journal';
 import { SnapshotStore } from '../../snapshots/snapshot-store';
 import { recover } from '../../snapshots/recovery';
+import { declarationDifferences, declareEngine } from '../../journal/engine-declaration';
 import type { EngineLimits } from '../limits';
 import type { Matcher } from '../matcher';
 
@@ -27,6 +28,7 @@ export interface RecoveredEngine {
 export async function recoverEngine(options: RecoverEngineOptions): Promise<RecoveredEngine> {
   const journal = SqliteJournal.open({ path: options.journalPath, durability: 'fsync', verifyOnOpen: 'tail' });
   try {
+    checkDeclaration(journal, options);
     const result = await recover({
       journal,
       journalPath: options.journalPath,
@@ -48,4 +50,25 @@ export async function recoverEngine(options: RecoverEngineOptions): Promise<Reco
   } finally {
     await journal.close();
   }
+}
+
+/**
+ * A new journal records the engine options it is written with; an existing one must have
+ * been written with the same risk layer setting (replay would diverge at once otherwise).
+ * Different limits only warn: replay verifies every event, so a limit that mattered stops
+ * recovery with the first divergence, and one that never mattered (raised capacity) is fine.
+ */
+function checkDeclaration(journal: SqliteJournal, options: RecoverEngineOptions): void {
+  const configured = declareEngine(options.risk, options.limits);
+  const declared = journal.engineDeclaration();
+  if (declared === undefined) {
+    if (journal.durableSequence() === 0) journal.declareEngine(configured);
+    else options.onProgress('the journal records no engine options (written before they were recorded): recovering with the configured ones');
+    return;
+  }
+  const differences = declarationDifferences(declared, configured);
+  if (declared.risk !== configured.risk) {
+    throw new Error(`journal ${options.journalPath} was written with the risk layer ${declared.risk ? 'on' : 'off'}; this exchange is configured with it ${configured.risk ? 'on' : 'off'}: set risk to ${declared.risk} or use another data directory`);
+  }
+  if (differences.length > 0) options.onProgress(`engine options differ from the journal's (replay verifies every event): ${differences.join('; ')}`);
 }

@@ -36,13 +36,19 @@ interface CommonOptions {
 }
 
 interface EngineOptions extends CommonOptions {
-  risk: string;
+  risk?: string;
   limits?: string;
 }
 
-function engineConfig(options: EngineOptions): EngineConfig {
-  if (options.risk !== 'on' && options.risk !== 'off') throw usageError(`--risk must be on or off, got "${options.risk}"`);
-  let limits: Partial<EngineLimits> | undefined;
+/**
+ * The engine to re-execute with: the journal's recorded options (journal_meta, written by
+ * the exchange when it created the journal), overridden by --risk / --limits. A journal
+ * that records none (older ones, archives, EventStoreDB) falls back to risk on, default limits.
+ */
+function engineConfig(options: EngineOptions, source: AuditSource): EngineConfig {
+  if (options.risk !== undefined && options.risk !== 'on' && options.risk !== 'off') throw usageError(`--risk must be on or off, got "${options.risk}"`);
+  const declared = source.engineDeclaration?.();
+  let limits: Partial<EngineLimits> | undefined = declared?.limits;
   if (options.limits !== undefined) {
     try {
       limits = JSON.parse(readFileSync(options.limits, 'utf8')) as Partial<EngineLimits>;
@@ -50,7 +56,9 @@ function engineConfig(options: EngineOptions): EngineConfig {
       throw usageError(`--limits ${options.limits}: ${(error as Error).message}`);
     }
   }
-  return { risk: options.risk === 'on', limits };
+  const risk = options.risk !== undefined ? options.risk === 'on' : declared?.risk ?? true;
+  const origin = options.risk !== undefined || options.limits !== undefined ? 'command line' : declared !== undefined ? 'journal' : 'defaults (the journal records none)';
+  return { risk, limits, origin };
 }
 
 async function withSource<T>(journal: string, options: CommonOptions, body: (source: AuditSource) => Promise<T>): Promise<T> {
@@ -77,8 +85,8 @@ const commonOptions = (command: Command, formats: string[], defaultFormat: strin
   .option('--no-progress', 'no progress bar / progress lines on stderr');
 
 const engineOptions = (command: Command): Command => command
-  .option('--risk <on|off>', 'the journal was produced with the accounts-and-risk layer (it records no metadata saying so)', 'on')
-  .option('--limits <file.json>', 'engine limits the producer ran with (JSON of EngineLimits fields; default DEFAULT_LIMITS)');
+  .option('--risk <on|off>', 'override: re-execute with the accounts-and-risk layer on/off (default: what the journal records, else on)')
+  .option('--limits <file.json>', 'override: engine limits (JSON of EngineLimits fields; default: what the journal records, else DEFAULT_LIMITS)');
 
 function line(label: string, value: unknown): string {
   return `${label.padEnd(20)}${String(value)}\n`;
@@ -126,14 +134,17 @@ async function verifyCommand(journal: string, options: VerifyCliOptions): Promis
 }
 
 async function reexecuteCommand(journal: string, options: EngineOptions): Promise<number> {
-  const config = engineConfig(options);
-  const report = await withSource(journal, options, (source) => reexecuteJournal(source, config, progressFor('reexecute', options)));
+  let config: EngineConfig | undefined;
+  const report = await withSource(journal, options, (source) => {
+    config = engineConfig(options, source);
+    return reexecuteJournal(source, config, progressFor('reexecute', options));
+  });
   const out = new Output(options.out);
   if (options.format === 'json') {
     out.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     out.write(line('journal', report.source));
-    out.write(line('risk layer', report.risk ? 'on' : 'off'));
+    out.write(line('risk layer', `${report.risk ? 'on' : 'off'} (engine options from ${config!.origin})`));
     out.write(line('records', `${report.records} (${report.commands} commands)`));
     out.write(line('events', `${report.events} identical`));
     out.write(line('rate', `${Math.round(report.eventsPerSecond)} events/s in ${report.seconds.toFixed(3)} s`));
@@ -154,8 +165,8 @@ async function reexecuteCommand(journal: string, options: EngineOptions): Promis
   out.close();
   if (!report.ok) {
     const d = report.divergence!;
-    const hint = d.field === 'type' && /Account|Cash|Position|CommandRejected/.test(`${d.eventType} ${d.engineEventType}`)
-      ? ` (was the journal produced with the risk layer ${config.risk ? 'off' : 'on'}? try --risk ${config.risk ? 'off' : 'on'})` : '';
+    const hint = d.field === 'type' && config!.origin !== 'journal' && /Account|Cash|Position|CommandRejected/.test(`${d.eventType} ${d.engineEventType}`)
+      ? ` (was the journal produced with the risk layer ${config!.risk ? 'off' : 'on'}? try --risk ${config!.risk ? 'off' : 'on'})` : '';
     process.stderr.write(`exchange-audit: reexecute FAILED: ${formatDivergence(d)}${hint}\n`);
   }
   return report.ok ? ExitCode.OK : ExitCode.FAILED;
@@ -182,7 +193,7 @@ async function replayCommand(journal: string, query: string, args: string[], opt
         const symbol = argument('a SYMBOL');
         if (format === 'csv') throw usageError('replay book: --format text or json');
         const view = await withSource(journal, options, async (source) =>
-          bookView(await replayTo(source, engineConfig(options), to, { trackAcceptTimes: true, progress: progressFor('replay', options) }), symbol));
+          bookView(await replayTo(source, engineConfig(options, source), to, { trackAcceptTimes: true, progress: progressFor('replay', options) }), symbol));
         writeObject(out, parseFormat(format, ['text', 'json']), view);
         return ExitCode.OK;
       }
@@ -190,7 +201,7 @@ async function replayCommand(journal: string, query: string, args: string[], opt
         const account = parseId(argument('an account ID'), 'account');
         if (format === 'csv') throw usageError('replay account: --format text or json');
         const view = await withSource(journal, options, async (source) =>
-          accountView(await replayTo(source, engineConfig(options), to, { progress: progressFor('replay', options) }), account));
+          accountView(await replayTo(source, engineConfig(options, source), to, { progress: progressFor('replay', options) }), account));
         writeObject(out, parseFormat(format, ['text', 'json']), view);
         return ExitCode.OK;
       }
@@ -274,7 +285,7 @@ async function reportCommand(kind: string, journal: string, options: ReportOptio
         case 'statement': {
           if (account === undefined) throw usageError('report statement needs --account ID');
           const table = new TableWriter(out, STATEMENT_COLUMNS, format, format === 'json' ? 'lines' : undefined);
-          const summary = await statementReport(source, engineConfig(options), account, range, table, progress);
+          const summary = await statementReport(source, engineConfig(options, source), account, range, table, progress);
           table.end({ summary });
           if (format === 'csv') process.stderr.write(renderObject({ summary }));
           if (!summary.reconciled) {

@@ -27,6 +27,8 @@ export interface EngineConfig {
   /** Whether the journal was produced with the accounts-and-risk layer (RiskEngine). */
   risk: boolean;
   limits?: Partial<EngineLimits>;
+  /** Where these options came from, for the report ("journal", "command line", "defaults ..."). */
+  origin?: string;
 }
 
 export interface Divergence {

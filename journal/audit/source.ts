@@ -21,6 +21,8 @@ import { EventStoreJournal } from '../eventstore-journal';
 import { isJournalError } from '../journal';
 import { BYTES_PER_WORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
 import { decodeRecord } from '../record-codec';
+import { readDeclaration } from '../sqlite-journal';
+import type { EngineDeclaration } from '../engine-declaration';
 import { AuditError, ExitCode, journalFault, sourceError } from './errors';
 import { readAhead } from './read-ahead';
 import { newLayout, parseV1 } from './record-check';
@@ -49,6 +51,8 @@ export interface AuditSource {
   /** lastSequence of the newest record (0 when empty): the progress total. */
   lastSequence(): Promise<number>;
   records(): AsyncIterable<RecordView> | Iterable<RecordView>;
+  /** The engine options the journal records it was written with, where the source keeps them. */
+  engineDeclaration?(): EngineDeclaration | undefined;
   close(): Promise<void>;
 }
 
@@ -187,6 +191,10 @@ export class SqliteSource implements AuditSource {
 
   async lastSequence(): Promise<number> {
     return this.summary().lastSequence;
+  }
+
+  engineDeclaration(): EngineDeclaration | undefined {
+    return readDeclaration(this.db);
   }
 
   /** Stored rows with fromKey <= first_seq < toKey, in key order, streamed. */

@@ -7,6 +7,7 @@
  * Every number in DAY_FACTS was worked out by hand from docs/matching.md and docs/accounts
  * rules (see the comments), not read back from the engine.
  */
+import { declareEngine } from '../../journal/engine-declaration';
 import { Matcher } from '../../core/matcher';
 import { RiskEngine } from '../../core/risk-engine';
 import { CommandFields, encodeCommand } from '../../core/record-objects';
@@ -158,7 +159,7 @@ export interface TradingDay {
 }
 
 /** Runs the day through the real engine into a fresh sqlite journal at `path`. */
-export function writeTradingDay(path: string, options: { risk?: boolean } = {}): TradingDay {
+export function writeTradingDay(path: string, options: { risk?: boolean; declare?: boolean } = {}): TradingDay {
   const builder = new RecordBuilder();
   const matcher = new Matcher({
     echoCommands: true,
@@ -166,6 +167,7 @@ export function writeTradingDay(path: string, options: { risk?: boolean } = {}):
     sink: { onEvents: (words, count) => builder.consume(words, count) },
   });
   const journal = SqliteJournal.open({ path, durability: 'none' });
+  if (options.declare === true) journal.declareEngine(declareEngine(options.risk !== false)); // as the exchange does
   const index: Array<{ at: string; name: CommandName; firstSequence: number; lastSequence: number }> = [];
   let records = 0;
   let last: { hash: Uint8Array; lastSequence: number } | undefined;
