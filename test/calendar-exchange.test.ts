@@ -48,7 +48,7 @@ test('the calendar through a running exchange: open, DAY expiry at the close, on
   let clock = Date.parse('2026-11-27T14:00:00Z'); // Friday, pre-open
   const now = () => clock;
   const overrides = { calendar, clockIntervalMs: TICK_MS };
-  let exchange = await startTestExchange(overrides, dataDirectory, now);
+  let exchange = await startTestExchange(overrides, dataDirectory, { now });
   try {
     const client = exchange.client(4);
     await client.connect();
@@ -76,7 +76,7 @@ test('the calendar through a running exchange: open, DAY expiry at the close, on
 
     // Restart inside Friday's end-of-day window: the start commands resend EndOfDay for Thursday and Friday.
     clock = Date.parse('2026-11-27T22:30:00Z');
-    exchange = await startTestExchange(overrides, dataDirectory, now);
+    exchange = await startTestExchange(overrides, dataDirectory, { now });
     const rejected = await until('the resent EndOfDays', async () => {
       const found = endRejections(await journalEvents(exchange));
       return found.length === 2 ? found : undefined;

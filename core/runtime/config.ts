@@ -63,6 +63,13 @@ export interface ExchangeConfig {
   clockIntervalMs: number;
   /** Bearer token of the HTTP admin endpoints (status, snapshot now, drain and stop). */
   adminToken: string;
+  /**
+   * EventStoreDB connection string ('' = none): when set, the embedded journal is replicated,
+   * record for record, into the stream journal-<eventStoreInstance> (journal/eventstore-replicator.ts).
+   */
+  eventStoreUrl: string;
+  /** Instance id naming this exchange's EventStoreDB stream. */
+  eventStoreInstance: string;
 }
 
 const DEMO_INSTRUMENTS: Array<[string, string, number]> = [
@@ -110,6 +117,8 @@ export function defaultConfig(): ExchangeConfig {
     throttle: { ordersPerSecond: 100, orderBurst: 100, cancelsPerSecond: 500, cancelBurst: 500 },
     clockIntervalMs: 1000,
     adminToken: 'demo-admin-token-change-me',
+    eventStoreUrl: '',
+    eventStoreInstance: 'exchange',
   };
 }
 
@@ -127,6 +136,8 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig
   EXCHANGE_DEMO_FLOW: 'demoFlow',
   EXCHANGE_CLOCK_INTERVAL_MS: 'clockIntervalMs',
   EXCHANGE_ADMIN_TOKEN: 'adminToken',
+  EXCHANGE_ESDB_URL: 'eventStoreUrl',
+  EXCHANGE_ESDB_INSTANCE: 'eventStoreInstance',
 };
 
 export class ConfigError extends Error {
@@ -203,6 +214,12 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
     integer(`${k}.settlementDays`, i.settlementDays, 1, 2);
   });
   integer('clockIntervalMs', c.clockIntervalMs, 10, 60_000);
+  if (typeof c.eventStoreUrl !== 'string' || (c.eventStoreUrl !== '' && !/^(esdb|esdb\+discover):\/\//.test(c.eventStoreUrl))) {
+    throw new ConfigError('eventStoreUrl', '"" or an esdb:// / esdb+discover:// connection string', c.eventStoreUrl);
+  }
+  if (typeof c.eventStoreInstance !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(c.eventStoreInstance)) {
+    throw new ConfigError('eventStoreInstance', '1-128 characters of [A-Za-z0-9_.-]', c.eventStoreInstance);
+  }
   if (typeof c.adminToken !== 'string' || c.adminToken.length < 16) throw new ConfigError('adminToken', 'a string of at least 16 characters', c.adminToken);
   integer('throttle.ordersPerSecond', c.throttle?.ordersPerSecond, 1, 1_000_000);
   integer('throttle.orderBurst', c.throttle?.orderBurst, 1, 1_000_000);

@@ -33,6 +33,8 @@ export interface MetricSources {
   gateways: () => GatewayStats[];
   marketData: () => MarketDataStats[];
   snapshot: () => { storedAtMs: number; durationMs: number };
+  /** EventStoreDB replication (undefined: not configured). */
+  replication: () => { sequence: number; lagEvents: number } | undefined;
 }
 
 /** Operator actions behind POST /admin/* (bearer token from the configuration). */
@@ -89,6 +91,8 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState, sou
     return at === 0 ? -1 : (Date.now() - at) / 1000;  // clock-ok: supervisor side, never inside the matcher
   });
   gauge('exchange_snapshot_duration_milliseconds', 'Cut-to-stored time of the newest snapshot', () => sources.snapshot().durationMs);
+  gauge('exchange_replication_sequence', 'Newest sequence the EventStoreDB stream acknowledged (-1: replication not configured)', () => sources.replication()?.sequence ?? -1);
+  gauge('exchange_replication_lag_events', 'Events the EventStoreDB stream is behind the local journal (-1: not configured)', () => sources.replication()?.lagEvents ?? -1);
   return registry;
 }
 

@@ -6,6 +6,8 @@
  * the rings, flush the journal, exit 0. A dead matcher or journal thread stops the
  * exchange with a clear error and a non-zero exit: it never trades without a journal.
  */
+import { EventStoreClientLike, EventStoreJournal } from '../../journal/eventstore-journal';
+import { EventStoreReplicator } from '../../journal/eventstore-replicator';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ExchangeCore } from './exchange';
@@ -36,6 +38,14 @@ export interface ServiceFactory {
   create(core: ExchangeCore, firstConsumer: number): Service;
 }
 
+/** What tests (and embedders) may substitute. */
+export interface SupervisorExtras {
+  /** Wall clock for time commands and the calendar. */
+  now?: () => number;
+  /** An EventStoreDB client instead of connecting to config.eventStoreUrl. */
+  eventStoreClient?: EventStoreClientLike;
+}
+
 export class Supervisor {
   readonly core: ExchangeCore;
   private http?: http.Server;
@@ -51,14 +61,17 @@ export class Supervisor {
   private moment: CalendarMoment | undefined;
   /** Whether start() recovered an existing journal (a fresh one has no previous day to end). */
   private recovered = false;
+  private readonly now: () => number;
+  /** Copies the journal into EventStoreDB when configured. */
+  replicator?: EventStoreReplicator;
 
   constructor(
     readonly config: ExchangeConfig,
     readonly log: Logger,
     private readonly factories: ServiceFactory[] = [],
-    /** Wall clock for time commands and the calendar (tests drive it). */
-    private readonly now: () => number = () => Date.now(),  // clock-ok: supervisor side, never inside the matcher
+    private readonly extras: SupervisorExtras = {},
   ) {
+    this.now = extras.now ?? (() => Date.now());  // clock-ok: supervisor side, never inside the matcher
     const extra = factories.reduce((n, f) => n + f.consumers, 0);
     this.core = new ExchangeCore({
       dataDirectory: config.dataDirectory, durability: config.durability, risk: config.risk, limits: config.limits,
@@ -74,6 +87,7 @@ export class Supervisor {
       gateways: () => this.services.map((s) => s.gatewayStats?.()).filter((g): g is GatewayStats => g !== undefined),
       marketData: () => this.services.map((s) => s.marketDataStats?.()).filter((m): m is MarketDataStats => m !== undefined),
       snapshot: () => ({ storedAtMs: this.snapshots?.lastStoredAtMs ?? 0, durationMs: this.snapshots?.lastDurationMs ?? 0 }),
+      replication: () => (this.replicator === undefined ? undefined : { sequence: this.replicator.replicatedSequence(), lagEvents: this.replicator.lagEvents() }),
     };
     this.http = await startHttp(this.config.httpPort, this.config.host, createMetrics(this.core, this.state, sources), this.state, {
       token: this.config.adminToken,
@@ -98,6 +112,7 @@ export class Supervisor {
       this.log.info({ commands: commands.length }, 'bootstrapped a fresh journal from the configuration');
     }
     this.snapshots = new SnapshotScheduler(this.core, this.config.snapshot, this.log, report.sequence);
+    if (this.config.eventStoreUrl !== '' || this.extras.eventStoreClient !== undefined) await this.startReplication();
     let consumer = 1;
     for (const factory of this.factories) {
       const service = factory.create(this.core, consumer);
@@ -130,6 +145,7 @@ export class Supervisor {
       await this.snapshots?.final();
       await this.snapshots?.close();
       const stopped = await this.core.stop();
+      await this.replicator?.stop(); // everything durable reaches the stream before the process exits
       for (const service of this.services) await service.dispose?.();
       this.log.info(stopped, 'stopped cleanly');
       await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
@@ -139,6 +155,18 @@ export class Supervisor {
       return 1;
     });
     return this.stopping;
+  }
+
+  private async startReplication(): Promise<void> {
+    const stream = await EventStoreJournal.open({
+      instanceId: this.config.eventStoreInstance, connectionString: this.config.eventStoreUrl, client: this.extras.eventStoreClient,
+    });
+    this.replicator = new EventStoreReplicator({
+      journalPath: this.core.journalPath, stream, localDurable: () => this.core.control.durableSequence,
+      onFatal: (message) => this.onFatal('replicator', message),
+    });
+    await this.replicator.start();
+    this.log.info({ stream: stream.stream, from: this.replicator.replicatedSequence() }, 'replicating the journal to EventStoreDB');
   }
 
   /** Sends time into the matcher (Clock: GTD expiry) and the calendar's session transitions. */

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import pino from 'pino';
 import { defaultConfig, ExchangeConfig, validateConfig } from '../../core/runtime/config';
-import { Supervisor } from '../../core/runtime/supervisor';
+import { Supervisor, SupervisorExtras } from '../../core/runtime/supervisor';
 import { gatewayServices } from '../../gateway/services';
 import { ExchangeClient } from '../../gateway/client/exchange-client';
 
@@ -25,8 +25,8 @@ export interface TestExchange {
 export async function startTestExchange(
   overrides: Partial<ExchangeConfig> = {},
   dataDirectory?: string,
-  /** The supervisor's wall clock (time commands, calendar); the real one by default. */
-  now?: () => number,
+  /** The supervisor's clock (time commands, calendar), an EventStoreDB client, ...: the real ones by default. */
+  extras: SupervisorExtras = {},
 ): Promise<TestExchange> {
   const config = defaultConfig();
   const base = nextPort;
@@ -43,7 +43,7 @@ export async function startTestExchange(
   let supervisor: Supervisor | undefined = undefined;
   supervisor = new Supervisor(config, log, gatewayServices(config, log, (who, message) => {
     fatal.push(`${who}: ${message}`);
-  }), now);
+  }), extras);
   await supervisor.start();
   const owned = dataDirectory === undefined;
   return {
