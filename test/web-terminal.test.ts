@@ -133,6 +133,12 @@ describe('web terminal in a headless browser', { skip, timeout: 60_000 }, () => 
     await page.waitForSelector('#positions tr[data-symbol="ACME"]');
     assert.equal(await page.textContent('#positions tr[data-symbol="ACME"] td:nth-child(2)'), '5');
     await page.waitForSelector('#notifications li.kind-fill');
+    // The chart draws the broker's candles: the fill at 100.00 is the last close of the 1 min series.
+    await page.waitForFunction(() => document.getElementById('chart').dataset.lastClose === '10000');
+    assert.ok(Number(await page.getAttribute('#chart', 'data-count')) >= 1);
+    assert.ok(await page.locator('#chart rect.candle').count() >= 1, 'candle bodies drawn');
+    await page.selectOption('#chart-interval', '1s');
+    await page.waitForFunction(() => document.getElementById('chart').dataset.interval === '1s' && document.getElementById('chart').dataset.lastClose === '10000');
     await shot('3-filled');
 
     // A resting buy, then cancel it from the open orders.

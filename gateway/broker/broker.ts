@@ -25,6 +25,7 @@ import { MarketDataClient } from '../client/market-data-client';
 import { GatewayReject } from '../protocol/reject-codes';
 import { BrokerStore, OrderRow } from './store';
 import { BrokerHttp } from './http-api';
+import { ChartCandles } from './chart-candles';
 
 export interface BrokerOptions {
   /** First account id the broker allocates to approved customers. */
@@ -40,11 +41,14 @@ export interface BrokerOptions {
   maxBodyBytes: number;
   /** How long an API call waits for the exchange's answer before replying 202/503. */
   exchangeTimeoutMs: number;
+  /** Chart candles kept in broker.db per instrument and interval (1s, 1m, 1h); older ones are deleted. */
+  candlesKept: number;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   accountBase: 1000, sessionTtlMs: 12 * 3600_000, loginFailuresPerEmail: 5, loginFailuresPerIp: 20, loginWindowMs: 15 * 60_000,
   requestsPerSecond: 20, requestBurst: 40, ordersPerSecond: 5, orderBurst: 10, maxBodyBytes: 16_384, exchangeTimeoutMs: 5000,
+  candlesKept: 1000,
 };
 
 export class BrokerError extends Error {
@@ -74,6 +78,8 @@ export class Broker implements Service {
   readonly name: string;
   readonly options: BrokerOptions;
   store?: BrokerStore;
+  /** Chart candles (set at start, with the store). */
+  candles?: ChartCandles;
   private http?: BrokerHttp;
   private consumer?: SpmcConsumer;
   /** Last exchange event applied to broker.db (persisted with the read models, in the same transaction). */
@@ -127,6 +133,7 @@ export class Broker implements Service {
     const directory = this.config.dataDirectory;
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.store = new BrokerStore(path.join(directory, 'broker.db'));
+    this.candles = new ChartCandles(this.store, this.options.candlesKept);
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
     if (this.core !== undefined) {
       await this.catchUp();
@@ -477,6 +484,7 @@ export class Broker implements Service {
         }
       }
       this.appliedThrough = target;
+      this.candles!.persist();
       store.setLastEventSequence(target);
       store.db.exec('COMMIT');
     } catch (error) {
@@ -510,6 +518,7 @@ export class Broker implements Service {
         }
         if (last > 0 && this.store !== undefined && !this.disposed) {
           this.appliedThrough = last;
+          this.candles!.persist();
           this.store.setLastEventSequence(last);
         }
       };
@@ -533,10 +542,11 @@ export class Broker implements Service {
         const at = E.Trade.at;
         const instrument = w[o + at.instrument];
         const price = w[o + at.price];
+        const quantity = w[o + at.quantity];
         this.lastPrice.set(instrument, price);
+        this.candles!.onTrade(instrument, price, quantity, w[o + EventHeader.timestamp]);
         this.onPrice(instrument);
         this.checkAlerts(instrument, price, now);
-        const quantity = w[o + at.quantity];
         for (const [orderWord, leavesWord, feeWord, accountWord, liquidity] of [
           [at.makerOrderId, at.makerLeaves, at.makerFee, at.makerAccount, 'maker'],
           [at.takerOrderId, at.takerLeaves, at.takerFee, at.takerAccount, 'taker'],
@@ -676,6 +686,9 @@ export class Broker implements Service {
         store.setAccountStatus(w[o + at.account], 'pendingkyc');
         return;
       }
+      case E.ClockAdvanced.code:
+        this.candles!.onClock(w[o + EventHeader.timestamp]);
+        return;
       case E.CommandRejected.code: {
         const at = E.CommandRejected.at;
         const account = w[o + at.subject];

@@ -12,8 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Broker } from './broker';
 import { BrokerError, orderView } from './broker';
+import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
 import type { UserRow } from './store';
+import type { CandleView } from './chart-candles';
+
+interface Subscription {
+  prices: Set<number>;
+  depth: Set<number>;
+  /** One candle series (instrument, interval) or none. */
+  candles: { instrument: number; intervalMicros: number } | null;
+}
 
 const COOKIE = 'broker_session';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,}$/;
@@ -22,6 +31,8 @@ const MAX_WATCHLISTS = 20;
 const MAX_SYMBOLS = 100;
 const MAX_ALERTS = 50;
 const MAX_WS_BUFFERED = 1 << 20;
+/** Candles sent on a WebSocket candle subscription (and the default of GET /api/candles). */
+const CANDLES_ON_SUBSCRIBE = 300;
 
 interface Context {
   req: http.IncomingMessage;
@@ -108,7 +119,7 @@ export class BrokerHttp {
   private readonly userOrders: Buckets;
   private readonly ipRequests = new Buckets(10, 30);
   private readonly sockets = new Map<number, Set<WebSocket>>();
-  private readonly subscriptions = new WeakMap<WebSocket, { prices: Set<number>; depth: Set<number> }>();
+  private readonly subscriptions = new WeakMap<WebSocket, Subscription>();
   private readonly dirtyPrices = new Set<number>();
   private readonly dirtyDepth = new Set<number>();
   private flushTimer?: NodeJS.Timeout;
@@ -321,7 +332,7 @@ export class BrokerHttp {
       const set = this.sockets.get(user.id) ?? new Set<WebSocket>();
       set.add(ws);
       this.sockets.set(user.id, set);
-      this.subscriptions.set(ws, { prices: new Set(), depth: new Set() });
+      this.subscriptions.set(ws, { prices: new Set(), depth: new Set(), candles: null });
       const messages = new Buckets(20, 40);
       ws.on('message', (data, isBinary) => {
         if (isBinary || messages.take('m', Date.now()) > 0) return;
@@ -337,7 +348,7 @@ export class BrokerHttp {
   }
 
   private onSocketMessage(ws: WebSocket, raw: string): void {
-    let message: { op?: unknown; symbols?: unknown; symbol?: unknown };
+    let message: { op?: unknown; symbols?: unknown; symbol?: unknown; interval?: unknown };
     try {
       message = JSON.parse(raw);
     } catch {
@@ -351,8 +362,14 @@ export class BrokerHttp {
       } else if (message.op === 'depth') {
         subscription.depth = new Set(message.symbol === null ? [] : [this.broker.instrument(message.symbol).id]);
         for (const instrument of subscription.depth) this.sendDepth(ws, instrument);
+      } else if (message.op === 'candles') {
+        subscription.candles = message.symbol === null ? null : this.candleSeries(message.symbol, message.interval);
+        if (subscription.candles !== null) {
+          const { instrument, intervalMicros } = subscription.candles;
+          this.sendCandles(ws, instrument, intervalMicros, this.broker.candles!.history(instrument, intervalMicros, CANDLES_ON_SUBSCRIBE), true);
+        }
       } else {
-        ws.send(JSON.stringify({ type: 'error', code: 'BROKER_VALIDATION', message: 'ops: {op:"prices",symbols:[...]}, {op:"depth",symbol}' }));
+        ws.send(JSON.stringify({ type: 'error', code: 'BROKER_VALIDATION', message: 'ops: {op:"prices",symbols:[...]}, {op:"depth",symbol}, {op:"candles",symbol,interval}' }));
       }
     } catch (error) {
       if (error instanceof BrokerError) ws.send(JSON.stringify({ type: 'error', code: error.code, message: error.message }));
@@ -380,14 +397,33 @@ export class BrokerHttp {
     this.write(ws, { type: 'depth', symbol: i.symbol, ...(this.broker.depth.get(instrument) ?? { bids: [], asks: [] }) });
   }
 
+  /** The candle series of a symbol and interval name, or a BROKER_UNKNOWN_SYMBOL / BROKER_VALIDATION error. */
+  private candleSeries(symbol: unknown, interval: unknown): { instrument: number; intervalMicros: number } {
+    const instrument = this.broker.instrument(symbol).id;
+    const intervalMicros = this.broker.candles!.interval(interval);
+    if (intervalMicros === undefined) fail(400, 'BROKER_VALIDATION', `interval must be one of ${this.broker.candles!.intervalNames.join(', ')}`, { field: 'interval' });
+    return { instrument, intervalMicros };
+  }
+
+  private sendCandles(ws: WebSocket, instrument: number, intervalMicros: number, candles: CandleView[], snapshot: boolean): void {
+    const i = this.broker.instrumentById(instrument)!;
+    this.write(ws, { type: 'candles', symbol: i.symbol, interval: intervalName(intervalMicros), snapshot, candles });
+  }
+
   private flushMarket(): void {
-    if (this.dirtyPrices.size === 0 && this.dirtyDepth.size === 0) return;
+    const candles = this.broker.candles?.takeUpdates() ?? [];
+    if (this.dirtyPrices.size === 0 && this.dirtyDepth.size === 0 && candles.length === 0) return;
     for (const set of this.sockets.values()) {
       for (const ws of set) {
         const subscription = this.subscriptions.get(ws);
         if (subscription === undefined) continue;
         for (const instrument of this.dirtyPrices) if (subscription.prices.has(instrument)) this.sendPrice(ws, instrument);
         for (const instrument of this.dirtyDepth) if (subscription.depth.has(instrument)) this.sendDepth(ws, instrument);
+        const series = subscription.candles;
+        if (series === null) continue;
+        for (const u of candles) {
+          if (u.instrument === series.instrument && u.intervalMicros === series.intervalMicros) this.sendCandles(ws, u.instrument, u.intervalMicros, u.candles, false);
+        }
       }
     }
     this.dirtyPrices.clear();
@@ -511,6 +547,13 @@ export class BrokerHttp {
     this.route('GET', '/api/quotes', 'user', (c) => {
       const symbols = (c.query.get('symbols') ?? '').split(',').filter((s) => s.length > 0).slice(0, MAX_SYMBOLS);
       return { quotes: symbols.map((s) => { const i = b.instrument(s); return { symbol: i.symbol, last: b.lastPrice.get(i.id) ?? null }; }) };
+    });
+
+    this.route('GET', '/api/candles/([A-Za-z0-9._-]{1,14})', 'user', (c) => {
+      const { instrument, intervalMicros } = this.candleSeries(c.params[0], c.query.get('interval') ?? '1m');
+      const count = c.query.has('limit') ? Number(c.query.get('limit')) : CANDLES_ON_SUBSCRIBE;
+      if (!Number.isSafeInteger(count) || count < 1 || count > b.options.candlesKept) fail(400, 'BROKER_VALIDATION', `limit must be 1-${b.options.candlesKept}`, { field: 'limit' });
+      return { symbol: b.instrumentById(instrument)!.symbol, interval: intervalName(intervalMicros), candles: b.candles!.history(instrument, intervalMicros, count) };
     });
 
     this.route('GET', '/api/depth/([A-Za-z0-9._-]{1,14})', 'user', (c) => {

@@ -80,7 +80,26 @@ CREATE TABLE IF NOT EXISTS positions (
   account INTEGER NOT NULL, instrument INTEGER NOT NULL, quantity INTEGER NOT NULL, cost_basis INTEGER NOT NULL,
   realized_pnl INTEGER NOT NULL, PRIMARY KEY (account, instrument));
 CREATE TABLE IF NOT EXISTS deposits (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, amount INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS candles (
+  instrument INTEGER NOT NULL, interval_us INTEGER NOT NULL, start_us INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
+  low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, notional INTEGER NOT NULL, trades INTEGER NOT NULL,
+  closed INTEGER NOT NULL, PRIMARY KEY (instrument, interval_us, start_us)) WITHOUT ROWID;
 `;
+
+/** A chart candle row (times in µs, as the exchange's event timestamps). */
+export interface CandleRow {
+  instrument: number;
+  interval_us: number;
+  start_us: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  notional: number;
+  trades: number;
+  closed: number;
+}
 
 export class BrokerStore {
   readonly db: Database.Database;
@@ -338,5 +357,31 @@ export class BrokerStore {
   /** A unique external reference for a deposit (Deposit.reference). */
   recordDeposit(account: number, amount: number, now: number): number {
     return Number(this.db.prepare('INSERT INTO deposits (account, amount, created_at) VALUES (?, ?, ?)').run(account, amount, now).lastInsertRowid);
+  }
+
+  // ------------------------------------------------------------ chart candles
+
+  /** Inserts or overwrites the candle (instrument, interval, start). */
+  putCandle(c: CandleRow): void {
+    this.db.prepare(`INSERT INTO candles (instrument, interval_us, start_us, open, high, low, close, volume, notional, trades, closed)
+      VALUES (@instrument, @interval_us, @start_us, @open, @high, @low, @close, @volume, @notional, @trades, @closed)
+      ON CONFLICT(instrument, interval_us, start_us) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
+      close = excluded.close, volume = excluded.volume, notional = excluded.notional, trades = excluded.trades, closed = excluded.closed`).run(c);
+  }
+
+  /** Deletes the candles of one series that start before `startUs`. */
+  pruneCandles(instrument: number, intervalUs: number, startUs: number): void {
+    this.db.prepare('DELETE FROM candles WHERE instrument = ? AND interval_us = ? AND start_us < ?').run(instrument, intervalUs, startUs);
+  }
+
+  /** The newest `limit` candles of one series, oldest first. */
+  candles(instrument: number, intervalUs: number, limit: number): CandleRow[] {
+    const rows = this.db.prepare('SELECT * FROM candles WHERE instrument = ? AND interval_us = ? ORDER BY start_us DESC LIMIT ?').all(instrument, intervalUs, limit) as CandleRow[];
+    return rows.reverse();
+  }
+
+  /** Every candle still open (at most one per series): what a restarting broker resumes. */
+  openCandles(): CandleRow[] {
+    return this.db.prepare('SELECT * FROM candles WHERE closed = 0').all() as CandleRow[];
   }
 }

@@ -3,9 +3,10 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { user: null, selected: null, watchlist: null, prices: new Map(), history: new Map(), ws: null, refreshTimer: null };
+const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m' };
 
 const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const chart = new CandleChart($('chart'), { priceText: money });
 const toMinor = (text) => Math.round(Number(text) * 100);
 
 function el(tag, attrs = {}, ...children) {
@@ -136,7 +137,10 @@ function connectLive() {
   ws.onopen = () => {
     $('live').textContent = 'live';
     subscribePrices();
-    if (state.selected) ws.send(JSON.stringify({ op: 'depth', symbol: state.selected }));
+    if (state.selected) {
+      ws.send(JSON.stringify({ op: 'depth', symbol: state.selected }));
+      subscribeCandles();
+    }
   };
   ws.onclose = () => {
     $('live').textContent = 'offline';
@@ -146,6 +150,7 @@ function connectLive() {
     const m = JSON.parse(event.data);
     if (m.type === 'price') onPrice(m.symbol, m.last);
     else if (m.type === 'depth') renderDepth(m);
+    else if (m.type === 'candles') onCandles(m);
     else if (m.type === 'notification') {
       prependNotification(m.notification);
       refreshAccount();
@@ -177,45 +182,25 @@ function onPrice(symbol, last) {
     cell.textContent = money(last);
     cell.className = `num ${previous === undefined || previous === last ? '' : last > previous ? 'up' : 'down'}`;
   }
-  const points = state.history.get(symbol) || [];
-  points.push({ t: Date.now(), p: last });
-  if (points.length > 2000) points.shift();
-  state.history.set(symbol, points);
-  if (symbol === state.selected) renderChart();
 }
 
-// A simple SVG candle chart: 5-second candles from the live last prices.
-function renderChart() {
-  const svg = $('chart');
-  svg.replaceChildren();
-  const points = state.history.get(state.selected) || [];
-  if (points.length === 0) return;
-  const candles = [];
-  for (const { t, p } of points) {
-    const bucket = Math.floor(t / 5000);
-    const last = candles[candles.length - 1];
-    if (last && last.b === bucket) {
-      last.h = Math.max(last.h, p); last.l = Math.min(last.l, p); last.c = p;
-    } else candles.push({ b: bucket, o: last ? last.c : p, h: p, l: p, c: p });
-  }
-  const shown = candles.slice(-60);
-  const hi = Math.max(...shown.map((c) => c.h));
-  const lo = Math.min(...shown.map((c) => c.l));
-  const span = hi - lo || 1;
-  const y = (p) => 95 - ((p - lo) / span) * 90;
-  const w = 300 / 60;
-  const ns = 'http://www.w3.org/2000/svg';
-  shown.forEach((c, i) => {
-    const x = i * w + w / 2;
-    const color = c.c >= c.o ? '#4ade80' : '#f87171';
-    const wick = document.createElementNS(ns, 'line');
-    wick.setAttribute('x1', x); wick.setAttribute('x2', x); wick.setAttribute('y1', y(c.h)); wick.setAttribute('y2', y(c.l)); wick.setAttribute('stroke', color);
-    const body = document.createElementNS(ns, 'rect');
-    body.setAttribute('x', x - w * 0.35); body.setAttribute('width', w * 0.7);
-    body.setAttribute('y', Math.min(y(c.o), y(c.c))); body.setAttribute('height', Math.max(0.8, Math.abs(y(c.o) - y(c.c)))); body.setAttribute('fill', color);
-    svg.append(wick, body);
-  });
+// Chart: candles from the broker (history on subscribe, then live updates of the series).
+function subscribeCandles() {
+  chart.clear();
+  $('chart').dataset.interval = state.interval;
+  if (state.ws && state.ws.readyState === WebSocket.OPEN && state.selected) state.ws.send(JSON.stringify({ op: 'candles', symbol: state.selected, interval: state.interval }));
 }
+
+function onCandles(m) {
+  if (m.symbol !== state.selected || m.interval !== state.interval) return; // an answer to an older subscription
+  if (m.snapshot) chart.setData(m.candles);
+  else for (const candle of m.candles) chart.update(candle);
+}
+
+$('chart-interval').addEventListener('change', () => {
+  state.interval = $('chart-interval').value;
+  subscribeCandles();
+});
 
 function renderDepth(m) {
   if (m.symbol !== state.selected) return;
@@ -232,9 +217,9 @@ function select(symbol) {
   $('selected-symbol').textContent = symbol;
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'depth', symbol }));
   subscribePrices();
+  subscribeCandles();
   const last = state.prices.get(symbol);
   if (last !== undefined && !$('order-price').value) $('order-price').value = (last / 100).toFixed(2);
-  renderChart();
 }
 
 // ------------------------------------------------------------ search and watchlist
