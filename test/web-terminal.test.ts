@@ -151,6 +151,18 @@ describe('web terminal in a headless browser', { skip, timeout: 60_000 }, () => 
     await page.waitForFunction(() => document.querySelectorAll('#open-orders tbody tr').length === 0);
     await page.waitForFunction(() => [...document.querySelectorAll('#history td.status')].some((td: any) => td.textContent.startsWith('canceled')));
     await shot('5-canceled');
+
+    // Withdrawals from the portfolio view: one accepted, one refused with the core's reason.
+    await page.fill('#withdraw-amount', '100.00');
+    await page.fill('#withdraw-bank', 'DE89 3704 0044 0532 0130 00');
+    await page.click('#withdraw-submit');
+    await page.waitForFunction(() => document.getElementById('withdraw-ok').textContent!.endsWith('accepted'));
+    await page.waitForFunction(() => document.querySelector('#withdrawals td.status')?.textContent === 'accepted');
+    await page.fill('#withdraw-amount', '1000000');
+    await page.click('#withdraw-submit');
+    await page.waitForFunction(() => document.getElementById('withdraw-error').textContent!.includes('INSUFFICIENT_FUNDS'));
+    await page.waitForFunction(() => document.querySelector('#withdrawals td.status')?.textContent === 'rejected (INSUFFICIENT_FUNDS)');
+    await shot('6-withdrawals');
     assert.deepEqual(errors, [], 'no script errors in the page');
   });
 });

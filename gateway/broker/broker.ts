@@ -23,7 +23,7 @@ import { AccountAction, AccountStatus, AccountType, CancelReason, nameOf, OrderT
 import { ExchangeClient, ServerMessage } from '../client/exchange-client';
 import { MarketDataClient } from '../client/market-data-client';
 import { GatewayReject } from '../protocol/reject-codes';
-import { BrokerStore, OrderRow } from './store';
+import { BrokerStore, OrderRow, WithdrawalRow } from './store';
 import { BrokerHttp } from './http-api';
 import { ChartCandles } from './chart-candles';
 
@@ -43,13 +43,23 @@ export interface BrokerOptions {
   exchangeTimeoutMs: number;
   /** Chart candles kept in broker.db per instrument and interval (1s, 1m, 1h); older ones are deleted. */
   candlesKept: number;
+  /** Withdrawal requests per user in any 24 hours (BROKER_LIMIT beyond). */
+  withdrawalsPerDay: number;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   accountBase: 1000, sessionTtlMs: 12 * 3600_000, loginFailuresPerEmail: 5, loginFailuresPerIp: 20, loginWindowMs: 15 * 60_000,
   requestsPerSecond: 20, requestBurst: 40, ordersPerSecond: 5, orderBurst: 10, maxBodyBytes: 16_384, exchangeTimeoutMs: 5000,
-  candlesKept: 1000,
+  candlesKept: 1000, withdrawalsPerDay: 20,
 };
+
+/**
+ * Core references (Deposit/Withdraw.reference, the external bank reference the core
+ * refuses to apply twice) are the broker's row ids above a base per kind, so the two
+ * kinds never collide.
+ */
+export const DEPOSIT_REFERENCE_BASE = 1_000_000_000;
+export const WITHDRAWAL_REFERENCE_BASE = 2_000_000_000;
 
 export class BrokerError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
@@ -71,6 +81,13 @@ export function orderView(o: OrderRow): Record<string, unknown> {
     id: o.id, symbol: o.symbol, side: o.side, type: o.type, timeInForce: o.time_in_force, price: o.price, stopPrice: o.stop_price,
     quantity: o.quantity, filled: o.filled, leaves: o.leaves, averagePrice: o.filled > 0 ? Math.round((o.notional / o.filled) * 100) / 100 : null,
     status: o.status, reason: o.reason, createdAt: o.created_at, updatedAt: o.updated_at,
+  };
+}
+
+export function withdrawalView(w: WithdrawalRow): Record<string, unknown> {
+  return {
+    id: w.id, amount: w.amount, bankReference: w.bank_reference, requestId: w.request_id, reference: WITHDRAWAL_REFERENCE_BASE + w.id,
+    status: w.status, reason: w.reason, cashBalance: w.cash_balance, createdAt: w.created_at, updatedAt: w.updated_at,
   };
 }
 
@@ -98,7 +115,7 @@ export class Broker implements Service {
   private alertsByInstrument = new Map<number, Array<{ id: number; user_id: number; symbol: string; direction: string; price: number }>>();
   private readonly waiters = new Map<string, Waiter[]>();
   /** client sequence of the broker session -> waiter key of the request (for session-level Rejects). */
-  private readonly sentBySequence = new Map<number, { key: string; orderId?: number }>();
+  private readonly sentBySequence = new Map<number, { key: string; orderId?: number; withdrawalId?: number }>();
   private tradeClient?: ExchangeClient;
   private opsClient?: ExchangeClient;
   private marketData?: MarketDataClient;
@@ -260,6 +277,7 @@ export class Broker implements Service {
         this.pushOrder(order.id);
       }
     }
+    if (sent.withdrawalId !== undefined) this.finishWithdrawal(sent.withdrawalId, 'rejected', reason, null, now);
     this.settle(sent.key, { ok: false, reason });
   }
 
@@ -321,7 +339,7 @@ export class Broker implements Service {
 
   async deposit(account: number, amount: number): Promise<Record<string, unknown>> {
     const ops = this.requireClient(this.opsClient);
-    const reference = 1_000_000_000 + this.store!.recordDeposit(account, amount, Date.now());
+    const reference = DEPOSIT_REFERENCE_BASE + this.store!.recordDeposit(account, amount, Date.now());
     const done = this.waitFor(`deposit:${reference}`);
     const sequence = ops.send('Deposit', { account, amount, reference });
     this.sentBySequence.set(sequence, { key: `deposit:${reference}` });
@@ -329,6 +347,63 @@ export class Broker implements Service {
     if (result === undefined) throw new BrokerError(504, 'BROKER_EXCHANGE_TIMEOUT', 'the exchange did not confirm the deposit in time');
     if (result.ok !== true) throw new BrokerError(409, 'BROKER_EXCHANGE_REJECTED', `the exchange refused the deposit: ${String(result.reason)}`);
     return { account, amount, reference, cashBalance: result.cashBalance };
+  }
+
+  /**
+   * A customer's withdrawal: the core's Withdraw with the row's reference (the core
+   * applies a reference at most once and limits it to settled, unreserved cash, and a
+   * margin account to what keeps its initial requirement covered). `requestId` makes
+   * the request idempotent per user: a repeat answers the same withdrawal, re-sending
+   * the same command only while it has no answer.
+   */
+  async withdraw(userId: number, account: number, amount: number, bankReference: string, requestId: string): Promise<{ status: number; withdrawal: Record<string, unknown> }> {
+    const store = this.store!;
+    const now = Date.now();
+    let row = store.withdrawalByRequest(userId, requestId);
+    const repeat = row !== undefined;
+    if (row !== undefined) {
+      if (row.amount !== amount || row.bank_reference !== bankReference) {
+        throw new BrokerError(409, 'BROKER_REQUEST_ID_REUSED', 'this requestId was used for a different withdrawal', { withdrawal: withdrawalView(row) });
+      }
+      if (row.status !== 'pending') return this.withdrawalAnswer(row, 200);
+    } else {
+      if (store.withdrawalsSince(userId, now - 86_400_000) >= this.options.withdrawalsPerDay) {
+        throw new BrokerError(409, 'BROKER_LIMIT', `at most ${this.options.withdrawalsPerDay} withdrawal requests in 24 hours`);
+      }
+      row = store.createWithdrawal({ user_id: userId, account, amount, bank_reference: bankReference, request_id: requestId, created_at: now });
+    }
+    const ops = this.requireClient(this.opsClient);
+    const reference = WITHDRAWAL_REFERENCE_BASE + row.id;
+    const key = `withdraw:${reference}`;
+    const done = this.waitFor(key);
+    const sequence = ops.send('Withdraw', { account: row.account, amount, reference });
+    this.sentBySequence.set(sequence, { key, withdrawalId: row.id });
+    await done;
+    this.sentBySequence.delete(sequence);
+    return this.withdrawalAnswer(store.withdrawal(row.id)!, repeat ? 200 : 201);
+  }
+
+  private withdrawalAnswer(row: WithdrawalRow, status: number): { status: number; withdrawal: Record<string, unknown> } {
+    const withdrawal = withdrawalView(row);
+    if (row.status === 'pending') return { status: 202, withdrawal };
+    if (row.status === 'rejected') throw new BrokerError(422, 'BROKER_WITHDRAWAL_REJECTED', `withdrawal rejected: ${String(row.reason)}`, { reason: row.reason, withdrawal });
+    return { status, withdrawal };
+  }
+
+  /** A withdrawal's answer (event or gateway Reject): the row, a notification, a live hint. Only a pending one changes. */
+  private finishWithdrawal(id: number, status: 'accepted' | 'rejected', reason: string | null, cashBalance: number | null, now: number): void {
+    const store = this.store!;
+    if (!store.finishWithdrawal(id, status, reason, cashBalance, now)) return;
+    const row = store.withdrawal(id)!;
+    if (status === 'rejected') this.notify(row.user_id, 'withdrawal', `Withdrawal of ${money(row.amount)} rejected: ${reason}`, { withdrawalId: id, amount: row.amount, reason }, now);
+    this.push(row.user_id, { type: 'withdrawal', withdrawal: withdrawalView(row) });
+  }
+
+  /** The broker's withdrawal of a core reference on `account` (undefined: not one of the broker's). */
+  private withdrawalOf(reference: number, account: number): number | undefined {
+    const id = reference - WITHDRAWAL_REFERENCE_BASE;
+    if (id < 1 || id >= DEPOSIT_REFERENCE_BASE) return undefined;
+    return this.store!.withdrawal(id)?.account === account ? id : undefined;
   }
 
   async placeOrder(userId: number, account: number, body: Record<string, unknown>): Promise<{ status: number; order: Record<string, unknown> }> {
@@ -658,8 +733,15 @@ export class Broker implements Service {
         const amount = w[o + at.amount];
         store.setCash(account, w[o + at.cashBalance]);
         const deposit = code === E.CashDeposited.code;
-        if (deposit) this.settle(`deposit:${w[o + at.reference]}`, { ok: true, cashBalance: w[o + at.cashBalance] });
-        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${money(amount)} booked`, { amount, cashBalance: w[o + at.cashBalance] }, now);
+        const reference = w[o + at.reference];
+        if (deposit) this.settle(`deposit:${reference}`, { ok: true, cashBalance: w[o + at.cashBalance] });
+        const withdrawalId = deposit ? undefined : this.withdrawalOf(reference, account);
+        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${money(amount)} booked`,
+          { amount, cashBalance: w[o + at.cashBalance], ...(withdrawalId === undefined ? {} : { withdrawalId }) }, now);
+        if (withdrawalId !== undefined) {
+          this.finishWithdrawal(withdrawalId, 'accepted', null, w[o + at.cashBalance], now);
+          this.settle(`withdraw:${reference}`, { ok: true });
+        }
         this.push(userId, { type: 'portfolio' });
         return;
       }
@@ -696,6 +778,11 @@ export class Broker implements Service {
         const reason = nameOf(RejectReason, w[o + at.reason]);
         const type = w[o + at.commandType];
         if (type === 22) this.settle(`deposit:${w[o + at.reference]}`, { ok: false, reason });
+        if (type === 23) {
+          const withdrawalId = this.withdrawalOf(w[o + at.reference], account);
+          if (withdrawalId !== undefined) this.finishWithdrawal(withdrawalId, 'rejected', reason, null, now);
+          this.settle(`withdraw:${w[o + at.reference]}`, { ok: false, reason });
+        }
         // An account that already exists (a retried approval) is fine: the approval that follows decides.
         if ((type === 20 && reason !== 'ACCOUNT_EXISTS') || type === 21) this.settle(`account:${account}`, { ok: false, reason });
         return;

@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Broker } from './broker';
-import { BrokerError, orderView } from './broker';
+import { BrokerError, orderView, withdrawalView } from './broker';
 import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
 import type { UserRow } from './store';
@@ -604,6 +604,23 @@ export class BrokerHttp {
     }, true);
     this.route('GET', '/api/executions', 'user', (c) => ({ executions: store().executions(c.user!.id, limit(c, 100)) }));
     this.route('GET', '/api/portfolio', 'user', (c) => ({ portfolio: this.portfolio(c.user!) }));
+
+    // ---- withdrawals (from the caller's own account only: there is no account field)
+    this.route('POST', '/api/withdrawals', 'user', async (c) => {
+      const u = c.user!;
+      if (c.body.account !== undefined) fail(400, 'BROKER_VALIDATION', 'withdrawals always come from your own account: send no account', { field: 'account' });
+      const amount = c.body.amount;
+      if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > 2 ** 50) fail(400, 'BROKER_VALIDATION', 'amount must be a positive integer (minor units)', { field: 'amount' });
+      const bankReference = text(c.body, 'bankReference', 4, 64);
+      if (!/^[A-Za-z0-9 -]+$/.test(bankReference)) fail(400, 'BROKER_VALIDATION', 'bankReference is letters, digits, spaces and dashes', { field: 'bankReference' });
+      const requestId = c.body.requestId;
+      if (typeof requestId !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(requestId)) fail(400, 'BROKER_VALIDATION', 'requestId must be 8-64 letters, digits, _ or - (one per withdrawal; a repeat answers the same one)', { field: 'requestId' });
+      if (u.account === null) fail(403, 'BROKER_KYC_REQUIRED', 'withdrawals need an approved account', { kycStatus: u.kyc_status });
+      const { status, withdrawal } = await b.withdraw(u.id, u.account, amount, bankReference, requestId);
+      return { status, body: { withdrawal } };
+    }, true);
+    this.route('GET', '/api/withdrawals', 'user', (c) => ({ withdrawals: store().withdrawals(c.user!.id, limit(c, 50)).map(withdrawalView) }));
+    this.route('GET', '/api/withdrawals/(\\d+)', 'user', (c) => ({ withdrawal: withdrawalView(store().ownWithdrawal(c.user!.id, id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such withdrawal')) }));
 
     // ---- alerts and notifications
     this.route('GET', '/api/alerts', 'user', (c) => ({ alerts: store().alerts(c.user!.id) }));

@@ -80,11 +80,31 @@ CREATE TABLE IF NOT EXISTS positions (
   account INTEGER NOT NULL, instrument INTEGER NOT NULL, quantity INTEGER NOT NULL, cost_basis INTEGER NOT NULL,
   realized_pnl INTEGER NOT NULL, PRIMARY KEY (account, instrument));
 CREATE TABLE IF NOT EXISTS deposits (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, amount INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS withdrawals (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), account INTEGER NOT NULL, amount INTEGER NOT NULL,
+  bank_reference TEXT NOT NULL, request_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, cash_balance INTEGER,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (user_id, request_id));
+CREATE INDEX IF NOT EXISTS withdrawals_user ON withdrawals(user_id, id);
 CREATE TABLE IF NOT EXISTS candles (
   instrument INTEGER NOT NULL, interval_us INTEGER NOT NULL, start_us INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
   low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, notional INTEGER NOT NULL, trades INTEGER NOT NULL,
   closed INTEGER NOT NULL, PRIMARY KEY (instrument, interval_us, start_us)) WITHOUT ROWID;
 `;
+
+export interface WithdrawalRow {
+  id: number;
+  user_id: number;
+  account: number;
+  amount: number;
+  bank_reference: string;
+  request_id: string;
+  /** pending (sent, no answer yet), accepted (CashWithdrawn), rejected (CommandRejected or a gateway Reject). */
+  status: 'pending' | 'accepted' | 'rejected';
+  reason: string | null;
+  cash_balance: number | null;
+  created_at: number;
+  updated_at: number;
+}
 
 /** A chart candle row (times in µs, as the exchange's event timestamps). */
 export interface CandleRow {
@@ -357,6 +377,40 @@ export class BrokerStore {
   /** A unique external reference for a deposit (Deposit.reference). */
   recordDeposit(account: number, amount: number, now: number): number {
     return Number(this.db.prepare('INSERT INTO deposits (account, amount, created_at) VALUES (?, ?, ?)').run(account, amount, now).lastInsertRowid);
+  }
+
+  // ------------------------------------------------------------ withdrawals
+
+  createWithdrawal(w: { user_id: number; account: number; amount: number; bank_reference: string; request_id: string; created_at: number }): WithdrawalRow {
+    const id = Number(this.db.prepare(`INSERT INTO withdrawals (user_id, account, amount, bank_reference, request_id, status, created_at, updated_at)
+      VALUES (@user_id, @account, @amount, @bank_reference, @request_id, 'pending', @created_at, @created_at)`).run(w).lastInsertRowid);
+    return this.withdrawal(id)!;
+  }
+
+  withdrawal(id: number): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE id = ?').get(id) as WithdrawalRow | undefined;
+  }
+
+  ownWithdrawal(userId: number, id: number): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE id = ? AND user_id = ?').get(id, userId) as WithdrawalRow | undefined;
+  }
+
+  withdrawalByRequest(userId: number, requestId: string): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE user_id = ? AND request_id = ?').get(userId, requestId) as WithdrawalRow | undefined;
+  }
+
+  withdrawals(userId: number, limit: number): WithdrawalRow[] {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit) as WithdrawalRow[];
+  }
+
+  withdrawalsSince(userId: number, since: number): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM withdrawals WHERE user_id = ? AND created_at >= ?').get(userId, since) as { n: number }).n);
+  }
+
+  /** Moves a pending withdrawal to its answer; false if it was not pending (answers never change). */
+  finishWithdrawal(id: number, status: 'accepted' | 'rejected', reason: string | null, cashBalance: number | null, now: number): boolean {
+    return this.db.prepare("UPDATE withdrawals SET status = ?, reason = ?, cash_balance = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+      .run(status, reason, cashBalance, now, id).changes > 0;
   }
 
   // ------------------------------------------------------------ chart candles

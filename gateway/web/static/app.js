@@ -154,7 +154,7 @@ function connectLive() {
     else if (m.type === 'notification') {
       prependNotification(m.notification);
       refreshAccount();
-    } else if (m.type === 'order' || m.type === 'portfolio') scheduleRefresh();
+    } else if (m.type === 'order' || m.type === 'portfolio' || m.type === 'withdrawal') scheduleRefresh();
   };
 }
 
@@ -313,7 +313,7 @@ $('ticket').addEventListener('submit', async (event) => {
 
 async function refreshAccount() {
   try {
-    const [{ portfolio }, open, all] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50')]);
+    const [{ portfolio }, open, all, { withdrawals }] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50'), api('GET', '/api/withdrawals?limit=10')]);
     $('cash').replaceChildren(
       el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity ${money(portfolio.equity)}`),
       el('div', {}, 'Unrealized P&L ', el('span', { class: portfolio.unrealizedPnl >= 0 ? 'up' : 'down', id: 'unrealized' }, money(portfolio.unrealizedPnl)), ' · realized ', money(portfolio.realizedPnl)));
@@ -335,10 +335,39 @@ async function refreshAccount() {
       history.append(el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.quantity), el('td', { class: 'num' }, o.filled),
         el('td', { class: 'num' }, money(o.averagePrice ?? o.price)), el('td', { class: 'status' }, o.reason ? `${o.status} (${o.reason})` : o.status)));
     }
+    const withdrawalRows = $('withdrawals').querySelector('tbody');
+    withdrawalRows.replaceChildren();
+    for (const w of withdrawals) {
+      withdrawalRows.append(el('tr', { 'data-withdrawal': w.id }, el('td', {}, w.id), el('td', {}, new Date(w.createdAt).toLocaleTimeString()), el('td', { class: 'num' }, money(w.amount)),
+        el('td', { class: `status ${w.status === 'rejected' ? 'down' : ''}` }, w.reason ? `${w.status} (${w.reason})` : w.status)));
+    }
   } catch (error) {
     if (error.status === 401) loadMe();
   }
 }
+
+// One requestId per submitted form: a retry of the same submission is answered by the same withdrawal.
+function requestId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `w-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+$('withdraw-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('withdraw-error').textContent = '';
+  $('withdraw-ok').textContent = '';
+  $('withdraw-submit').disabled = true;
+  try {
+    const { withdrawal } = await api('POST', '/api/withdrawals', { amount: toMinor($('withdraw-amount').value), bankReference: $('withdraw-bank').value, requestId: requestId() });
+    $('withdraw-ok').textContent = `Withdrawal ${withdrawal.id}: ${withdrawal.status}`;
+    $('withdraw-amount').value = '';
+  } catch (error) {
+    $('withdraw-error').textContent = describe(error); // a refusal names the core's reason: "withdrawal rejected: INSUFFICIENT_FUNDS"
+  } finally {
+    $('withdraw-submit').disabled = false;
+    refreshAccount();
+  }
+});
 
 async function cancel(id) {
   $('ticket-error').textContent = '';
