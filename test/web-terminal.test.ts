@@ -165,4 +165,39 @@ describe('web terminal in a headless browser', { skip, timeout: 60_000 }, () => 
     await shot('6-withdrawals');
     assert.deepEqual(errors, [], 'no script errors in the page');
   });
+
+  it('confirms the e-mail address and resets the password from the links in the outbox', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    const outbox = async (kind: string) => {
+      const answer = await adminCall(base, exchange.config.adminToken, 'GET', '/api/admin/outbox?email=dana@example.com');
+      const body = answer.body.messages.find((m: any) => m.kind === kind).body as string;
+      return /http:\/\/\S+/.exec(body)![0];
+    };
+    await page.waitForSelector('#verify-note', { state: 'visible' });
+    await page.goto(await outbox('email-verification'));
+    await page.waitForFunction(() => document.getElementById('flash').textContent === 'E-mail address confirmed.');
+    await page.waitForSelector('#terminal', { state: 'visible' });
+    await page.waitForSelector('#verify-note', { state: 'hidden' });
+
+    await page.click('#logout');
+    await page.waitForSelector('#auth', { state: 'visible' });
+    await page.fill('#email', 'dana@example.com');
+    await page.click('#forgot');
+    await page.waitForFunction(() => document.getElementById('auth-info').textContent!.includes('reset link'));
+    await page.goto(await outbox('password-reset'));
+    await page.waitForSelector('#reset', { state: 'visible' });
+    await page.fill('#reset-password', 'danas brand new password');
+    await page.click('#reset-submit');
+    await page.waitForFunction(() => document.getElementById('auth-info').textContent!.startsWith('Password changed'));
+    await shot('7-password-changed');
+    await page.fill('#email', 'dana@example.com');
+    await page.fill('#password', 'danas long password');
+    await page.click('#login');
+    await page.waitForFunction(() => document.getElementById('auth-error').textContent!.includes('BROKER_INVALID_CREDENTIALS'));
+    await page.fill('#password', 'danas brand new password');
+    await page.click('#login');
+    await page.waitForSelector('#terminal', { state: 'visible' });
+    assert.deepEqual(errors, [], 'no script errors in the page');
+  });
 });

@@ -26,6 +26,7 @@ import { GatewayReject } from '../protocol/reject-codes';
 import { BrokerStore, OrderRow, WithdrawalRow } from './store';
 import { BrokerHttp } from './http-api';
 import { ChartCandles } from './chart-candles';
+import { Mailer, OutboxMailer } from './outbox';
 
 export interface BrokerOptions {
   /** First account id the broker allocates to approved customers. */
@@ -45,12 +46,24 @@ export interface BrokerOptions {
   candlesKept: number;
   /** Withdrawal requests per user in any 24 hours (BROKER_LIMIT beyond). */
   withdrawalsPerDay: number;
+  /** Lifetime of a password-reset token (single use). */
+  resetTokenTtlMs: number;
+  /** Lifetime of an e-mail verification token (single use). */
+  verifyTokenTtlMs: number;
+  /** Reset / verification mails per address and per IP within loginWindowMs (BROKER_MAIL_RATE_LIMITED beyond). */
+  mailsPerEmail: number;
+  mailsPerIp: number;
+  /** Messages kept in the development outbox (broker.db). */
+  outboxKept: number;
+  /** Public URL of the terminal, for links in mails ('' = http://host:brokerPort). Never taken from a request's Host header. */
+  publicUrl: string;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   accountBase: 1000, sessionTtlMs: 12 * 3600_000, loginFailuresPerEmail: 5, loginFailuresPerIp: 20, loginWindowMs: 15 * 60_000,
   requestsPerSecond: 20, requestBurst: 40, ordersPerSecond: 5, orderBurst: 10, maxBodyBytes: 16_384, exchangeTimeoutMs: 5000,
-  candlesKept: 1000, withdrawalsPerDay: 20,
+  candlesKept: 1000, withdrawalsPerDay: 20, resetTokenTtlMs: 30 * 60_000, verifyTokenTtlMs: 24 * 3600_000, mailsPerEmail: 3, mailsPerIp: 20,
+  outboxKept: 1000, publicUrl: '',
 };
 
 /**
@@ -97,6 +110,8 @@ export class Broker implements Service {
   store?: BrokerStore;
   /** Chart candles (set at start, with the store). */
   candles?: ChartCandles;
+  /** Where reset and verification mails go (the broker.db outbox unless a mailer was given). */
+  mailer?: Mailer;
   private http?: BrokerHttp;
   private consumer?: SpmcConsumer;
   /** Last exchange event applied to broker.db (persisted with the read models, in the same transaction). */
@@ -125,7 +140,8 @@ export class Broker implements Service {
   onDepth: (instrument: number) => void = () => {};
 
   constructor(readonly config: ExchangeConfig, private readonly core: ExchangeCore | undefined, private readonly consumerIndex: number,
-    readonly log: Logger, options: Partial<BrokerOptions> = {}) {
+    readonly log: Logger, options: Partial<BrokerOptions> = {}, mailer?: Mailer) {
+    this.mailer = mailer;
     this.options = { ...DEFAULT_BROKER_OPTIONS, ...options };
     this.name = `broker (port ${config.brokerPort})`;
     this.instruments = config.instruments;
@@ -151,6 +167,7 @@ export class Broker implements Service {
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.store = new BrokerStore(path.join(directory, 'broker.db'));
     this.candles = new ChartCandles(this.store, this.options.candlesKept);
+    this.mailer ??= new OutboxMailer(this.store, this.options.outboxKept);
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
     if (this.core !== undefined) {
       await this.catchUp();
@@ -793,12 +810,15 @@ export class Broker implements Service {
   }
 }
 
-/** The broker as a supervisor service: one outbound-ring consumer; none (not started) when brokerPort is 0. */
-export function brokerService(config: ExchangeConfig, log: Logger, options: Partial<BrokerOptions> = {}): ServiceFactory {
+/**
+ * The broker as a supervisor service: one outbound-ring consumer; none (not started) when brokerPort is 0.
+ * `mailer`: production's mail delivery (default: the development outbox in broker.db).
+ */
+export function brokerService(config: ExchangeConfig, log: Logger, options: Partial<BrokerOptions> = {}, mailer?: Mailer): ServiceFactory {
   return {
     consumers: 1,
     create(core: ExchangeCore, firstConsumer: number): Service {
-      return new Broker(config, core, firstConsumer, log, options);
+      return new Broker(config, core, firstConsumer, log, options, mailer);
     },
   };
 }

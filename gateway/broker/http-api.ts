@@ -16,6 +16,7 @@ import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
 import type { UserRow } from './store';
 import type { CandleView } from './chart-candles';
+import { checkPassword, checkToken, Credentials } from './credentials';
 
 interface Subscription {
   prices: Set<number>;
@@ -124,6 +125,7 @@ export class BrokerHttp {
   private readonly dirtyDepth = new Set<number>();
   private flushTimer?: NodeJS.Timeout;
   private readonly staticDir = staticDirectory();
+  private readonly credentials: Credentials;
 
   constructor(private readonly broker: Broker) {
     const o = broker.options;
@@ -131,6 +133,7 @@ export class BrokerHttp {
     this.ipFailures = new FailureLimiter(o.loginFailuresPerIp, o.loginWindowMs);
     this.userRequests = new Buckets(o.requestsPerSecond, o.requestBurst);
     this.userOrders = new Buckets(o.ordersPerSecond, o.orderBurst);
+    this.credentials = new Credentials(broker);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
@@ -172,6 +175,28 @@ export class BrokerHttp {
     this.userOrders.sweep(now);
     this.ipRequests.sweep(now);
     this.broker.store?.deleteExpiredSessions(now);
+    this.credentials.sweep(now);
+  }
+
+  /** Closes every live socket of a user (their sessions ended). */
+  private disconnect(userId: number): void {
+    for (const ws of this.sockets.get(userId) ?? []) ws.close(4001, 'session ended');
+  }
+
+  /**
+   * Runs a token check (reset, verification): wrong tokens count as failed logins of
+   * the IP, and an IP over that limit is refused before its token is looked at.
+   */
+  private async withToken<T>(c: Context, check: () => Promise<T> | T): Promise<T> {
+    const now = Date.now();
+    const blocked = this.ipFailures.blockedFor(c.ip, now);
+    if (blocked > 0) fail(429, 'BROKER_LOGIN_RATE_LIMITED', 'too many failed attempts; try again later', { retryAfterMs: blocked });
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'BROKER_TOKEN_INVALID') this.ipFailures.fail(c.ip, now);
+      throw error;
+    }
   }
 
   // ------------------------------------------------------------ plumbing
@@ -433,7 +458,10 @@ export class BrokerHttp {
   // ------------------------------------------------------------ endpoints
 
   private userView(u: UserRow): Record<string, unknown> {
-    return { id: u.id, email: u.email, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status, createdAt: u.created_at };
+    return {
+      id: u.id, email: u.email, emailVerified: u.email_verified_at !== null, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status,
+      createdAt: u.created_at,
+    };
   }
 
   private tradingAccount(u: UserRow): number {
@@ -479,12 +507,36 @@ export class BrokerHttp {
     this.route('POST', '/api/signup', 'none', async (c) => {
       const email = text(c.body, 'email', 3, 254).toLowerCase();
       if (!EMAIL.test(email)) fail(400, 'BROKER_VALIDATION', 'email is not an email address', { field: 'email' });
-      const password = c.body.password;
-      if (typeof password !== 'string' || password.length < 10 || password.length > 128) fail(400, 'BROKER_VALIDATION', 'password must be 10-128 characters', { field: 'password' });
+      const password = checkPassword(c.body.password);
       if (store().userByEmail(email) !== undefined) fail(409, 'BROKER_EMAIL_TAKEN', 'an account with this email exists');
       const { hash, salt } = await hashPassword(password);
       if (store().userByEmail(email) !== undefined) fail(409, 'BROKER_EMAIL_TAKEN', 'an account with this email exists');
-      return { status: 201, body: { user: this.userView(store().createUser(email, hash, salt, Date.now())) } };
+      const now = Date.now();
+      const user = store().createUser(email, hash, salt, now);
+      this.credentials.sendVerification(user, now);
+      return { status: 201, body: { user: this.userView(user) } };
+    });
+
+    // ---- password reset and e-mail verification (tokens by mail: gateway/broker/credentials.ts)
+    this.route('POST', '/api/password-reset', 'none', (c) => {
+      const email = text(c.body, 'email', 3, 254).toLowerCase();
+      if (!EMAIL.test(email)) fail(400, 'BROKER_VALIDATION', 'email is not an email address', { field: 'email' });
+      this.credentials.requestPasswordReset(email, c.ip, Date.now());
+      return { status: 202, body: { ok: true, message: 'if an account has this address, a reset link is on its way' } };
+    });
+    this.route('POST', '/api/password-reset/confirm', 'none', (c) => this.withToken(c, async () => {
+      const user = await this.credentials.resetPassword(checkToken(c.body.token), c.body.password as string, Date.now());
+      this.emailFailures.reset(user.email);
+      this.disconnect(user.id);
+      return { ok: true };
+    }));
+    this.route('POST', '/api/verify-email', 'none', (c) => this.withToken(c, () => {
+      this.credentials.verifyEmail(checkToken(c.body.token), Date.now());
+      return { ok: true, emailVerified: true };
+    }));
+    this.route('POST', '/api/verify-email/resend', 'user', (c) => {
+      const sent = this.credentials.requestVerification(c.user!, c.ip, Date.now());
+      return { status: sent ? 202 : 200, body: { sent, emailVerified: !sent } };
     });
 
     this.route('POST', '/api/login', 'none', async (c) => {
@@ -648,6 +700,10 @@ export class BrokerHttp {
     });
 
     // ---- back office (admin token)
+    this.route('GET', '/api/admin/outbox', 'admin', (c) => {
+      const email = c.query.get('email');
+      return { messages: store().outbox(email === null ? undefined : email.toLowerCase(), limit(c, 20)) };
+    });
     this.route('GET', '/api/admin/kyc', 'admin', (c) => ({ kyc: store().kycQueue(c.query.get('status') ?? 'pending') }));
     this.route('POST', '/api/admin/kyc/(\\d+)/approve', 'admin', async (c) => {
       const k = store().kyc(id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such KYC submission');

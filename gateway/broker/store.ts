@@ -18,7 +18,16 @@ export interface UserRow {
   kyc_status: KycStatus;
   account_status: string | null;
   created_at: number;
+  /** When the user proved the e-mail address (a verification or reset link), or null. */
+  email_verified_at: number | null;
+  /** TOTP secret (base32) once enrolled; `totp_enabled` 1 after the first code confirmed it. */
+  totp_secret: string | null;
+  totp_enabled: number;
+  /** Last accepted TOTP time step (a code is accepted once). */
+  totp_last_step: number | null;
 }
+
+export type EmailTokenPurpose = 'reset' | 'verify';
 
 export interface OrderRow {
   id: number;
@@ -85,6 +94,13 @@ CREATE TABLE IF NOT EXISTS withdrawals (
   bank_reference TEXT NOT NULL, request_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, cash_balance INTEGER,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (user_id, request_id));
 CREATE INDEX IF NOT EXISTS withdrawals_user ON withdrawals(user_id, id);
+CREATE TABLE IF NOT EXISTS email_tokens (
+  token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), purpose TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE INDEX IF NOT EXISTS email_tokens_user ON email_tokens(user_id, purpose);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, to_email TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_to ON outbox(to_email, id);
 CREATE TABLE IF NOT EXISTS candles (
   instrument INTEGER NOT NULL, interval_us INTEGER NOT NULL, start_us INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
   low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, notional INTEGER NOT NULL, trades INTEGER NOT NULL,
@@ -140,6 +156,16 @@ export class BrokerStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // Columns added after the first release of broker.db.
+    this.addColumn('users', 'email_verified_at', 'INTEGER');
+    this.addColumn('users', 'totp_secret', 'TEXT');
+    this.addColumn('users', 'totp_enabled', 'INTEGER NOT NULL DEFAULT 0');
+    this.addColumn('users', 'totp_last_step', 'INTEGER');
+  }
+
+  private addColumn(table: string, column: string, definition: string): void {
+    const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
 
   close(): void {
@@ -195,6 +221,61 @@ export class BrokerStore {
 
   deleteExpiredSessions(now: number): void {
     this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now);
+  }
+
+  /** Ends every session of a user (a password reset). Returns how many. */
+  deleteSessionsOf(userId: number): number {
+    return this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes;
+  }
+
+  setPassword(userId: number, passwordHash: string, salt: string): void {
+    this.db.prepare('UPDATE users SET password_hash = ?, salt = ? WHERE id = ?').run(passwordHash, salt, userId);
+  }
+
+  setEmailVerified(userId: number, now: number): void {
+    this.db.prepare('UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?').run(now, userId);
+  }
+
+  // ------------------------------------------------------------ e-mail tokens and the outbox
+
+  /** A new token for (user, purpose); the user's older tokens of that purpose stop working (one live token each). */
+  createEmailToken(userId: number, purpose: EmailTokenPurpose, tokenHash: string, now: number, expiresAt: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM email_tokens WHERE user_id = ? AND purpose = ?').run(userId, purpose);
+      this.db.prepare('INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, userId, purpose, now, expiresAt);
+    })();
+  }
+
+  /**
+   * Uses a token: the user id if it exists for `purpose`, is unused and unexpired
+   * (it is then used, in the same statement: single use even under concurrency), else undefined.
+   */
+  useEmailToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): number | undefined {
+    const row = this.db.prepare(`UPDATE email_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+      RETURNING user_id`).get(now, tokenHash, purpose, now) as { user_id: number } | undefined;
+    return row?.user_id;
+  }
+
+  /** Drops used and expired tokens (the sweep). */
+  deleteStaleEmailTokens(now: number): void {
+    this.db.prepare('DELETE FROM email_tokens WHERE used_at IS NOT NULL OR expires_at <= ?').run(now);
+  }
+
+  /** Queues a mail in the dev outbox, keeping the newest `kept` messages. */
+  addOutbox(toEmail: string, kind: string, subject: string, body: string, now: number, kept: number): number {
+    return this.db.transaction(() => {
+      const id = Number(this.db.prepare('INSERT INTO outbox (to_email, kind, subject, body, created_at) VALUES (?, ?, ?, ?, ?)').run(toEmail, kind, subject, body, now).lastInsertRowid);
+      this.db.prepare('DELETE FROM outbox WHERE id <= ?').run(id - kept);
+      return id;
+    })();
+  }
+
+  outbox(toEmail: string | undefined, limit: number): Array<{ id: number; to: string; kind: string; subject: string; body: string; createdAt: number }> {
+    const columns = 'id, to_email AS "to", kind, subject, body, created_at AS createdAt';
+    const rows = toEmail === undefined
+      ? this.db.prepare(`SELECT ${columns} FROM outbox ORDER BY id DESC LIMIT ?`).all(limit)
+      : this.db.prepare(`SELECT ${columns} FROM outbox WHERE to_email = ? ORDER BY id DESC LIMIT ?`).all(toEmail, limit);
+    return rows as Array<{ id: number; to: string; kind: string; subject: string; body: string; createdAt: number }>;
   }
 
   // ------------------------------------------------------------ KYC

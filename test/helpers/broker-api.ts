@@ -73,10 +73,12 @@ export function brokerOf(exchange: TestExchange): Broker {
 /** Signs up and logs in; with `approve`, also submits KYC and has the back office approve it. */
 export async function newUser(base: string, email: string, options: { approve?: boolean; adminToken?: string } = {}): Promise<{ api: Api; account: number | null; userId: number }> {
   const password = `${email} long password`;
-  const signup = await new Api(base).call('POST', '/api/signup', { email, password });
+  const anonymous = new Api(base);
+  anonymous.patient = true;
+  const signup = await anonymous.call('POST', '/api/signup', { email, password });
   if (signup.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(signup.body)}`);
   const api = new Api(base);
-  api.token = (await new Api(base).call('POST', '/api/login', { email, password })).body.token;
+  api.token = (await anonymous.call('POST', '/api/login', { email, password })).body.token;
   if (!options.approve) return { api, account: null, userId: signup.body.user.id };
   const kyc = await api.call('POST', '/api/kyc', { name: 'Test Person', dateOfBirth: '1980-02-02', address: '2 Side St, Springfield', documentReference: 'P-123456' });
   const approved = await whenConnected(() => new Api(base, options.adminToken).call('POST', `/api/admin/kyc/${kyc.body.kyc.id}/approve`));

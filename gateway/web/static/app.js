@@ -20,7 +20,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, attempt = 0) {
   const options = { method, headers: {}, credentials: 'same-origin' };
   if (body !== undefined) {
     options.headers['content-type'] = 'application/json';
@@ -28,6 +28,11 @@ async function api(method, path, body) {
   }
   const res = await fetch(path, options);
   const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  // Reads that hit the per-user throttle wait and try again; actions report it (the user decides).
+  if (res.status === 429 && method === 'GET' && attempt < 3 && data.error && data.error.code === 'BROKER_THROTTLED') {
+    await new Promise((resolve) => setTimeout(resolve, data.error.retryAfterMs || 500));
+    return api(method, path, body, attempt + 1);
+  }
   if (!res.ok) {
     const e = data.error || { code: 'BROKER_HTTP', message: `HTTP ${res.status}` };
     const error = new Error(e.message);
@@ -51,7 +56,9 @@ async function login(email, password) {
 async function loadMe() {
   try {
     state.user = (await api('GET', '/api/me')).user;
-  } catch {
+  } catch (error) {
+    // Only a 401 means logged out; a throttled or failed request is asked again.
+    if (error.status !== 401) return void setTimeout(loadMe, error.retryAfterMs || 1000);
     state.user = null;
   }
   render();
@@ -59,7 +66,10 @@ async function loadMe() {
 
 function render() {
   const u = state.user;
-  $('auth').hidden = u !== null;
+  const resetting = location.hash.startsWith('#reset=');
+  $('reset').hidden = !resetting;
+  $('auth').hidden = u !== null || resetting;
+  $('verify-note').hidden = u === null || u.emailVerified;
   $('logout').hidden = u === null;
   $('who').textContent = u ? u.email : '';
   const active = u !== null && u.accountStatus === 'active';
@@ -96,6 +106,62 @@ $('signup').addEventListener('click', async () => {
     await login($('email').value, $('password').value);
   } catch (error) {
     $('auth-error').textContent = describe(error);
+  }
+});
+
+$('forgot').addEventListener('click', async () => {
+  $('auth-error').textContent = '';
+  $('auth-info').textContent = '';
+  if (!$('email').value) {
+    $('auth-error').textContent = 'Enter your e-mail address first.';
+    return;
+  }
+  try {
+    const { message } = await api('POST', '/api/password-reset', { email: $('email').value });
+    $('auth-info').textContent = `${message[0].toUpperCase()}${message.slice(1)}.`;
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+});
+
+// Links from the mails: #reset=<token> opens the new-password form, #verify=<token> confirms the address.
+function leaveLink() {
+  history.replaceState(null, '', location.pathname);
+}
+
+$('reset-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('reset-error').textContent = '';
+  try {
+    await api('POST', '/api/password-reset/confirm', { token: location.hash.slice('#reset='.length), password: $('reset-password').value });
+    leaveLink();
+    state.user = null;
+    $('auth-info').textContent = 'Password changed: log in with the new password.';
+    render();
+  } catch (error) {
+    $('reset-error').textContent = describe(error);
+  }
+});
+
+async function verifyFromLink() {
+  if (!location.hash.startsWith('#verify=')) return;
+  const token = location.hash.slice('#verify='.length);
+  leaveLink();
+  try {
+    await api('POST', '/api/verify-email', { token });
+    $('flash').textContent = 'E-mail address confirmed.';
+    $('auth-info').textContent = 'E-mail address confirmed.';
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+}
+
+$('verify-resend').addEventListener('click', async () => {
+  try {
+    const { sent } = await api('POST', '/api/verify-email/resend');
+    $('flash').textContent = sent ? 'A new link is on its way.' : 'Your address is confirmed.';
+  } catch (error) {
+    $('flash').textContent = describe(error);
   }
 });
 
@@ -153,7 +219,7 @@ function connectLive() {
     else if (m.type === 'candles') onCandles(m);
     else if (m.type === 'notification') {
       prependNotification(m.notification);
-      refreshAccount();
+      scheduleRefresh();
     } else if (m.type === 'order' || m.type === 'portfolio' || m.type === 'withdrawal') scheduleRefresh();
   };
 }
@@ -311,7 +377,27 @@ $('ticket').addEventListener('submit', async (event) => {
 
 // ------------------------------------------------------------ account
 
+// One account refresh at a time: a refresh asked for while one runs runs once more after it (so the
+// last answer shown is never older than the last event), and a throttled one waits and tries again.
+let refreshing = false;
+let refreshAgain = false;
 async function refreshAccount() {
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  try {
+    do {
+      refreshAgain = false;
+      await loadAccount();
+    } while (refreshAgain);
+  } finally {
+    refreshing = false;
+  }
+}
+
+async function loadAccount() {
   try {
     const [{ portfolio }, open, all, { withdrawals }] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50'), api('GET', '/api/withdrawals?limit=10')]);
     $('cash').replaceChildren(
@@ -343,6 +429,10 @@ async function refreshAccount() {
     }
   } catch (error) {
     if (error.status === 401) loadMe();
+    else if (error.status === 429) {
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs || 500));
+      refreshAgain = true;
+    }
   }
 }
 
@@ -390,4 +480,6 @@ function prependNotification(n) {
   $('notifications').prepend(el('li', { class: `${n.read ? '' : 'unread'} kind-${n.kind}` }, el('span', { class: 'badge' }, n.kind), `${time} ${n.message}`));
 }
 
-loadMe();
+verifyFromLink().then(loadMe);
+// A link opened in a tab that already shows the terminal only changes the fragment.
+window.addEventListener('hashchange', () => verifyFromLink().then(loadMe));
