@@ -15,6 +15,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
+import { base32Decode, totp } from '../gateway/broker/totp';
 
 // The waitForFunction callbacks run in the page, where document exists.
 declare const document: any;
@@ -166,7 +167,7 @@ describe('web terminal in a headless browser', { skip, timeout: 60_000 }, () => 
     assert.deepEqual(errors, [], 'no script errors in the page');
   });
 
-  it('confirms the e-mail address and resets the password from the links in the outbox', async () => {
+  it('account security: confirms the e-mail address and resets the password from the outbox links, turns on two-factor login', async () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     const outbox = async (kind: string) => {
@@ -196,6 +197,30 @@ describe('web terminal in a headless browser', { skip, timeout: 60_000 }, () => 
     await page.click('#login');
     await page.waitForFunction(() => document.getElementById('auth-error').textContent!.includes('BROKER_INVALID_CREDENTIALS'));
     await page.fill('#password', 'danas brand new password');
+    await page.click('#login');
+    await page.waitForSelector('#terminal', { state: 'visible' });
+
+    // Two-factor: enroll, confirm with a code from the key shown, then login asks for a code.
+    await page.click('#twofa-enroll');
+    await page.waitForSelector('#twofa-setup', { state: 'visible' });
+    const key = base32Decode((await page.textContent('#twofa-secret'))!.replace(/\s/g, ''));
+    assert.match((await page.getAttribute('#twofa-uri', 'href'))!, /^otpauth:\/\/totp\/Broker:dana%40example\.com\?secret=/);
+    const left = 30_000 - (Date.now() % 30_000);
+    if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 200));
+    const now = Date.now();
+    await page.fill('#twofa-code', totp(key, now - 30_000));
+    await page.click('#twofa-submit');
+    await page.waitForFunction(() => document.getElementById('twofa-status').textContent === 'on');
+    await shot('8-two-factor-on');
+    await page.click('#logout');
+    await page.waitForSelector('#auth', { state: 'visible' });
+    await page.fill('#email', 'dana@example.com');
+    await page.fill('#password', 'danas brand new password');
+    await page.click('#login');
+    await page.waitForFunction(() => document.getElementById('auth-error').textContent!.includes('BROKER_2FA_REQUIRED'));
+    await page.waitForSelector('#code-row', { state: 'visible' });
+    await shot('9-two-factor-login');
+    await page.fill('#login-code', totp(key, now));
     await page.click('#login');
     await page.waitForSelector('#terminal', { state: 'visible' });
     assert.deepEqual(errors, [], 'no script errors in the page');

@@ -1,6 +1,7 @@
 /**
  * The life of a customer's credentials after sign-up: password reset and e-mail
- * verification by single-use, expiring tokens sent by mail (gateway/broker/outbox.ts).
+ * verification by single-use, expiring tokens sent by mail (gateway/broker/outbox.ts),
+ * and two-factor authentication with TOTP (gateway/broker/totp.ts).
  * Tokens are 256-bit random strings; broker.db keeps only their SHA-256, one live
  * token per user and purpose, and using one is a single statement (it cannot be used
  * twice, even by two requests at once). The HTTP layer (http-api.ts) adds the
@@ -9,10 +10,15 @@
 import type { Broker } from './broker';
 import { BrokerError } from './broker';
 import { FailureLimiter, hashPassword, newToken, tokenHash } from './security';
+import { base32Decode, matchTotp, newTotpSecret, otpauthUri } from './totp';
 import type { UserRow } from './store';
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
+/** Issuer shown by authenticator apps. */
+export const TOTP_ISSUER = 'Broker';
+/** Steps accepted either side of now (30 s each): clock drift and the time to type. */
+export const TOTP_WINDOW = 1;
 
 function fail(status: number, code: string, message: string, details: Record<string, unknown> = {}): never {
   throw new BrokerError(status, code, message, details);
@@ -24,6 +30,12 @@ export function checkPassword(password: unknown): string {
     fail(400, 'BROKER_VALIDATION', `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters`, { field: 'password' });
   }
   return password;
+}
+
+/** A TOTP code as sent by a client: six digits, else BROKER_VALIDATION. */
+export function checkCode(code: unknown): string {
+  if (typeof code !== 'string' || !/^\d{6}$/.test(code)) fail(400, 'BROKER_VALIDATION', 'code is the 6-digit code of your authenticator app', { field: 'code' });
+  return code;
 }
 
 /** A token as sent by a client: a string of the right shape, else BROKER_VALIDATION. */
@@ -139,5 +151,41 @@ export class Credentials {
     if (userId === undefined) fail(400, 'BROKER_TOKEN_INVALID', 'this verification link is wrong, used or expired; ask for a new one');
     store.setEmailVerified(userId, now);
     return store.user(userId)!;
+  }
+
+  // ------------------------------------------------------------ two-factor authentication (TOTP)
+
+  /** A new secret for the user (replacing one not confirmed yet); BROKER_2FA_STATE if 2FA is on. */
+  enrollTotp(user: UserRow): { secret: string; uri: string } {
+    if (user.totp_enabled === 1) fail(409, 'BROKER_2FA_STATE', 'two-factor authentication is on; disable it first');
+    const secret = newTotpSecret();
+    this.broker.store!.setTotp(user.id, secret, false);
+    return { secret, uri: otpauthUri(TOTP_ISSUER, user.email, secret) };
+  }
+
+  /** Turns 2FA on with a first code from the app (proof the secret was stored). */
+  confirmTotp(user: UserRow, code: string, now: number): void {
+    if (user.totp_enabled === 1 || user.totp_secret === null) fail(409, 'BROKER_2FA_STATE', user.totp_enabled === 1 ? 'two-factor authentication is on already' : 'enroll first');
+    const step = matchTotp(base32Decode(user.totp_secret), code, now, TOTP_WINDOW);
+    if (step === undefined) fail(400, 'BROKER_2FA_INVALID', 'wrong code (check the time of your device)');
+    const store = this.broker.store!;
+    store.setTotp(user.id, user.totp_secret, true);
+    store.useTotpStep(user.id, step);
+  }
+
+  /** Turns 2FA off with a current code. */
+  disableTotp(user: UserRow, code: string, now: number): void {
+    if (user.totp_enabled !== 1) fail(409, 'BROKER_2FA_STATE', 'two-factor authentication is off');
+    this.checkTotp(user, code, now);
+    this.broker.store!.setTotp(user.id, null, false);
+  }
+
+  /**
+   * A code for a user with 2FA on: valid in the window and after the last accepted
+   * step (RFC 6238 §5.2: a code is accepted once), else BROKER_2FA_INVALID.
+   */
+  checkTotp(user: UserRow, code: string, now: number): void {
+    const step = user.totp_secret === null ? undefined : matchTotp(base32Decode(user.totp_secret), code, now, TOTP_WINDOW);
+    if (step === undefined || !this.broker.store!.useTotpStep(user.id, step)) fail(401, 'BROKER_2FA_INVALID', 'wrong or already used code');
   }
 }

@@ -16,7 +16,7 @@ import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
 import type { UserRow } from './store';
 import type { CandleView } from './chart-candles';
-import { checkPassword, checkToken, Credentials } from './credentials';
+import { checkCode, checkPassword, checkToken, Credentials } from './credentials';
 
 interface Subscription {
   prices: Set<number>;
@@ -176,6 +176,25 @@ export class BrokerHttp {
     this.ipRequests.sweep(now);
     this.broker.store?.deleteExpiredSessions(now);
     this.credentials.sweep(now);
+  }
+
+  /**
+   * Runs a TOTP check: a wrong code counts as a failed login of the user's address and
+   * of the IP (the login limits), and either over its limit is refused first.
+   */
+  private withCode<T>(c: Context, user: UserRow, check: () => T): T {
+    const now = Date.now();
+    const blocked = Math.max(this.emailFailures.blockedFor(user.email, now), this.ipFailures.blockedFor(c.ip, now));
+    if (blocked > 0) fail(429, 'BROKER_LOGIN_RATE_LIMITED', 'too many failed attempts; try again later', { retryAfterMs: blocked });
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'BROKER_2FA_INVALID') {
+        this.emailFailures.fail(user.email, now);
+        this.ipFailures.fail(c.ip, now);
+      }
+      throw error;
+    }
   }
 
   /** Closes every live socket of a user (their sessions ended). */
@@ -459,7 +478,7 @@ export class BrokerHttp {
 
   private userView(u: UserRow): Record<string, unknown> {
     return {
-      id: u.id, email: u.email, emailVerified: u.email_verified_at !== null, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status,
+      id: u.id, email: u.email, emailVerified: u.email_verified_at !== null, twoFactor: u.totp_enabled === 1, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status,
       createdAt: u.created_at,
     };
   }
@@ -551,6 +570,11 @@ export class BrokerHttp {
         this.emailFailures.fail(email, now);
         this.ipFailures.fail(c.ip, now);
         fail(401, 'BROKER_INVALID_CREDENTIALS', 'wrong email or password');
+      }
+      if (user.totp_enabled === 1) {
+        if (c.body.code === undefined || c.body.code === null || c.body.code === '') fail(401, 'BROKER_2FA_REQUIRED', 'enter the code of your authenticator app', { field: 'code' });
+        const code = checkCode(c.body.code);
+        this.withCode(c, user, () => this.credentials.checkTotp(user, code, now));
       }
       this.emailFailures.reset(email);
       const token = newToken();
@@ -697,6 +721,19 @@ export class BrokerHttp {
       const ids = c.body.ids;
       if (ids !== undefined && (!Array.isArray(ids) || ids.length > 500 || !ids.every((n) => Number.isSafeInteger(n)))) fail(400, 'BROKER_VALIDATION', 'ids must be a list of notification ids', { field: 'ids' });
       return { updated: store().markRead(c.user!.id, ids as number[] | undefined) };
+    });
+
+    // ---- two-factor authentication (TOTP, RFC 6238)
+    this.route('POST', '/api/2fa/enroll', 'user', (c) => ({ status: 201, body: this.credentials.enrollTotp(c.user!) }));
+    this.route('POST', '/api/2fa/confirm', 'user', (c) => {
+      const code = checkCode(c.body.code);
+      this.withCode(c, c.user!, () => this.credentials.confirmTotp(c.user!, code, Date.now()));
+      return { twoFactor: true };
+    });
+    this.route('POST', '/api/2fa/disable', 'user', (c) => {
+      const code = checkCode(c.body.code);
+      this.withCode(c, c.user!, () => this.credentials.disableTotp(c.user!, code, Date.now()));
+      return { twoFactor: false };
     });
 
     // ---- back office (admin token)

@@ -236,6 +236,16 @@ export class BrokerStore {
     this.db.prepare('UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?').run(now, userId);
   }
 
+  /** Enrolls (secret, not enabled), enables, or with null removes the user's TOTP secret. */
+  setTotp(userId: number, secret: string | null, enabled: boolean): void {
+    this.db.prepare('UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_last_step = NULL WHERE id = ?').run(secret, enabled ? 1 : 0, userId);
+  }
+
+  /** Records an accepted TOTP step; false if it is not after the last accepted one (a code works once). */
+  useTotpStep(userId: number, step: number): boolean {
+    return this.db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)').run(step, userId, step).changes > 0;
+  }
+
   // ------------------------------------------------------------ e-mail tokens and the outbox
 
   /** A new token for (user, purpose); the user's older tokens of that purpose stop working (one live token each). */

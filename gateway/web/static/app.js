@@ -49,7 +49,18 @@ function describe(error) {
 // ------------------------------------------------------------ auth and KYC
 
 async function login(email, password) {
-  await api('POST', '/api/login', { email, password });
+  const code = $('login-code').value;
+  try {
+    await api('POST', '/api/login', { email, password, ...(code ? { code } : {}) });
+  } catch (error) {
+    if (error.code === 'BROKER_2FA_REQUIRED') {
+      $('code-row').hidden = false;
+      $('login-code').focus();
+    }
+    throw error;
+  }
+  $('login-code').value = '';
+  $('code-row').hidden = true;
   await loadMe();
 }
 
@@ -74,6 +85,8 @@ function render() {
   $('who').textContent = u ? u.email : '';
   const active = u !== null && u.accountStatus === 'active';
   $('kyc-badge').textContent = u ? (active ? `account ${u.account}` : `KYC: ${u.kycStatus}`) : '';
+  $('kyc-badge').hidden = u === null;
+  if (u === null) $('flash').textContent = '';
   $('kyc').hidden = u === null || active;
   $('terminal').hidden = !active;
   if (u && !active) {
@@ -86,12 +99,51 @@ function render() {
   if (active) {
     clearInterval(state.refreshTimer);
     startTerminal();
+    renderTwoFactor();
   }
 }
+
+// ------------------------------------------------------------ two-factor authentication
+
+function renderTwoFactor() {
+  const on = state.user.twoFactor;
+  $('twofa-status').textContent = on ? 'on' : 'off';
+  $('twofa-enroll').hidden = on || !$('twofa-setup').hidden;
+  $('twofa-form').hidden = !on && $('twofa-setup').hidden;
+  $('twofa-submit').textContent = on ? 'Disable' : 'Confirm';
+}
+
+$('twofa-enroll').addEventListener('click', async () => {
+  $('twofa-error').textContent = '';
+  try {
+    const { secret, uri } = await api('POST', '/api/2fa/enroll');
+    $('twofa-secret').textContent = secret.replace(/(.{4})/g, '$1 ').trim();
+    $('twofa-uri').href = uri;
+    $('twofa-setup').hidden = false;
+    renderTwoFactor();
+  } catch (error) {
+    $('twofa-error').textContent = describe(error);
+  }
+});
+
+$('twofa-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('twofa-error').textContent = '';
+  try {
+    const { twoFactor } = await api('POST', state.user.twoFactor ? '/api/2fa/disable' : '/api/2fa/confirm', { code: $('twofa-code').value });
+    state.user.twoFactor = twoFactor;
+    $('twofa-setup').hidden = true;
+    $('twofa-code').value = '';
+    renderTwoFactor();
+  } catch (error) {
+    $('twofa-error').textContent = describe(error);
+  }
+});
 
 $('auth-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('auth-error').textContent = '';
+  $('auth-info').textContent = '';
   try {
     await login($('email').value, $('password').value);
   } catch (error) {
