@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m' };
+const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m', portfolio: null };
 
 const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 const chart = new CandleChart($('chart'), { priceText: money });
@@ -223,6 +223,7 @@ $('logout').addEventListener('click', async () => {
   state.ws = null;
   state.started = false;
   state.user = null;
+  state.portfolio = null;
   render();
 });
 
@@ -289,6 +290,7 @@ function scheduleRefresh() {
 function subscribePrices() {
   const symbols = new Set(state.watchlist ? state.watchlist.symbols : []);
   if (state.selected) symbols.add(state.selected);
+  if (state.portfolio) for (const p of state.portfolio.positions) symbols.add(p.symbol);
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'prices', symbols: [...symbols] }));
 }
 
@@ -300,6 +302,34 @@ function onPrice(symbol, last) {
     cell.textContent = money(last);
     cell.className = `num ${previous === undefined || previous === last ? '' : last > previous ? 'up' : 'down'}`;
   }
+  if (state.portfolio && state.portfolio.positions.some((p) => p.symbol === symbol)) schedulePortfolio();
+}
+
+// The portfolio moves with live prices between refreshes: market value and unrealized P&L are
+// quantity × last − cost basis, as the broker computes them (docs/broker-api.md), redrawn once per frame.
+let portfolioFrame = 0;
+function schedulePortfolio() {
+  if (portfolioFrame === 0) portfolioFrame = requestAnimationFrame(() => { portfolioFrame = 0; renderPortfolio(); });
+}
+
+function renderPortfolio() {
+  const portfolio = state.portfolio;
+  if (!portfolio) return;
+  let marketValue = 0;
+  let unrealized = 0;
+  const rows = portfolio.positions.map((p) => {
+    const last = state.prices.get(p.symbol) ?? p.lastPrice;
+    const value = p.quantity * last;
+    const pnl = value - p.costBasis;
+    marketValue += value;
+    unrealized += pnl;
+    return el('tr', { 'data-symbol': p.symbol }, el('td', {}, p.symbol), el('td', { class: 'num' }, p.quantity), el('td', { class: 'num' }, money(p.averagePrice)),
+      el('td', { class: 'num last' }, money(last)), el('td', { class: `num pnl ${pnl >= 0 ? 'up' : 'down'}` }, money(pnl)), el('td', { class: 'num' }, money(p.realizedPnl)));
+  });
+  $('cash').replaceChildren(
+    el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity `, el('span', { id: 'equity' }, money(portfolio.cash + marketValue))),
+    el('div', {}, 'Unrealized P&L ', el('span', { class: unrealized >= 0 ? 'up' : 'down', id: 'unrealized' }, money(unrealized)), ' · realized ', money(portfolio.realizedPnl)));
+  $('positions').querySelector('tbody').replaceChildren(...rows);
 }
 
 // Chart: candles from the broker (history on subscribe, then live updates of the series).
@@ -452,15 +482,11 @@ async function refreshAccount() {
 async function loadAccount() {
   try {
     const [{ portfolio }, open, all, { withdrawals }] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50'), api('GET', '/api/withdrawals?limit=10')]);
-    $('cash').replaceChildren(
-      el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity ${money(portfolio.equity)}`),
-      el('div', {}, 'Unrealized P&L ', el('span', { class: portfolio.unrealizedPnl >= 0 ? 'up' : 'down', id: 'unrealized' }, money(portfolio.unrealizedPnl)), ' · realized ', money(portfolio.realizedPnl)));
-    const positions = $('positions').querySelector('tbody');
-    positions.replaceChildren();
-    for (const p of portfolio.positions) {
-      positions.append(el('tr', { 'data-symbol': p.symbol }, el('td', {}, p.symbol), el('td', { class: 'num' }, p.quantity), el('td', { class: 'num' }, money(p.averagePrice)),
-        el('td', { class: 'num' }, money(p.lastPrice)), el('td', { class: `num ${p.unrealizedPnl >= 0 ? 'up' : 'down'}` }, money(p.unrealizedPnl)), el('td', { class: 'num' }, money(p.realizedPnl))));
-    }
+    const held = state.portfolio ? state.portfolio.positions.map((p) => p.symbol).join() : '';
+    state.portfolio = portfolio;
+    for (const p of portfolio.positions) if (!state.prices.has(p.symbol)) state.prices.set(p.symbol, p.lastPrice);
+    renderPortfolio();
+    if (portfolio.positions.map((p) => p.symbol).join() !== held) subscribePrices();
     const openBody = $('open-orders').querySelector('tbody');
     openBody.replaceChildren();
     for (const o of open.orders) {

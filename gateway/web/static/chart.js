@@ -111,8 +111,9 @@ class CandleChart {
     parts.push(this.node('line', { x1: 0, x2: plotWidth, y1: y(last.close), y2: y(last.close), class: 'chart-last' }));
     parts.push(this.node('text', { x: plotWidth + 4, y: y(last.close) + 4, class: 'chart-label chart-last-label' }, this.priceText(last.close)));
     const time = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    parts.push(this.node('text', { x: offset + step / 2, y: height - 3, class: 'chart-label' }, time(shown[0].time)));
-    if (shown.length > 1) parts.push(this.node('text', { x: plotWidth, y: height - 3, class: 'chart-label', 'text-anchor': 'end' }, time(last.time)));
+    parts.push(this.node('text', { x: plotWidth, y: height - 3, class: 'chart-label', 'text-anchor': 'end' }, time(last.time)));
+    const firstX = offset + step / 2;
+    if (plotWidth - firstX > 120) parts.push(this.node('text', { x: firstX, y: height - 3, class: 'chart-label' }, time(shown[0].time)));
     svg.replaceChildren(...parts);
   }
 }
