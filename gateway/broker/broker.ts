@@ -371,7 +371,7 @@ export class Broker implements Service {
    * applies a reference at most once and limits it to settled, unreserved cash, and a
    * margin account to what keeps its initial requirement covered). `requestId` makes
    * the request idempotent per user: a repeat answers the same withdrawal, re-sending
-   * the same command only while it has no answer.
+   * the same command (same reference: booked at most once) only while it has no answer.
    */
   async withdraw(userId: number, account: number, amount: number, bankReference: string, requestId: string): Promise<{ status: number; withdrawal: Record<string, unknown> }> {
     const store = this.store!;
@@ -383,18 +383,21 @@ export class Broker implements Service {
         throw new BrokerError(409, 'BROKER_REQUEST_ID_REUSED', 'this requestId was used for a different withdrawal', { withdrawal: withdrawalView(row) });
       }
       if (row.status !== 'pending') return this.withdrawalAnswer(row, 200);
-    } else {
+    }
+    // No row for a request that cannot be sent now (503): the client retries with the same requestId.
+    const ops = this.requireClient(this.opsClient);
+    if (row === undefined) {
       if (store.withdrawalsSince(userId, now - 86_400_000) >= this.options.withdrawalsPerDay) {
         throw new BrokerError(409, 'BROKER_LIMIT', `at most ${this.options.withdrawalsPerDay} withdrawal requests in 24 hours`);
       }
       row = store.createWithdrawal({ user_id: userId, account, amount, bank_reference: bankReference, request_id: requestId, created_at: now });
     }
-    const ops = this.requireClient(this.opsClient);
     const reference = WITHDRAWAL_REFERENCE_BASE + row.id;
     const key = `withdraw:${reference}`;
     const done = this.waitFor(key);
     const sequence = ops.send('Withdraw', { account: row.account, amount, reference });
-    this.sentBySequence.set(sequence, { key, withdrawalId: row.id });
+    // A gateway Reject ends the withdrawal only for its first command: an earlier one of a repeat may still be booked.
+    this.sentBySequence.set(sequence, repeat ? { key } : { key, withdrawalId: row.id });
     await done;
     this.sentBySequence.delete(sequence);
     return this.withdrawalAnswer(store.withdrawal(row.id)!, repeat ? 200 : 201);

@@ -498,9 +498,14 @@ export class BrokerStore {
     return Number((this.db.prepare('SELECT COUNT(*) AS n FROM withdrawals WHERE user_id = ? AND created_at >= ?').get(userId, since) as { n: number }).n);
   }
 
-  /** Moves a pending withdrawal to its answer; false if it was not pending (answers never change). */
+  /**
+   * A withdrawal's answer. A refusal applies to a pending withdrawal only; booked
+   * money (CashWithdrawn) is the truth and wins over anything (a retried request's
+   * second command may be booked after the first was refused). False: nothing changed.
+   */
   finishWithdrawal(id: number, status: 'accepted' | 'rejected', reason: string | null, cashBalance: number | null, now: number): boolean {
-    return this.db.prepare("UPDATE withdrawals SET status = ?, reason = ?, cash_balance = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+    const from = status === 'accepted' ? "status != 'accepted'" : "status = 'pending'";
+    return this.db.prepare(`UPDATE withdrawals SET status = ?, reason = ?, cash_balance = ?, updated_at = ? WHERE id = ? AND ${from}`)
       .run(status, reason, cashBalance, now, id).changes > 0;
   }
 
