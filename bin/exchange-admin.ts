@@ -7,6 +7,8 @@
  *    admin/back-office API key: instrument add/halt/resume, account
  *    open/approve/suspend/resume/close, deposit, withdraw. Each prints the event
  *    that answered it; a refusal exits with code 2 and names the reason.
+ *  - The broker's development outbox (password-reset and verification mails) over
+ *    the broker's back-office API (same bearer token).
  */
 import { Command } from 'commander';
 import { ExchangeClient, ServerMessage } from '../gateway/client/exchange-client';
@@ -20,14 +22,15 @@ const ops = defaults.demoAccounts.find((a) => a.permissions.includes('admin'))!;
 const program = new Command('exchange-admin')
   .option('--http <url>', 'supervisor HTTP base URL', `http://127.0.0.1:${defaults.httpPort}`)
   .option('--token <token>', 'admin bearer token (or EXCHANGE_ADMIN_TOKEN)', process.env.EXCHANGE_ADMIN_TOKEN ?? defaults.adminToken)
+  .option('--broker <url>', 'broker HTTP base URL', `http://127.0.0.1:${defaults.brokerPort}`)
   .option('--host <host>', 'order-entry host', '127.0.0.1')
   .option('--port <port>', 'order-entry port of the key (base + keyId mod workers)', String(defaults.orderEntryBasePort + (ops.keyId % defaults.gatewayWorkers)))
   .option('--key <keyId>', 'admin/back-office API key id', String(ops.keyId))
   .option('--secret <secret>', 'API key secret (or EXCHANGE_ADMIN_SECRET)', process.env.EXCHANGE_ADMIN_SECRET ?? ops.apiSecret);
 
-async function http(method: 'GET' | 'POST', path: string): Promise<void> {
+async function http(method: 'GET' | 'POST', path: string, base: 'http' | 'broker' = 'http'): Promise<void> {
   const o = program.opts();
-  const response = await fetch(`${o.http}${path}`, { method, headers: { authorization: `Bearer ${o.token}` } });
+  const response = await fetch(`${o[base]}${path}`, { method, headers: { authorization: `Bearer ${o.token}` } });
   const body = await response.text();
   console.log(body);
   if (!response.ok) process.exitCode = 1;
@@ -88,6 +91,13 @@ program.command('deposit <account> <amount>').requiredOption('--reference <ref>'
   .action((a: string, amount: string, o: { reference: string }) => send('Deposit', { account: number(a), amount: number(amount), reference: number(o.reference) }, ['CashDeposited']));
 program.command('withdraw <account> <amount>').requiredOption('--reference <ref>', 'external (bank) reference, idempotent')
   .action((a: string, amount: string, o: { reference: string }) => send('Withdraw', { account: number(a), amount: number(amount), reference: number(o.reference) }, ['CashWithdrawn']));
+
+program.command('broker-outbox').description('mails the broker sent (development outbox): password resets, e-mail verifications')
+  .option('--email <address>', 'only mails to this address').option('--limit <n>', 'newest n', '20')
+  .action((o: { email?: string; limit: string }) => {
+    const query = new URLSearchParams({ limit: String(number(o.limit)), ...(o.email === undefined ? {} : { email: o.email }) });
+    return http('GET', `/api/admin/outbox?${query}`, 'broker');
+  });
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(error.message);

@@ -486,6 +486,28 @@ test('3. candles: OHLCV across 1s/1m/1h boundaries, closed by the next trade or 
   assert.deepEqual(sub.drain().map((m) => m.type === 'candle' && [m.interval, m.open, m.high, m.low, m.close, m.volume, m.notional, m.trades]), [['1s', 10, 12, 10, 12, 3, 32, 2]]);
 });
 
+test('3b. candles: an open candle read with openCandle and re-opened with restoreOpen goes on as if never interrupted', () => {
+  const trades: Array<[number, number, number]> = [[1_000_100, 100, 1], [1_500_000, 105, 2], [59_000_000, 97, 3], [61_000_000, 110, 5], [61_500_000, 90, 1]];
+  const pick = (m: CandleMessage) => [m.interval, m.start, m.open, m.high, m.low, m.close, m.volume, m.notional, m.trades];
+  const whole: CandleMessage[] = [];
+  const a = new CandleBuilder((m) => whole.push(m as CandleMessage));
+  for (const [t, p, q] of trades) a.onTrade(1, p, q, t);
+  a.flush(3_600_000_000);
+  const resumed: CandleMessage[] = [];
+  const first = new CandleBuilder((m) => resumed.push(m as CandleMessage));
+  for (const [t, p, q] of trades.slice(0, 3)) first.onTrade(1, p, q, t);
+  assert.equal(first.openCandle(2, 1_000_000), undefined, 'nothing open for another instrument');
+  assert.equal(first.openCandle(1, 5_000_000), undefined, 'no such interval');
+  assert.deepEqual(first.openCandle(1, 60_000_000), { start: 0, open: 100, high: 105, low: 97, close: 97, volume: 6, notional: 100 + 210 + 291, trades: 3 });
+  const second = new CandleBuilder((m) => resumed.push(m as CandleMessage));
+  for (const interval of second.intervals) second.restoreOpen(1, interval, first.openCandle(1, interval)!);
+  for (const [t, p, q] of trades.slice(3)) second.onTrade(1, p, q, t);
+  second.flush(3_600_000_000);
+  assert.deepEqual(resumed.map(pick), whole.map(pick));
+  assert.throws(() => second.restoreOpen(1, 60_000_000, { start: 1, open: 1, high: 1, low: 1, close: 1, volume: 1, notional: 1, trades: 1 }), RangeError);
+  assert.throws(() => second.restoreOpen(1, 7, { start: 0, open: 1, high: 1, low: 1, close: 1, volume: 1, notional: 1, trades: 1 }), RangeError);
+});
+
 test('3b. candles from the engine: trades at command timestamps, closed by a Clock command', () => {
   const rig = new Rig();
   const h = rig.harness;

@@ -23,8 +23,10 @@ import { AccountAction, AccountStatus, AccountType, CancelReason, nameOf, OrderT
 import { ExchangeClient, ServerMessage } from '../client/exchange-client';
 import { MarketDataClient } from '../client/market-data-client';
 import { GatewayReject } from '../protocol/reject-codes';
-import { BrokerStore, OrderRow } from './store';
+import { BrokerStore, OrderRow, WithdrawalRow } from './store';
 import { BrokerHttp } from './http-api';
+import { ChartCandles } from './chart-candles';
+import { Mailer, OutboxMailer } from './outbox';
 
 export interface BrokerOptions {
   /** First account id the broker allocates to approved customers. */
@@ -40,12 +42,37 @@ export interface BrokerOptions {
   maxBodyBytes: number;
   /** How long an API call waits for the exchange's answer before replying 202/503. */
   exchangeTimeoutMs: number;
+  /** Chart candles kept in broker.db per instrument and interval (1s, 1m, 1h); older ones are deleted. */
+  candlesKept: number;
+  /** Withdrawal requests per user in any 24 hours (BROKER_LIMIT beyond). */
+  withdrawalsPerDay: number;
+  /** Lifetime of a password-reset token (single use). */
+  resetTokenTtlMs: number;
+  /** Lifetime of an e-mail verification token (single use). */
+  verifyTokenTtlMs: number;
+  /** Reset / verification mails per address and per IP within loginWindowMs (BROKER_MAIL_RATE_LIMITED beyond). */
+  mailsPerEmail: number;
+  mailsPerIp: number;
+  /** Messages kept in the development outbox (broker.db). */
+  outboxKept: number;
+  /** Public URL of the terminal, for links in mails ('' = http://host:brokerPort). Never taken from a request's Host header. */
+  publicUrl: string;
 }
 
 export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   accountBase: 1000, sessionTtlMs: 12 * 3600_000, loginFailuresPerEmail: 5, loginFailuresPerIp: 20, loginWindowMs: 15 * 60_000,
   requestsPerSecond: 20, requestBurst: 40, ordersPerSecond: 5, orderBurst: 10, maxBodyBytes: 16_384, exchangeTimeoutMs: 5000,
+  candlesKept: 1000, withdrawalsPerDay: 20, resetTokenTtlMs: 30 * 60_000, verifyTokenTtlMs: 24 * 3600_000, mailsPerEmail: 3, mailsPerIp: 20,
+  outboxKept: 1000, publicUrl: '',
 };
+
+/**
+ * Core references (Deposit/Withdraw.reference, the external bank reference the core
+ * refuses to apply twice) are the broker's row ids above a base per kind, so the two
+ * kinds never collide.
+ */
+export const DEPOSIT_REFERENCE_BASE = 1_000_000_000;
+export const WITHDRAWAL_REFERENCE_BASE = 2_000_000_000;
 
 export class BrokerError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
@@ -70,10 +97,21 @@ export function orderView(o: OrderRow): Record<string, unknown> {
   };
 }
 
+export function withdrawalView(w: WithdrawalRow): Record<string, unknown> {
+  return {
+    id: w.id, amount: w.amount, bankReference: w.bank_reference, requestId: w.request_id, reference: WITHDRAWAL_REFERENCE_BASE + w.id,
+    status: w.status, reason: w.reason, cashBalance: w.cash_balance, createdAt: w.created_at, updatedAt: w.updated_at,
+  };
+}
+
 export class Broker implements Service {
   readonly name: string;
   readonly options: BrokerOptions;
   store?: BrokerStore;
+  /** Chart candles (set at start, with the store). */
+  candles?: ChartCandles;
+  /** Where reset and verification mails go (the broker.db outbox unless a mailer was given). */
+  mailer?: Mailer;
   private http?: BrokerHttp;
   private consumer?: SpmcConsumer;
   /** Last exchange event applied to broker.db (persisted with the read models, in the same transaction). */
@@ -92,7 +130,7 @@ export class Broker implements Service {
   private alertsByInstrument = new Map<number, Array<{ id: number; user_id: number; symbol: string; direction: string; price: number }>>();
   private readonly waiters = new Map<string, Waiter[]>();
   /** client sequence of the broker session -> waiter key of the request (for session-level Rejects). */
-  private readonly sentBySequence = new Map<number, { key: string; orderId?: number }>();
+  private readonly sentBySequence = new Map<number, { key: string; orderId?: number; withdrawalId?: number }>();
   private tradeClient?: ExchangeClient;
   private opsClient?: ExchangeClient;
   private marketData?: MarketDataClient;
@@ -102,7 +140,8 @@ export class Broker implements Service {
   onDepth: (instrument: number) => void = () => {};
 
   constructor(readonly config: ExchangeConfig, private readonly core: ExchangeCore | undefined, private readonly consumerIndex: number,
-    readonly log: Logger, options: Partial<BrokerOptions> = {}) {
+    readonly log: Logger, options: Partial<BrokerOptions> = {}, mailer?: Mailer) {
+    this.mailer = mailer;
     this.options = { ...DEFAULT_BROKER_OPTIONS, ...options };
     this.name = `broker (port ${config.brokerPort})`;
     this.instruments = config.instruments;
@@ -127,6 +166,8 @@ export class Broker implements Service {
     const directory = this.config.dataDirectory;
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.store = new BrokerStore(path.join(directory, 'broker.db'));
+    this.candles = new ChartCandles(this.store, this.options.candlesKept);
+    this.mailer ??= new OutboxMailer(this.store, this.options.outboxKept);
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
     if (this.core !== undefined) {
       await this.catchUp();
@@ -253,6 +294,7 @@ export class Broker implements Service {
         this.pushOrder(order.id);
       }
     }
+    if (sent.withdrawalId !== undefined) this.finishWithdrawal(sent.withdrawalId, 'rejected', reason, null, now);
     this.settle(sent.key, { ok: false, reason });
   }
 
@@ -314,7 +356,7 @@ export class Broker implements Service {
 
   async deposit(account: number, amount: number): Promise<Record<string, unknown>> {
     const ops = this.requireClient(this.opsClient);
-    const reference = 1_000_000_000 + this.store!.recordDeposit(account, amount, Date.now());
+    const reference = DEPOSIT_REFERENCE_BASE + this.store!.recordDeposit(account, amount, Date.now());
     const done = this.waitFor(`deposit:${reference}`);
     const sequence = ops.send('Deposit', { account, amount, reference });
     this.sentBySequence.set(sequence, { key: `deposit:${reference}` });
@@ -322,6 +364,66 @@ export class Broker implements Service {
     if (result === undefined) throw new BrokerError(504, 'BROKER_EXCHANGE_TIMEOUT', 'the exchange did not confirm the deposit in time');
     if (result.ok !== true) throw new BrokerError(409, 'BROKER_EXCHANGE_REJECTED', `the exchange refused the deposit: ${String(result.reason)}`);
     return { account, amount, reference, cashBalance: result.cashBalance };
+  }
+
+  /**
+   * A customer's withdrawal: the core's Withdraw with the row's reference (the core
+   * applies a reference at most once and limits it to settled, unreserved cash, and a
+   * margin account to what keeps its initial requirement covered). `requestId` makes
+   * the request idempotent per user: a repeat answers the same withdrawal, re-sending
+   * the same command (same reference: booked at most once) only while it has no answer.
+   */
+  async withdraw(userId: number, account: number, amount: number, bankReference: string, requestId: string): Promise<{ status: number; withdrawal: Record<string, unknown> }> {
+    const store = this.store!;
+    const now = Date.now();
+    let row = store.withdrawalByRequest(userId, requestId);
+    const repeat = row !== undefined;
+    if (row !== undefined) {
+      if (row.amount !== amount || row.bank_reference !== bankReference) {
+        throw new BrokerError(409, 'BROKER_REQUEST_ID_REUSED', 'this requestId was used for a different withdrawal', { withdrawal: withdrawalView(row) });
+      }
+      if (row.status !== 'pending') return this.withdrawalAnswer(row, 200);
+    }
+    // No row for a request that cannot be sent now (503): the client retries with the same requestId.
+    const ops = this.requireClient(this.opsClient);
+    if (row === undefined) {
+      if (store.withdrawalsSince(userId, now - 86_400_000) >= this.options.withdrawalsPerDay) {
+        throw new BrokerError(409, 'BROKER_LIMIT', `at most ${this.options.withdrawalsPerDay} withdrawal requests in 24 hours`);
+      }
+      row = store.createWithdrawal({ user_id: userId, account, amount, bank_reference: bankReference, request_id: requestId, created_at: now });
+    }
+    const reference = WITHDRAWAL_REFERENCE_BASE + row.id;
+    const key = `withdraw:${reference}`;
+    const done = this.waitFor(key);
+    const sequence = ops.send('Withdraw', { account: row.account, amount, reference });
+    // A gateway Reject ends the withdrawal only for its first command: an earlier one of a repeat may still be booked.
+    this.sentBySequence.set(sequence, repeat ? { key } : { key, withdrawalId: row.id });
+    await done;
+    this.sentBySequence.delete(sequence);
+    return this.withdrawalAnswer(store.withdrawal(row.id)!, repeat ? 200 : 201);
+  }
+
+  private withdrawalAnswer(row: WithdrawalRow, status: number): { status: number; withdrawal: Record<string, unknown> } {
+    const withdrawal = withdrawalView(row);
+    if (row.status === 'pending') return { status: 202, withdrawal };
+    if (row.status === 'rejected') throw new BrokerError(422, 'BROKER_WITHDRAWAL_REJECTED', `withdrawal rejected: ${String(row.reason)}`, { reason: row.reason, withdrawal });
+    return { status, withdrawal };
+  }
+
+  /** A withdrawal's answer (event or gateway Reject): the row, a notification, a live hint. Only a pending one changes. */
+  private finishWithdrawal(id: number, status: 'accepted' | 'rejected', reason: string | null, cashBalance: number | null, now: number): void {
+    const store = this.store!;
+    if (!store.finishWithdrawal(id, status, reason, cashBalance, now)) return;
+    const row = store.withdrawal(id)!;
+    if (status === 'rejected') this.notify(row.user_id, 'withdrawal', `Withdrawal of ${money(row.amount)} rejected: ${reason}`, { withdrawalId: id, amount: row.amount, reason }, now);
+    this.push(row.user_id, { type: 'withdrawal', withdrawal: withdrawalView(row) });
+  }
+
+  /** The broker's withdrawal of a core reference on `account` (undefined: not one of the broker's). */
+  private withdrawalOf(reference: number, account: number): number | undefined {
+    const id = reference - WITHDRAWAL_REFERENCE_BASE;
+    if (id < 1 || id >= DEPOSIT_REFERENCE_BASE) return undefined;
+    return this.store!.withdrawal(id)?.account === account ? id : undefined;
   }
 
   async placeOrder(userId: number, account: number, body: Record<string, unknown>): Promise<{ status: number; order: Record<string, unknown> }> {
@@ -477,6 +579,7 @@ export class Broker implements Service {
         }
       }
       this.appliedThrough = target;
+      this.candles!.persist();
       store.setLastEventSequence(target);
       store.db.exec('COMMIT');
     } catch (error) {
@@ -510,6 +613,7 @@ export class Broker implements Service {
         }
         if (last > 0 && this.store !== undefined && !this.disposed) {
           this.appliedThrough = last;
+          this.candles!.persist();
           this.store.setLastEventSequence(last);
         }
       };
@@ -533,10 +637,11 @@ export class Broker implements Service {
         const at = E.Trade.at;
         const instrument = w[o + at.instrument];
         const price = w[o + at.price];
+        const quantity = w[o + at.quantity];
         this.lastPrice.set(instrument, price);
+        this.candles!.onTrade(instrument, price, quantity, w[o + EventHeader.timestamp]);
         this.onPrice(instrument);
         this.checkAlerts(instrument, price, now);
-        const quantity = w[o + at.quantity];
         for (const [orderWord, leavesWord, feeWord, accountWord, liquidity] of [
           [at.makerOrderId, at.makerLeaves, at.makerFee, at.makerAccount, 'maker'],
           [at.takerOrderId, at.takerLeaves, at.takerFee, at.takerAccount, 'taker'],
@@ -648,8 +753,15 @@ export class Broker implements Service {
         const amount = w[o + at.amount];
         store.setCash(account, w[o + at.cashBalance]);
         const deposit = code === E.CashDeposited.code;
-        if (deposit) this.settle(`deposit:${w[o + at.reference]}`, { ok: true, cashBalance: w[o + at.cashBalance] });
-        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${money(amount)} booked`, { amount, cashBalance: w[o + at.cashBalance] }, now);
+        const reference = w[o + at.reference];
+        if (deposit) this.settle(`deposit:${reference}`, { ok: true, cashBalance: w[o + at.cashBalance] });
+        const withdrawalId = deposit ? undefined : this.withdrawalOf(reference, account);
+        this.notify(userId, deposit ? 'deposit' : 'withdrawal', `${deposit ? 'Deposit' : 'Withdrawal'} of ${money(amount)} booked`,
+          { amount, cashBalance: w[o + at.cashBalance], ...(withdrawalId === undefined ? {} : { withdrawalId }) }, now);
+        if (withdrawalId !== undefined) {
+          this.finishWithdrawal(withdrawalId, 'accepted', null, w[o + at.cashBalance], now);
+          this.settle(`withdraw:${reference}`, { ok: true });
+        }
         this.push(userId, { type: 'portfolio' });
         return;
       }
@@ -676,6 +788,9 @@ export class Broker implements Service {
         store.setAccountStatus(w[o + at.account], 'pendingkyc');
         return;
       }
+      case E.ClockAdvanced.code:
+        this.candles!.onClock(w[o + EventHeader.timestamp]);
+        return;
       case E.CommandRejected.code: {
         const at = E.CommandRejected.at;
         const account = w[o + at.subject];
@@ -683,6 +798,11 @@ export class Broker implements Service {
         const reason = nameOf(RejectReason, w[o + at.reason]);
         const type = w[o + at.commandType];
         if (type === 22) this.settle(`deposit:${w[o + at.reference]}`, { ok: false, reason });
+        if (type === 23) {
+          const withdrawalId = this.withdrawalOf(w[o + at.reference], account);
+          if (withdrawalId !== undefined) this.finishWithdrawal(withdrawalId, 'rejected', reason, null, now);
+          this.settle(`withdraw:${w[o + at.reference]}`, { ok: false, reason });
+        }
         // An account that already exists (a retried approval) is fine: the approval that follows decides.
         if ((type === 20 && reason !== 'ACCOUNT_EXISTS') || type === 21) this.settle(`account:${account}`, { ok: false, reason });
         return;
@@ -693,12 +813,15 @@ export class Broker implements Service {
   }
 }
 
-/** The broker as a supervisor service: one outbound-ring consumer; none (not started) when brokerPort is 0. */
-export function brokerService(config: ExchangeConfig, log: Logger, options: Partial<BrokerOptions> = {}): ServiceFactory {
+/**
+ * The broker as a supervisor service: one outbound-ring consumer; none (not started) when brokerPort is 0.
+ * `mailer`: production's mail delivery (default: the development outbox in broker.db).
+ */
+export function brokerService(config: ExchangeConfig, log: Logger, options: Partial<BrokerOptions> = {}, mailer?: Mailer): ServiceFactory {
   return {
     consumers: 1,
     create(core: ExchangeCore, firstConsumer: number): Service {
-      return new Broker(config, core, firstConsumer, log, options);
+      return new Broker(config, core, firstConsumer, log, options, mailer);
     },
   };
 }

@@ -11,9 +11,19 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Broker } from './broker';
-import { BrokerError, orderView } from './broker';
+import { BrokerError, orderView, withdrawalView } from './broker';
+import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
 import type { UserRow } from './store';
+import type { CandleView } from './chart-candles';
+import { checkCode, checkPassword, checkToken, Credentials } from './credentials';
+
+interface Subscription {
+  prices: Set<number>;
+  depth: Set<number>;
+  /** One candle series (instrument, interval) or none. */
+  candles: { instrument: number; intervalMicros: number } | null;
+}
 
 const COOKIE = 'broker_session';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,}$/;
@@ -22,6 +32,8 @@ const MAX_WATCHLISTS = 20;
 const MAX_SYMBOLS = 100;
 const MAX_ALERTS = 50;
 const MAX_WS_BUFFERED = 1 << 20;
+/** Candles sent on a WebSocket candle subscription (and the default of GET /api/candles). */
+const CANDLES_ON_SUBSCRIBE = 300;
 
 interface Context {
   req: http.IncomingMessage;
@@ -108,11 +120,12 @@ export class BrokerHttp {
   private readonly userOrders: Buckets;
   private readonly ipRequests = new Buckets(10, 30);
   private readonly sockets = new Map<number, Set<WebSocket>>();
-  private readonly subscriptions = new WeakMap<WebSocket, { prices: Set<number>; depth: Set<number> }>();
+  private readonly subscriptions = new WeakMap<WebSocket, Subscription>();
   private readonly dirtyPrices = new Set<number>();
   private readonly dirtyDepth = new Set<number>();
   private flushTimer?: NodeJS.Timeout;
   private readonly staticDir = staticDirectory();
+  private readonly credentials: Credentials;
 
   constructor(private readonly broker: Broker) {
     const o = broker.options;
@@ -120,6 +133,7 @@ export class BrokerHttp {
     this.ipFailures = new FailureLimiter(o.loginFailuresPerIp, o.loginWindowMs);
     this.userRequests = new Buckets(o.requestsPerSecond, o.requestBurst);
     this.userOrders = new Buckets(o.ordersPerSecond, o.orderBurst);
+    this.credentials = new Credentials(broker);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
@@ -161,6 +175,47 @@ export class BrokerHttp {
     this.userOrders.sweep(now);
     this.ipRequests.sweep(now);
     this.broker.store?.deleteExpiredSessions(now);
+    this.credentials.sweep(now);
+  }
+
+  /**
+   * Runs a TOTP check: a wrong code counts as a failed login of the user's address and
+   * of the IP (the login limits), and either over its limit is refused first.
+   */
+  private withCode<T>(c: Context, user: UserRow, check: () => T): T {
+    const now = Date.now();
+    const blocked = Math.max(this.emailFailures.blockedFor(user.email, now), this.ipFailures.blockedFor(c.ip, now));
+    if (blocked > 0) fail(429, 'BROKER_LOGIN_RATE_LIMITED', 'too many failed attempts; try again later', { retryAfterMs: blocked });
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'BROKER_2FA_INVALID') {
+        this.emailFailures.fail(user.email, now);
+        this.ipFailures.fail(c.ip, now);
+      }
+      throw error;
+    }
+  }
+
+  /** Closes every live socket of a user (their sessions ended). */
+  private disconnect(userId: number): void {
+    for (const ws of this.sockets.get(userId) ?? []) ws.close(4001, 'session ended');
+  }
+
+  /**
+   * Runs a token check (reset, verification): wrong tokens count as failed logins of
+   * the IP, and an IP over that limit is refused before its token is looked at.
+   */
+  private async withToken<T>(c: Context, check: () => Promise<T> | T): Promise<T> {
+    const now = Date.now();
+    const blocked = this.ipFailures.blockedFor(c.ip, now);
+    if (blocked > 0) fail(429, 'BROKER_LOGIN_RATE_LIMITED', 'too many failed attempts; try again later', { retryAfterMs: blocked });
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'BROKER_TOKEN_INVALID') this.ipFailures.fail(c.ip, now);
+      throw error;
+    }
   }
 
   // ------------------------------------------------------------ plumbing
@@ -321,7 +376,7 @@ export class BrokerHttp {
       const set = this.sockets.get(user.id) ?? new Set<WebSocket>();
       set.add(ws);
       this.sockets.set(user.id, set);
-      this.subscriptions.set(ws, { prices: new Set(), depth: new Set() });
+      this.subscriptions.set(ws, { prices: new Set(), depth: new Set(), candles: null });
       const messages = new Buckets(20, 40);
       ws.on('message', (data, isBinary) => {
         if (isBinary || messages.take('m', Date.now()) > 0) return;
@@ -337,7 +392,7 @@ export class BrokerHttp {
   }
 
   private onSocketMessage(ws: WebSocket, raw: string): void {
-    let message: { op?: unknown; symbols?: unknown; symbol?: unknown };
+    let message: { op?: unknown; symbols?: unknown; symbol?: unknown; interval?: unknown };
     try {
       message = JSON.parse(raw);
     } catch {
@@ -351,8 +406,14 @@ export class BrokerHttp {
       } else if (message.op === 'depth') {
         subscription.depth = new Set(message.symbol === null ? [] : [this.broker.instrument(message.symbol).id]);
         for (const instrument of subscription.depth) this.sendDepth(ws, instrument);
+      } else if (message.op === 'candles') {
+        subscription.candles = message.symbol === null ? null : this.candleSeries(message.symbol, message.interval);
+        if (subscription.candles !== null) {
+          const { instrument, intervalMicros } = subscription.candles;
+          this.sendCandles(ws, instrument, intervalMicros, this.broker.candles!.history(instrument, intervalMicros, CANDLES_ON_SUBSCRIBE), true);
+        }
       } else {
-        ws.send(JSON.stringify({ type: 'error', code: 'BROKER_VALIDATION', message: 'ops: {op:"prices",symbols:[...]}, {op:"depth",symbol}' }));
+        ws.send(JSON.stringify({ type: 'error', code: 'BROKER_VALIDATION', message: 'ops: {op:"prices",symbols:[...]}, {op:"depth",symbol}, {op:"candles",symbol,interval}' }));
       }
     } catch (error) {
       if (error instanceof BrokerError) ws.send(JSON.stringify({ type: 'error', code: error.code, message: error.message }));
@@ -380,14 +441,33 @@ export class BrokerHttp {
     this.write(ws, { type: 'depth', symbol: i.symbol, ...(this.broker.depth.get(instrument) ?? { bids: [], asks: [] }) });
   }
 
+  /** The candle series of a symbol and interval name, or a BROKER_UNKNOWN_SYMBOL / BROKER_VALIDATION error. */
+  private candleSeries(symbol: unknown, interval: unknown): { instrument: number; intervalMicros: number } {
+    const instrument = this.broker.instrument(symbol).id;
+    const intervalMicros = this.broker.candles!.interval(interval);
+    if (intervalMicros === undefined) fail(400, 'BROKER_VALIDATION', `interval must be one of ${this.broker.candles!.intervalNames.join(', ')}`, { field: 'interval' });
+    return { instrument, intervalMicros };
+  }
+
+  private sendCandles(ws: WebSocket, instrument: number, intervalMicros: number, candles: CandleView[], snapshot: boolean): void {
+    const i = this.broker.instrumentById(instrument)!;
+    this.write(ws, { type: 'candles', symbol: i.symbol, interval: intervalName(intervalMicros), snapshot, candles });
+  }
+
   private flushMarket(): void {
-    if (this.dirtyPrices.size === 0 && this.dirtyDepth.size === 0) return;
+    const candles = this.broker.candles?.takeUpdates() ?? [];
+    if (this.dirtyPrices.size === 0 && this.dirtyDepth.size === 0 && candles.length === 0) return;
     for (const set of this.sockets.values()) {
       for (const ws of set) {
         const subscription = this.subscriptions.get(ws);
         if (subscription === undefined) continue;
         for (const instrument of this.dirtyPrices) if (subscription.prices.has(instrument)) this.sendPrice(ws, instrument);
         for (const instrument of this.dirtyDepth) if (subscription.depth.has(instrument)) this.sendDepth(ws, instrument);
+        const series = subscription.candles;
+        if (series === null) continue;
+        for (const u of candles) {
+          if (u.instrument === series.instrument && u.intervalMicros === series.intervalMicros) this.sendCandles(ws, u.instrument, u.intervalMicros, u.candles, false);
+        }
       }
     }
     this.dirtyPrices.clear();
@@ -397,7 +477,10 @@ export class BrokerHttp {
   // ------------------------------------------------------------ endpoints
 
   private userView(u: UserRow): Record<string, unknown> {
-    return { id: u.id, email: u.email, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status, createdAt: u.created_at };
+    return {
+      id: u.id, email: u.email, emailVerified: u.email_verified_at !== null, twoFactor: u.totp_enabled === 1, kycStatus: u.kyc_status, account: u.account, accountStatus: u.account_status,
+      createdAt: u.created_at,
+    };
   }
 
   private tradingAccount(u: UserRow): number {
@@ -443,12 +526,36 @@ export class BrokerHttp {
     this.route('POST', '/api/signup', 'none', async (c) => {
       const email = text(c.body, 'email', 3, 254).toLowerCase();
       if (!EMAIL.test(email)) fail(400, 'BROKER_VALIDATION', 'email is not an email address', { field: 'email' });
-      const password = c.body.password;
-      if (typeof password !== 'string' || password.length < 10 || password.length > 128) fail(400, 'BROKER_VALIDATION', 'password must be 10-128 characters', { field: 'password' });
+      const password = checkPassword(c.body.password);
       if (store().userByEmail(email) !== undefined) fail(409, 'BROKER_EMAIL_TAKEN', 'an account with this email exists');
       const { hash, salt } = await hashPassword(password);
       if (store().userByEmail(email) !== undefined) fail(409, 'BROKER_EMAIL_TAKEN', 'an account with this email exists');
-      return { status: 201, body: { user: this.userView(store().createUser(email, hash, salt, Date.now())) } };
+      const now = Date.now();
+      const user = store().createUser(email, hash, salt, now);
+      this.credentials.sendVerification(user, now);
+      return { status: 201, body: { user: this.userView(user) } };
+    });
+
+    // ---- password reset and e-mail verification (tokens by mail: gateway/broker/credentials.ts)
+    this.route('POST', '/api/password-reset', 'none', (c) => {
+      const email = text(c.body, 'email', 3, 254).toLowerCase();
+      if (!EMAIL.test(email)) fail(400, 'BROKER_VALIDATION', 'email is not an email address', { field: 'email' });
+      this.credentials.requestPasswordReset(email, c.ip, Date.now());
+      return { status: 202, body: { ok: true, message: 'if an account has this address, a reset link is on its way' } };
+    });
+    this.route('POST', '/api/password-reset/confirm', 'none', (c) => this.withToken(c, async () => {
+      const user = await this.credentials.resetPassword(checkToken(c.body.token), c.body.password as string, Date.now());
+      this.emailFailures.reset(user.email);
+      this.disconnect(user.id);
+      return { ok: true };
+    }));
+    this.route('POST', '/api/verify-email', 'none', (c) => this.withToken(c, () => {
+      this.credentials.verifyEmail(checkToken(c.body.token), Date.now());
+      return { ok: true, emailVerified: true };
+    }));
+    this.route('POST', '/api/verify-email/resend', 'user', (c) => {
+      const sent = this.credentials.requestVerification(c.user!, c.ip, Date.now());
+      return { status: sent ? 202 : 200, body: { sent, emailVerified: !sent } };
     });
 
     this.route('POST', '/api/login', 'none', async (c) => {
@@ -463,6 +570,11 @@ export class BrokerHttp {
         this.emailFailures.fail(email, now);
         this.ipFailures.fail(c.ip, now);
         fail(401, 'BROKER_INVALID_CREDENTIALS', 'wrong email or password');
+      }
+      if (user.totp_enabled === 1) {
+        if (c.body.code === undefined || c.body.code === null || c.body.code === '') fail(401, 'BROKER_2FA_REQUIRED', 'enter the code of your authenticator app', { field: 'code' });
+        const code = checkCode(c.body.code);
+        this.withCode(c, user, () => this.credentials.checkTotp(user, code, now));
       }
       this.emailFailures.reset(email);
       const token = newToken();
@@ -511,6 +623,13 @@ export class BrokerHttp {
     this.route('GET', '/api/quotes', 'user', (c) => {
       const symbols = (c.query.get('symbols') ?? '').split(',').filter((s) => s.length > 0).slice(0, MAX_SYMBOLS);
       return { quotes: symbols.map((s) => { const i = b.instrument(s); return { symbol: i.symbol, last: b.lastPrice.get(i.id) ?? null }; }) };
+    });
+
+    this.route('GET', '/api/candles/([A-Za-z0-9._-]{1,14})', 'user', (c) => {
+      const { instrument, intervalMicros } = this.candleSeries(c.params[0], c.query.get('interval') ?? '1m');
+      const count = c.query.has('limit') ? Number(c.query.get('limit')) : CANDLES_ON_SUBSCRIBE;
+      if (!Number.isSafeInteger(count) || count < 1 || count > b.options.candlesKept) fail(400, 'BROKER_VALIDATION', `limit must be 1-${b.options.candlesKept}`, { field: 'limit' });
+      return { symbol: b.instrumentById(instrument)!.symbol, interval: intervalName(intervalMicros), candles: b.candles!.history(instrument, intervalMicros, count) };
     });
 
     this.route('GET', '/api/depth/([A-Za-z0-9._-]{1,14})', 'user', (c) => {
@@ -562,6 +681,23 @@ export class BrokerHttp {
     this.route('GET', '/api/executions', 'user', (c) => ({ executions: store().executions(c.user!.id, limit(c, 100)) }));
     this.route('GET', '/api/portfolio', 'user', (c) => ({ portfolio: this.portfolio(c.user!) }));
 
+    // ---- withdrawals (from the caller's own account only: there is no account field)
+    this.route('POST', '/api/withdrawals', 'user', async (c) => {
+      const u = c.user!;
+      if (c.body.account !== undefined) fail(400, 'BROKER_VALIDATION', 'withdrawals always come from your own account: send no account', { field: 'account' });
+      const amount = c.body.amount;
+      if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > 2 ** 50) fail(400, 'BROKER_VALIDATION', 'amount must be a positive integer (minor units)', { field: 'amount' });
+      const bankReference = text(c.body, 'bankReference', 4, 64);
+      if (!/^[A-Za-z0-9 -]+$/.test(bankReference)) fail(400, 'BROKER_VALIDATION', 'bankReference is letters, digits, spaces and dashes', { field: 'bankReference' });
+      const requestId = c.body.requestId;
+      if (typeof requestId !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(requestId)) fail(400, 'BROKER_VALIDATION', 'requestId must be 8-64 letters, digits, _ or - (one per withdrawal; a repeat answers the same one)', { field: 'requestId' });
+      if (u.account === null) fail(403, 'BROKER_KYC_REQUIRED', 'withdrawals need an approved account', { kycStatus: u.kyc_status });
+      const { status, withdrawal } = await b.withdraw(u.id, u.account, amount, bankReference, requestId);
+      return { status, body: { withdrawal } };
+    }, true);
+    this.route('GET', '/api/withdrawals', 'user', (c) => ({ withdrawals: store().withdrawals(c.user!.id, limit(c, 50)).map(withdrawalView) }));
+    this.route('GET', '/api/withdrawals/(\\d+)', 'user', (c) => ({ withdrawal: withdrawalView(store().ownWithdrawal(c.user!.id, id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such withdrawal')) }));
+
     // ---- alerts and notifications
     this.route('GET', '/api/alerts', 'user', (c) => ({ alerts: store().alerts(c.user!.id) }));
     this.route('POST', '/api/alerts', 'user', (c) => {
@@ -587,7 +723,24 @@ export class BrokerHttp {
       return { updated: store().markRead(c.user!.id, ids as number[] | undefined) };
     });
 
+    // ---- two-factor authentication (TOTP, RFC 6238)
+    this.route('POST', '/api/2fa/enroll', 'user', (c) => ({ status: 201, body: this.credentials.enrollTotp(c.user!) }));
+    this.route('POST', '/api/2fa/confirm', 'user', (c) => {
+      const code = checkCode(c.body.code);
+      this.withCode(c, c.user!, () => this.credentials.confirmTotp(c.user!, code, Date.now()));
+      return { twoFactor: true };
+    });
+    this.route('POST', '/api/2fa/disable', 'user', (c) => {
+      const code = checkCode(c.body.code);
+      this.withCode(c, c.user!, () => this.credentials.disableTotp(c.user!, code, Date.now()));
+      return { twoFactor: false };
+    });
+
     // ---- back office (admin token)
+    this.route('GET', '/api/admin/outbox', 'admin', (c) => {
+      const email = c.query.get('email');
+      return { messages: store().outbox(email === null ? undefined : email.toLowerCase(), limit(c, 20)) };
+    });
     this.route('GET', '/api/admin/kyc', 'admin', (c) => ({ kyc: store().kycQueue(c.query.get('status') ?? 'pending') }));
     this.route('POST', '/api/admin/kyc/(\\d+)/approve', 'admin', async (c) => {
       const k = store().kyc(id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such KYC submission');

@@ -18,7 +18,16 @@ export interface UserRow {
   kyc_status: KycStatus;
   account_status: string | null;
   created_at: number;
+  /** When the user proved the e-mail address (a verification or reset link), or null. */
+  email_verified_at: number | null;
+  /** TOTP secret (base32) once enrolled; `totp_enabled` 1 after the first code confirmed it. */
+  totp_secret: string | null;
+  totp_enabled: number;
+  /** Last accepted TOTP time step (a code is accepted once). */
+  totp_last_step: number | null;
 }
+
+export type EmailTokenPurpose = 'reset' | 'verify';
 
 export interface OrderRow {
   id: number;
@@ -80,7 +89,53 @@ CREATE TABLE IF NOT EXISTS positions (
   account INTEGER NOT NULL, instrument INTEGER NOT NULL, quantity INTEGER NOT NULL, cost_basis INTEGER NOT NULL,
   realized_pnl INTEGER NOT NULL, PRIMARY KEY (account, instrument));
 CREATE TABLE IF NOT EXISTS deposits (id INTEGER PRIMARY KEY, account INTEGER NOT NULL, amount INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS withdrawals (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), account INTEGER NOT NULL, amount INTEGER NOT NULL,
+  bank_reference TEXT NOT NULL, request_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, cash_balance INTEGER,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (user_id, request_id));
+CREATE INDEX IF NOT EXISTS withdrawals_user ON withdrawals(user_id, id);
+CREATE TABLE IF NOT EXISTS email_tokens (
+  token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), purpose TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE INDEX IF NOT EXISTS email_tokens_user ON email_tokens(user_id, purpose);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, to_email TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_to ON outbox(to_email, id);
+CREATE TABLE IF NOT EXISTS candles (
+  instrument INTEGER NOT NULL, interval_us INTEGER NOT NULL, start_us INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
+  low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, notional INTEGER NOT NULL, trades INTEGER NOT NULL,
+  closed INTEGER NOT NULL, PRIMARY KEY (instrument, interval_us, start_us)) WITHOUT ROWID;
 `;
+
+export interface WithdrawalRow {
+  id: number;
+  user_id: number;
+  account: number;
+  amount: number;
+  bank_reference: string;
+  request_id: string;
+  /** pending (sent, no answer yet), accepted (CashWithdrawn), rejected (CommandRejected or a gateway Reject). */
+  status: 'pending' | 'accepted' | 'rejected';
+  reason: string | null;
+  cash_balance: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A chart candle row (times in µs, as the exchange's event timestamps). */
+export interface CandleRow {
+  instrument: number;
+  interval_us: number;
+  start_us: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  notional: number;
+  trades: number;
+  closed: number;
+}
 
 export class BrokerStore {
   readonly db: Database.Database;
@@ -101,6 +156,16 @@ export class BrokerStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // Columns added after the first release of broker.db.
+    this.addColumn('users', 'email_verified_at', 'INTEGER');
+    this.addColumn('users', 'totp_secret', 'TEXT');
+    this.addColumn('users', 'totp_enabled', 'INTEGER NOT NULL DEFAULT 0');
+    this.addColumn('users', 'totp_last_step', 'INTEGER');
+  }
+
+  private addColumn(table: string, column: string, definition: string): void {
+    const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
 
   close(): void {
@@ -156,6 +221,71 @@ export class BrokerStore {
 
   deleteExpiredSessions(now: number): void {
     this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now);
+  }
+
+  /** Ends every session of a user (a password reset). Returns how many. */
+  deleteSessionsOf(userId: number): number {
+    return this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes;
+  }
+
+  setPassword(userId: number, passwordHash: string, salt: string): void {
+    this.db.prepare('UPDATE users SET password_hash = ?, salt = ? WHERE id = ?').run(passwordHash, salt, userId);
+  }
+
+  setEmailVerified(userId: number, now: number): void {
+    this.db.prepare('UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?) WHERE id = ?').run(now, userId);
+  }
+
+  /** Enrolls (secret, not enabled), enables, or with null removes the user's TOTP secret. */
+  setTotp(userId: number, secret: string | null, enabled: boolean): void {
+    this.db.prepare('UPDATE users SET totp_secret = ?, totp_enabled = ?, totp_last_step = NULL WHERE id = ?').run(secret, enabled ? 1 : 0, userId);
+  }
+
+  /** Records an accepted TOTP step; false if it is not after the last accepted one (a code works once). */
+  useTotpStep(userId: number, step: number): boolean {
+    return this.db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)').run(step, userId, step).changes > 0;
+  }
+
+  // ------------------------------------------------------------ e-mail tokens and the outbox
+
+  /** A new token for (user, purpose); the user's older tokens of that purpose stop working (one live token each). */
+  createEmailToken(userId: number, purpose: EmailTokenPurpose, tokenHash: string, now: number, expiresAt: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM email_tokens WHERE user_id = ? AND purpose = ?').run(userId, purpose);
+      this.db.prepare('INSERT INTO email_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(tokenHash, userId, purpose, now, expiresAt);
+    })();
+  }
+
+  /**
+   * Uses a token: the user id if it exists for `purpose`, is unused and unexpired
+   * (it is then used, in the same statement: single use even under concurrency), else undefined.
+   */
+  useEmailToken(tokenHash: string, purpose: EmailTokenPurpose, now: number): number | undefined {
+    const row = this.db.prepare(`UPDATE email_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+      RETURNING user_id`).get(now, tokenHash, purpose, now) as { user_id: number } | undefined;
+    return row?.user_id;
+  }
+
+  /** Drops used and expired tokens (the sweep). */
+  deleteStaleEmailTokens(now: number): void {
+    this.db.prepare('DELETE FROM email_tokens WHERE used_at IS NOT NULL OR expires_at <= ?').run(now);
+  }
+
+  /** Queues a mail in the dev outbox, keeping the newest `kept` messages. */
+  addOutbox(toEmail: string, kind: string, subject: string, body: string, now: number, kept: number): number {
+    return this.db.transaction(() => {
+      const id = Number(this.db.prepare('INSERT INTO outbox (to_email, kind, subject, body, created_at) VALUES (?, ?, ?, ?, ?)').run(toEmail, kind, subject, body, now).lastInsertRowid);
+      this.db.prepare('DELETE FROM outbox WHERE id <= ?').run(id - kept);
+      return id;
+    })();
+  }
+
+  outbox(toEmail: string | undefined, limit: number): Array<{ id: number; to: string; kind: string; subject: string; body: string; createdAt: number }> {
+    const columns = 'id, to_email AS "to", kind, subject, body, created_at AS createdAt';
+    const rows = toEmail === undefined
+      ? this.db.prepare(`SELECT ${columns} FROM outbox ORDER BY id DESC LIMIT ?`).all(limit)
+      : this.db.prepare(`SELECT ${columns} FROM outbox WHERE to_email = ? ORDER BY id DESC LIMIT ?`).all(toEmail, limit);
+    return rows as Array<{ id: number; to: string; kind: string; subject: string; body: string; createdAt: number }>;
   }
 
   // ------------------------------------------------------------ KYC
@@ -338,5 +468,70 @@ export class BrokerStore {
   /** A unique external reference for a deposit (Deposit.reference). */
   recordDeposit(account: number, amount: number, now: number): number {
     return Number(this.db.prepare('INSERT INTO deposits (account, amount, created_at) VALUES (?, ?, ?)').run(account, amount, now).lastInsertRowid);
+  }
+
+  // ------------------------------------------------------------ withdrawals
+
+  createWithdrawal(w: { user_id: number; account: number; amount: number; bank_reference: string; request_id: string; created_at: number }): WithdrawalRow {
+    const id = Number(this.db.prepare(`INSERT INTO withdrawals (user_id, account, amount, bank_reference, request_id, status, created_at, updated_at)
+      VALUES (@user_id, @account, @amount, @bank_reference, @request_id, 'pending', @created_at, @created_at)`).run(w).lastInsertRowid);
+    return this.withdrawal(id)!;
+  }
+
+  withdrawal(id: number): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE id = ?').get(id) as WithdrawalRow | undefined;
+  }
+
+  ownWithdrawal(userId: number, id: number): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE id = ? AND user_id = ?').get(id, userId) as WithdrawalRow | undefined;
+  }
+
+  withdrawalByRequest(userId: number, requestId: string): WithdrawalRow | undefined {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE user_id = ? AND request_id = ?').get(userId, requestId) as WithdrawalRow | undefined;
+  }
+
+  withdrawals(userId: number, limit: number): WithdrawalRow[] {
+    return this.db.prepare('SELECT * FROM withdrawals WHERE user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit) as WithdrawalRow[];
+  }
+
+  withdrawalsSince(userId: number, since: number): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM withdrawals WHERE user_id = ? AND created_at >= ?').get(userId, since) as { n: number }).n);
+  }
+
+  /**
+   * A withdrawal's answer. A refusal applies to a pending withdrawal only; booked
+   * money (CashWithdrawn) is the truth and wins over anything (a retried request's
+   * second command may be booked after the first was refused). False: nothing changed.
+   */
+  finishWithdrawal(id: number, status: 'accepted' | 'rejected', reason: string | null, cashBalance: number | null, now: number): boolean {
+    const from = status === 'accepted' ? "status != 'accepted'" : "status = 'pending'";
+    return this.db.prepare(`UPDATE withdrawals SET status = ?, reason = ?, cash_balance = ?, updated_at = ? WHERE id = ? AND ${from}`)
+      .run(status, reason, cashBalance, now, id).changes > 0;
+  }
+
+  // ------------------------------------------------------------ chart candles
+
+  /** Inserts or overwrites the candle (instrument, interval, start). */
+  putCandle(c: CandleRow): void {
+    this.db.prepare(`INSERT INTO candles (instrument, interval_us, start_us, open, high, low, close, volume, notional, trades, closed)
+      VALUES (@instrument, @interval_us, @start_us, @open, @high, @low, @close, @volume, @notional, @trades, @closed)
+      ON CONFLICT(instrument, interval_us, start_us) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
+      close = excluded.close, volume = excluded.volume, notional = excluded.notional, trades = excluded.trades, closed = excluded.closed`).run(c);
+  }
+
+  /** Deletes the candles of one series that start before `startUs`. */
+  pruneCandles(instrument: number, intervalUs: number, startUs: number): void {
+    this.db.prepare('DELETE FROM candles WHERE instrument = ? AND interval_us = ? AND start_us < ?').run(instrument, intervalUs, startUs);
+  }
+
+  /** The newest `limit` candles of one series, oldest first. */
+  candles(instrument: number, intervalUs: number, limit: number): CandleRow[] {
+    const rows = this.db.prepare('SELECT * FROM candles WHERE instrument = ? AND interval_us = ? ORDER BY start_us DESC LIMIT ?').all(instrument, intervalUs, limit) as CandleRow[];
+    return rows.reverse();
+  }
+
+  /** Every candle still open (at most one per series): what a restarting broker resumes. */
+  openCandles(): CandleRow[] {
+    return this.db.prepare('SELECT * FROM candles WHERE closed = 0').all() as CandleRow[];
   }
 }

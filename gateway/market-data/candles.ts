@@ -22,6 +22,18 @@ export function intervalName(micros: number): string {
   return `${micros}us`;
 }
 
+/** One candle's values (times in µs), as read from or restored into a builder. */
+export interface CandleValues {
+  start: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  notional: number;
+  trades: number;
+}
+
 /** Open candles of one instrument, one slot per interval; start NaN = no open candle. */
 class OpenCandles {
   readonly start: Float64Array;
@@ -98,6 +110,33 @@ export class CandleBuilder {
         if (!Number.isNaN(c.start[k]) && time >= c.start[k] + this.intervals[k]) this.close(instrument, c, k, time);
       }
     }
+  }
+
+  /** The candle still open for `instrument` and `intervalMicros` (undefined: none open). */
+  openCandle(instrument: number, intervalMicros: number): CandleValues | undefined {
+    const k = this.intervals.indexOf(intervalMicros);
+    const c = this.books[instrument];
+    if (k < 0 || c === undefined || Number.isNaN(c.start[k])) return undefined;
+    return { start: c.start[k], open: c.open[k], high: c.high[k], low: c.low[k], close: c.close[k], volume: c.volume[k], notional: c.notional[k], trades: c.trades[k] };
+  }
+
+  /**
+   * Re-opens a candle kept elsewhere, so a read model that stores its open candles
+   * (the broker's chart) resumes after a restart exactly where it stopped.
+   */
+  restoreOpen(instrument: number, intervalMicros: number, candle: CandleValues): void {
+    const k = this.intervals.indexOf(intervalMicros);
+    if (k < 0) throw new RangeError(`no candle interval of ${intervalMicros} µs`);
+    if (candle.start % intervalMicros !== 0) throw new RangeError(`candle start ${candle.start} is not a multiple of ${intervalMicros}`);
+    const c = this.candles(instrument);
+    c.start[k] = candle.start;
+    c.open[k] = candle.open;
+    c.high[k] = candle.high;
+    c.low[k] = candle.low;
+    c.close[k] = candle.close;
+    c.volume[k] = candle.volume;
+    c.notional[k] = candle.notional;
+    c.trades[k] = candle.trades;
   }
 
   private candles(instrument: number): OpenCandles {

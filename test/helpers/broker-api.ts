@@ -1,5 +1,7 @@
 /** Helpers for tests that drive the broker's HTTP API (docs/broker-api.md). */
 import net from 'node:net';
+import { Broker } from '../../gateway/broker/broker';
+import type { TestExchange } from './test-exchange';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -16,9 +18,19 @@ interface Answer { status: number; body: any; headers: Headers }
 
 export class Api {
   token?: string;
+  /** Wait and retry when the broker answers 429 BROKER_THROTTLED (tests that send many order-class requests). */
+  patient = false;
   constructor(readonly base: string, readonly admin?: string) {}
 
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    for (;;) {
+      const answer = await this.once(method, path, body, headers);
+      if (!this.patient || answer.status !== 429 || answer.body?.error?.code !== 'BROKER_THROTTLED') return answer;
+      await new Promise((resolve) => setTimeout(resolve, answer.body.error.retryAfterMs));
+    }
+  }
+
+  private async once(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
     const h: Record<string, string> = { ...headers };
     if (this.token !== undefined) h.authorization = `Bearer ${this.token}`;
     if (this.admin !== undefined) h.authorization = `Bearer ${this.admin}`;
@@ -49,3 +61,27 @@ export async function until<T>(fn: () => Promise<T | undefined>, what: string, t
   }
 }
 
+
+/** The exchange's broker service (to read or tune its options in a test). */
+export function brokerOf(exchange: TestExchange): Broker {
+  const services = (exchange.supervisor as unknown as { services: unknown[] }).services;
+  const broker = services.find((s): s is Broker => s instanceof Broker);
+  if (broker === undefined) throw new Error('the exchange runs no broker (brokerPort 0)');
+  return broker;
+}
+
+/** Signs up and logs in; with `approve`, also submits KYC and has the back office approve it. */
+export async function newUser(base: string, email: string, options: { approve?: boolean; adminToken?: string } = {}): Promise<{ api: Api; account: number | null; userId: number }> {
+  const password = `${email} long password`;
+  const anonymous = new Api(base);
+  anonymous.patient = true;
+  const signup = await anonymous.call('POST', '/api/signup', { email, password });
+  if (signup.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(signup.body)}`);
+  const api = new Api(base);
+  api.token = (await anonymous.call('POST', '/api/login', { email, password })).body.token;
+  if (!options.approve) return { api, account: null, userId: signup.body.user.id };
+  const kyc = await api.call('POST', '/api/kyc', { name: 'Test Person', dateOfBirth: '1980-02-02', address: '2 Side St, Springfield', documentReference: 'P-123456' });
+  const approved = await whenConnected(() => new Api(base, options.adminToken).call('POST', `/api/admin/kyc/${kyc.body.kyc.id}/approve`));
+  if (approved.status !== 200) throw new Error(`approval failed: ${JSON.stringify(approved.body)}`);
+  return { api, account: approved.body.kyc.account, userId: signup.body.user.id };
+}

@@ -3,9 +3,10 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { user: null, selected: null, watchlist: null, prices: new Map(), history: new Map(), ws: null, refreshTimer: null };
+const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m', portfolio: null };
 
 const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+const chart = new CandleChart($('chart'), { priceText: money });
 const toMinor = (text) => Math.round(Number(text) * 100);
 
 function el(tag, attrs = {}, ...children) {
@@ -19,7 +20,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, attempt = 0) {
   const options = { method, headers: {}, credentials: 'same-origin' };
   if (body !== undefined) {
     options.headers['content-type'] = 'application/json';
@@ -27,6 +28,11 @@ async function api(method, path, body) {
   }
   const res = await fetch(path, options);
   const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  // Reads that hit the per-user throttle wait and try again; actions report it (the user decides).
+  if (res.status === 429 && method === 'GET' && attempt < 3 && data.error && data.error.code === 'BROKER_THROTTLED') {
+    await new Promise((resolve) => setTimeout(resolve, data.error.retryAfterMs || 500));
+    return api(method, path, body, attempt + 1);
+  }
   if (!res.ok) {
     const e = data.error || { code: 'BROKER_HTTP', message: `HTTP ${res.status}` };
     const error = new Error(e.message);
@@ -43,14 +49,27 @@ function describe(error) {
 // ------------------------------------------------------------ auth and KYC
 
 async function login(email, password) {
-  await api('POST', '/api/login', { email, password });
+  const code = $('login-code').value;
+  try {
+    await api('POST', '/api/login', { email, password, ...(code ? { code } : {}) });
+  } catch (error) {
+    if (error.code === 'BROKER_2FA_REQUIRED') {
+      $('code-row').hidden = false;
+      $('login-code').focus();
+    }
+    throw error;
+  }
+  $('login-code').value = '';
+  $('code-row').hidden = true;
   await loadMe();
 }
 
 async function loadMe() {
   try {
     state.user = (await api('GET', '/api/me')).user;
-  } catch {
+  } catch (error) {
+    // Only a 401 means logged out; a throttled or failed request is asked again.
+    if (error.status !== 401) return void setTimeout(loadMe, error.retryAfterMs || 1000);
     state.user = null;
   }
   render();
@@ -58,11 +77,16 @@ async function loadMe() {
 
 function render() {
   const u = state.user;
-  $('auth').hidden = u !== null;
+  const resetting = location.hash.startsWith('#reset=');
+  $('reset').hidden = !resetting;
+  $('auth').hidden = u !== null || resetting;
+  $('verify-note').hidden = u === null || u.emailVerified;
   $('logout').hidden = u === null;
   $('who').textContent = u ? u.email : '';
   const active = u !== null && u.accountStatus === 'active';
   $('kyc-badge').textContent = u ? (active ? `account ${u.account}` : `KYC: ${u.kycStatus}`) : '';
+  $('kyc-badge').hidden = u === null;
+  if (u === null) $('flash').textContent = '';
   $('kyc').hidden = u === null || active;
   $('terminal').hidden = !active;
   if (u && !active) {
@@ -75,12 +99,51 @@ function render() {
   if (active) {
     clearInterval(state.refreshTimer);
     startTerminal();
+    renderTwoFactor();
   }
 }
+
+// ------------------------------------------------------------ two-factor authentication
+
+function renderTwoFactor() {
+  const on = state.user.twoFactor;
+  $('twofa-status').textContent = on ? 'on' : 'off';
+  $('twofa-enroll').hidden = on || !$('twofa-setup').hidden;
+  $('twofa-form').hidden = !on && $('twofa-setup').hidden;
+  $('twofa-submit').textContent = on ? 'Disable' : 'Confirm';
+}
+
+$('twofa-enroll').addEventListener('click', async () => {
+  $('twofa-error').textContent = '';
+  try {
+    const { secret, uri } = await api('POST', '/api/2fa/enroll');
+    $('twofa-secret').textContent = secret.replace(/(.{4})/g, '$1 ').trim();
+    $('twofa-uri').href = uri;
+    $('twofa-setup').hidden = false;
+    renderTwoFactor();
+  } catch (error) {
+    $('twofa-error').textContent = describe(error);
+  }
+});
+
+$('twofa-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('twofa-error').textContent = '';
+  try {
+    const { twoFactor } = await api('POST', state.user.twoFactor ? '/api/2fa/disable' : '/api/2fa/confirm', { code: $('twofa-code').value });
+    state.user.twoFactor = twoFactor;
+    $('twofa-setup').hidden = true;
+    $('twofa-code').value = '';
+    renderTwoFactor();
+  } catch (error) {
+    $('twofa-error').textContent = describe(error);
+  }
+});
 
 $('auth-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('auth-error').textContent = '';
+  $('auth-info').textContent = '';
   try {
     await login($('email').value, $('password').value);
   } catch (error) {
@@ -98,12 +161,69 @@ $('signup').addEventListener('click', async () => {
   }
 });
 
+$('forgot').addEventListener('click', async () => {
+  $('auth-error').textContent = '';
+  $('auth-info').textContent = '';
+  if (!$('email').value) {
+    $('auth-error').textContent = 'Enter your e-mail address first.';
+    return;
+  }
+  try {
+    const { message } = await api('POST', '/api/password-reset', { email: $('email').value });
+    $('auth-info').textContent = `${message[0].toUpperCase()}${message.slice(1)}.`;
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+});
+
+// Links from the mails: #reset=<token> opens the new-password form, #verify=<token> confirms the address.
+function leaveLink() {
+  history.replaceState(null, '', location.pathname);
+}
+
+$('reset-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('reset-error').textContent = '';
+  try {
+    await api('POST', '/api/password-reset/confirm', { token: location.hash.slice('#reset='.length), password: $('reset-password').value });
+    leaveLink();
+    state.user = null;
+    $('auth-info').textContent = 'Password changed: log in with the new password.';
+    render();
+  } catch (error) {
+    $('reset-error').textContent = describe(error);
+  }
+});
+
+async function verifyFromLink() {
+  if (!location.hash.startsWith('#verify=')) return;
+  const token = location.hash.slice('#verify='.length);
+  leaveLink();
+  try {
+    await api('POST', '/api/verify-email', { token });
+    $('flash').textContent = 'E-mail address confirmed.';
+    $('auth-info').textContent = 'E-mail address confirmed.';
+  } catch (error) {
+    $('auth-error').textContent = describe(error);
+  }
+}
+
+$('verify-resend').addEventListener('click', async () => {
+  try {
+    const { sent } = await api('POST', '/api/verify-email/resend');
+    $('flash').textContent = sent ? 'A new link is on its way.' : 'Your address is confirmed.';
+  } catch (error) {
+    $('flash').textContent = describe(error);
+  }
+});
+
 $('logout').addEventListener('click', async () => {
   await api('POST', '/api/logout').catch(() => {});
   if (state.ws) state.ws.close();
   state.ws = null;
   state.started = false;
   state.user = null;
+  state.portfolio = null;
   render();
 });
 
@@ -136,7 +256,10 @@ function connectLive() {
   ws.onopen = () => {
     $('live').textContent = 'live';
     subscribePrices();
-    if (state.selected) ws.send(JSON.stringify({ op: 'depth', symbol: state.selected }));
+    if (state.selected) {
+      ws.send(JSON.stringify({ op: 'depth', symbol: state.selected }));
+      subscribeCandles();
+    }
   };
   ws.onclose = () => {
     $('live').textContent = 'offline';
@@ -146,10 +269,11 @@ function connectLive() {
     const m = JSON.parse(event.data);
     if (m.type === 'price') onPrice(m.symbol, m.last);
     else if (m.type === 'depth') renderDepth(m);
+    else if (m.type === 'candles') onCandles(m);
     else if (m.type === 'notification') {
       prependNotification(m.notification);
-      refreshAccount();
-    } else if (m.type === 'order' || m.type === 'portfolio') scheduleRefresh();
+      scheduleRefresh();
+    } else if (m.type === 'order' || m.type === 'portfolio' || m.type === 'withdrawal') scheduleRefresh();
   };
 }
 
@@ -166,6 +290,7 @@ function scheduleRefresh() {
 function subscribePrices() {
   const symbols = new Set(state.watchlist ? state.watchlist.symbols : []);
   if (state.selected) symbols.add(state.selected);
+  if (state.portfolio) for (const p of state.portfolio.positions) symbols.add(p.symbol);
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'prices', symbols: [...symbols] }));
 }
 
@@ -177,45 +302,53 @@ function onPrice(symbol, last) {
     cell.textContent = money(last);
     cell.className = `num ${previous === undefined || previous === last ? '' : last > previous ? 'up' : 'down'}`;
   }
-  const points = state.history.get(symbol) || [];
-  points.push({ t: Date.now(), p: last });
-  if (points.length > 2000) points.shift();
-  state.history.set(symbol, points);
-  if (symbol === state.selected) renderChart();
+  if (state.portfolio && state.portfolio.positions.some((p) => p.symbol === symbol)) schedulePortfolio();
 }
 
-// A simple SVG candle chart: 5-second candles from the live last prices.
-function renderChart() {
-  const svg = $('chart');
-  svg.replaceChildren();
-  const points = state.history.get(state.selected) || [];
-  if (points.length === 0) return;
-  const candles = [];
-  for (const { t, p } of points) {
-    const bucket = Math.floor(t / 5000);
-    const last = candles[candles.length - 1];
-    if (last && last.b === bucket) {
-      last.h = Math.max(last.h, p); last.l = Math.min(last.l, p); last.c = p;
-    } else candles.push({ b: bucket, o: last ? last.c : p, h: p, l: p, c: p });
-  }
-  const shown = candles.slice(-60);
-  const hi = Math.max(...shown.map((c) => c.h));
-  const lo = Math.min(...shown.map((c) => c.l));
-  const span = hi - lo || 1;
-  const y = (p) => 95 - ((p - lo) / span) * 90;
-  const w = 300 / 60;
-  const ns = 'http://www.w3.org/2000/svg';
-  shown.forEach((c, i) => {
-    const x = i * w + w / 2;
-    const color = c.c >= c.o ? '#4ade80' : '#f87171';
-    const wick = document.createElementNS(ns, 'line');
-    wick.setAttribute('x1', x); wick.setAttribute('x2', x); wick.setAttribute('y1', y(c.h)); wick.setAttribute('y2', y(c.l)); wick.setAttribute('stroke', color);
-    const body = document.createElementNS(ns, 'rect');
-    body.setAttribute('x', x - w * 0.35); body.setAttribute('width', w * 0.7);
-    body.setAttribute('y', Math.min(y(c.o), y(c.c))); body.setAttribute('height', Math.max(0.8, Math.abs(y(c.o) - y(c.c)))); body.setAttribute('fill', color);
-    svg.append(wick, body);
-  });
+// The portfolio moves with live prices between refreshes: market value and unrealized P&L are
+// quantity × last − cost basis, as the broker computes them (docs/broker-api.md), redrawn once per frame.
+let portfolioFrame = 0;
+function schedulePortfolio() {
+  if (portfolioFrame === 0) portfolioFrame = requestAnimationFrame(() => { portfolioFrame = 0; renderPortfolio(); });
 }
+
+function renderPortfolio() {
+  const portfolio = state.portfolio;
+  if (!portfolio) return;
+  let marketValue = 0;
+  let unrealized = 0;
+  const rows = portfolio.positions.map((p) => {
+    const last = state.prices.get(p.symbol) ?? p.lastPrice;
+    const value = p.quantity * last;
+    const pnl = value - p.costBasis;
+    marketValue += value;
+    unrealized += pnl;
+    return el('tr', { 'data-symbol': p.symbol }, el('td', {}, p.symbol), el('td', { class: 'num' }, p.quantity), el('td', { class: 'num' }, money(p.averagePrice)),
+      el('td', { class: 'num last' }, money(last)), el('td', { class: `num pnl ${pnl >= 0 ? 'up' : 'down'}` }, money(pnl)), el('td', { class: 'num' }, money(p.realizedPnl)));
+  });
+  $('cash').replaceChildren(
+    el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity `, el('span', { id: 'equity' }, money(portfolio.cash + marketValue))),
+    el('div', {}, 'Unrealized P&L ', el('span', { class: unrealized >= 0 ? 'up' : 'down', id: 'unrealized' }, money(unrealized)), ' · realized ', money(portfolio.realizedPnl)));
+  $('positions').querySelector('tbody').replaceChildren(...rows);
+}
+
+// Chart: candles from the broker (history on subscribe, then live updates of the series).
+function subscribeCandles() {
+  chart.clear();
+  $('chart').dataset.interval = state.interval;
+  if (state.ws && state.ws.readyState === WebSocket.OPEN && state.selected) state.ws.send(JSON.stringify({ op: 'candles', symbol: state.selected, interval: state.interval }));
+}
+
+function onCandles(m) {
+  if (m.symbol !== state.selected || m.interval !== state.interval) return; // an answer to an older subscription
+  if (m.snapshot) chart.setData(m.candles);
+  else for (const candle of m.candles) chart.update(candle);
+}
+
+$('chart-interval').addEventListener('change', () => {
+  state.interval = $('chart-interval').value;
+  subscribeCandles();
+});
 
 function renderDepth(m) {
   if (m.symbol !== state.selected) return;
@@ -232,9 +365,9 @@ function select(symbol) {
   $('selected-symbol').textContent = symbol;
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ op: 'depth', symbol }));
   subscribePrices();
+  subscribeCandles();
   const last = state.prices.get(symbol);
   if (last !== undefined && !$('order-price').value) $('order-price').value = (last / 100).toFixed(2);
-  renderChart();
 }
 
 // ------------------------------------------------------------ search and watchlist
@@ -326,18 +459,34 @@ $('ticket').addEventListener('submit', async (event) => {
 
 // ------------------------------------------------------------ account
 
+// One account refresh at a time: a refresh asked for while one runs runs once more after it (so the
+// last answer shown is never older than the last event), and a throttled one waits and tries again.
+let refreshing = false;
+let refreshAgain = false;
 async function refreshAccount() {
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
   try {
-    const [{ portfolio }, open, all] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50')]);
-    $('cash').replaceChildren(
-      el('div', {}, `Cash ${money(portfolio.cash)} · available ${money(portfolio.available)} · equity ${money(portfolio.equity)}`),
-      el('div', {}, 'Unrealized P&L ', el('span', { class: portfolio.unrealizedPnl >= 0 ? 'up' : 'down', id: 'unrealized' }, money(portfolio.unrealizedPnl)), ' · realized ', money(portfolio.realizedPnl)));
-    const positions = $('positions').querySelector('tbody');
-    positions.replaceChildren();
-    for (const p of portfolio.positions) {
-      positions.append(el('tr', { 'data-symbol': p.symbol }, el('td', {}, p.symbol), el('td', { class: 'num' }, p.quantity), el('td', { class: 'num' }, money(p.averagePrice)),
-        el('td', { class: 'num' }, money(p.lastPrice)), el('td', { class: `num ${p.unrealizedPnl >= 0 ? 'up' : 'down'}` }, money(p.unrealizedPnl)), el('td', { class: 'num' }, money(p.realizedPnl))));
-    }
+    do {
+      refreshAgain = false;
+      await loadAccount();
+    } while (refreshAgain);
+  } finally {
+    refreshing = false;
+  }
+}
+
+async function loadAccount() {
+  try {
+    const [{ portfolio }, open, all, { withdrawals }] = await Promise.all([api('GET', '/api/portfolio'), api('GET', '/api/orders?status=open'), api('GET', '/api/orders?limit=50'), api('GET', '/api/withdrawals?limit=10')]);
+    const held = state.portfolio ? state.portfolio.positions.map((p) => p.symbol).join() : '';
+    state.portfolio = portfolio;
+    for (const p of portfolio.positions) if (!state.prices.has(p.symbol)) state.prices.set(p.symbol, p.lastPrice);
+    renderPortfolio();
+    if (portfolio.positions.map((p) => p.symbol).join() !== held) subscribePrices();
     const openBody = $('open-orders').querySelector('tbody');
     openBody.replaceChildren();
     for (const o of open.orders) {
@@ -350,10 +499,43 @@ async function refreshAccount() {
       history.append(el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.quantity), el('td', { class: 'num' }, o.filled),
         el('td', { class: 'num' }, money(o.averagePrice ?? o.price)), el('td', { class: 'status' }, o.reason ? `${o.status} (${o.reason})` : o.status)));
     }
+    const withdrawalRows = $('withdrawals').querySelector('tbody');
+    withdrawalRows.replaceChildren();
+    for (const w of withdrawals) {
+      withdrawalRows.append(el('tr', { 'data-withdrawal': w.id }, el('td', {}, w.id), el('td', {}, new Date(w.createdAt).toLocaleTimeString()), el('td', { class: 'num' }, money(w.amount)),
+        el('td', { class: `status ${w.status === 'rejected' ? 'down' : ''}` }, w.reason ? `${w.status} (${w.reason})` : w.status)));
+    }
   } catch (error) {
     if (error.status === 401) loadMe();
+    else if (error.status === 429) {
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs || 500));
+      refreshAgain = true;
+    }
   }
 }
+
+// One requestId per submitted form: a retry of the same submission is answered by the same withdrawal.
+function requestId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `w-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+$('withdraw-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('withdraw-error').textContent = '';
+  $('withdraw-ok').textContent = '';
+  $('withdraw-submit').disabled = true;
+  try {
+    const { withdrawal } = await api('POST', '/api/withdrawals', { amount: toMinor($('withdraw-amount').value), bankReference: $('withdraw-bank').value, requestId: requestId() });
+    $('withdraw-ok').textContent = `Withdrawal ${withdrawal.id}: ${withdrawal.status}`;
+    $('withdraw-amount').value = '';
+  } catch (error) {
+    $('withdraw-error').textContent = describe(error); // a refusal names the core's reason: "withdrawal rejected: INSUFFICIENT_FUNDS"
+  } finally {
+    $('withdraw-submit').disabled = false;
+    refreshAccount();
+  }
+});
 
 async function cancel(id) {
   $('ticket-error').textContent = '';
@@ -376,4 +558,6 @@ function prependNotification(n) {
   $('notifications').prepend(el('li', { class: `${n.read ? '' : 'unread'} kind-${n.kind}` }, el('span', { class: 'badge' }, n.kind), `${time} ${n.message}`));
 }
 
-loadMe();
+verifyFromLink().then(loadMe);
+// A link opened in a tab that already shows the terminal only changes the fragment.
+window.addEventListener('hashchange', () => verifyFromLink().then(loadMe));
