@@ -1,0 +1,74 @@
+/**
+ * Gateway start: count every served key's messages in the journal, so that live
+ * numbering continues exactly where the last run (or the last crash) left off.
+ *
+ * The scan routes events 1..toSequence of the journal file (toSequence: the sequence
+ * the matcher recovered to; everything up to it is in the file and nothing after it
+ * is) with the same KeyRouting the live pump uses, and stops there: the first event
+ * the pump then reads from the outbound ring is toSequence + 1, which the pump
+ * asserts. No event is counted twice and none is skipped.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { EVENT_WORDS, EventHeader } from '../../core/schema';
+import { readJournalFile } from '../../journal/sqlite-journal';
+import { KeyRouting } from './key-routing';
+
+/** Progress is reported (and the event loop given a turn) at most this often. */
+export const SCAN_PROGRESS_INTERVAL_MS = 2000;
+
+export interface ScanReport {
+  events: number;
+  records: number;
+  /** Messages numbered, over all keys. */
+  messages: number;
+  millis: number;
+}
+
+/**
+ * Numbers the keys' messages of journal events 1..toSequence, calling `each` for
+ * every event (the gateway's read model). Throws when the journal does not hold
+ * exactly those events.
+ */
+export async function scanJournal(
+  journalPath: string,
+  toSequence: number,
+  routing: KeyRouting,
+  each: (words: Float64Array, offset: number) => void,
+  onProgress: (report: ScanReport) => void = () => {},
+): Promise<ScanReport> {
+  const started = performance.now();
+  const report: ScanReport = { events: 0, records: 0, messages: 0, millis: 0 };
+  if (toSequence === 0) return report;
+  let expected = 1;
+  let lastProgress = started;
+  const recipients = routing.recipients;
+  for await (const record of readJournalFile(journalPath, 1)) {
+    if (record.firstSequence > toSequence) break;
+    if (record.firstSequence !== expected) throw new Error(`session sequences: journal record at ${record.firstSequence}, expected ${expected}`);
+    const words = record.events;
+    const count = record.lastSequence - record.firstSequence + 1;
+    for (let i = 0; i < count; i++) {
+      const offset = i * EVENT_WORDS;
+      const eventSequence = words[offset + EventHeader.sequence];
+      if (eventSequence !== expected) throw new Error(`session sequences: event ${eventSequence} in the record at ${record.firstSequence}, expected ${expected}`);
+      if (eventSequence > toSequence) throw new Error(`session sequences: the record at ${record.firstSequence} runs past ${toSequence}`);
+      each(words, offset);
+      const n = routing.route(words, offset);
+      for (let k = 0; k < n; k++) recipients[k].take(eventSequence);
+      report.messages += n;
+      expected++;
+    }
+    report.events += count;
+    report.records++;
+    const now = performance.now();
+    if (now - lastProgress >= SCAN_PROGRESS_INTERVAL_MS) {
+      lastProgress = now;
+      report.millis = now - started;
+      onProgress(report);
+      await yieldToEventLoop();
+    }
+  }
+  if (expected !== toSequence + 1) throw new Error(`session sequences: the journal ends at ${expected - 1}, the matcher recovered to ${toSequence}`);
+  report.millis = performance.now() - started;
+  return report;
+}
