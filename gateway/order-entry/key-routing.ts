@@ -24,7 +24,7 @@ import { EventHeader, eventByCode } from '../../core/schema';
 import { ServerTemplates } from '../protocol/wire-schema';
 import type { KeySequences } from '../session/session-state';
 import type { ReplayHistory } from './replay-history';
-import { originKeyId } from './origin';
+import { originKeyId } from './command-stamp';
 
 /** One index entry per this many messages of a key. */
 export const SEQUENCE_INDEX_STRIDE = 1024;

@@ -36,7 +36,7 @@ import { SessionThrottle, ThrottleOptions } from '../session/throttle';
 import { REPLAY_HISTORY_MESSAGES, ReplayHistory } from './replay-history';
 import { AccountViews } from './account-view';
 import { KeyRouting, KeyStream } from './key-routing';
-import { keyOrigin, originGatewayId } from './origin';
+import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
 import { ScanReport, scanJournal } from './sequence-scan';
 import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
 import { OrderStatusCode } from '../protocol/session-schema';
@@ -191,6 +191,7 @@ function queueCommand(record: Float64Array, origin: number, clientSequence: numb
   pendingWords.set(record, offset);
   pendingWords[offset + 1] = nowMicros();
   pendingWords[offset + 2] = origin;
+  pendingWords[offset + COMMAND_CLIENT_SEQUENCE_WORD] = clientSequence;
   pendingSequence[pendingCount] = clientSequence;
   pendingTemplate[pendingCount] = templateId;
   pendingCount++;

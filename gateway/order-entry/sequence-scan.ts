@@ -1,6 +1,8 @@
 /**
  * Gateway start: count every served key's messages in the journal, so that live
- * numbering continues exactly where the last run (or the last crash) left off.
+ * numbering continues exactly where the last run (or the last crash) left off, and
+ * find the highest client sequence each key's journaled commands carried (its
+ * lastClientSequence: requests above it never reached the matcher).
  *
  * The scan routes events 1..toSequence of the journal file (toSequence: the sequence
  * the matcher recovered to; everything up to it is in the file and nothing after it
@@ -9,9 +11,10 @@
  * asserts. No event is counted twice and none is skipped.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { EVENT_WORDS, EventHeader } from '../../core/schema';
+import { CommandHeader, EVENT_WORDS, EventHeader } from '../../core/schema';
 import { readJournalFile } from '../../journal/sqlite-journal';
 import { KeyRouting } from './key-routing';
+import { COMMAND_CLIENT_SEQUENCE_WORD, originKeyId } from './command-stamp';
 
 /** Progress is reported (and the event loop given a turn) at most this often. */
 export const SCAN_PROGRESS_INTERVAL_MS = 2000;
@@ -45,6 +48,11 @@ export async function scanJournal(
   for await (const record of readJournalFile(journalPath, 1)) {
     if (record.firstSequence > toSequence) break;
     if (record.firstSequence !== expected) throw new Error(`session sequences: journal record at ${record.firstSequence}, expected ${expected}`);
+    const command = record.command;
+    const sender = routing.stream(originKeyId(command[CommandHeader.origin])); // continuation records: origin 0
+    if (sender !== undefined && command[COMMAND_CLIENT_SEQUENCE_WORD] > sender.lastClientSequence) {
+      sender.lastClientSequence = command[COMMAND_CLIENT_SEQUENCE_WORD];
+    }
     const words = record.events;
     const count = record.lastSequence - record.firstSequence + 1;
     for (let i = 0; i < count; i++) {

@@ -1,8 +1,10 @@
 /**
- * The origin word of a command a gateway publishes (echoed in every event the command
- * causes): which API key sent it, through which gateway.
+ * What a gateway stamps on every command it publishes, besides the receive time: who
+ * sent it (the origin word, echoed in every event the command causes) and the client
+ * sequence it carried (the last word, journaled with the command).
  *
  *   origin = ORIGIN_KEY_TAG + gatewayId × 2^32 + keyId        (a safe integer: < 2^49)
+ *   word COMMAND_CLIENT_SEQUENCE_WORD = the request's client sequence (0: the gateway's own)
  *
  * The key, not the connection, is in the origin so that the keys an event is
  * delivered to are a pure function of the event and the static key configuration
@@ -14,7 +16,13 @@
  * Clock, bootstrap, demo flow) and journals written before origins named keys
  * (gatewayId × 2^32 + connection id, below 2^48). Neither names a key, so an old
  * connection id can never be mistaken for a key id and leak another account's events.
+ *
+ * The client sequence makes a key's lastClientSequence a function of the journal too:
+ * after a restart, LogonAck reports the highest one the journal holds for the key, and
+ * a reconnecting client resends exactly the requests that never reached it.
  */
+import { Commands, COMMAND_WORDS, MessageSpec } from '../../core/schema';
+
 export const ORIGIN_GATEWAY_SCALE = 2 ** 32;
 export const ORIGIN_KEY_TAG = 2 ** 48;
 /** gatewayId × 2^32 stays below the tag. */
@@ -40,4 +48,14 @@ export function originKeyId(origin: number): number {
 /** The gateway an origin came through, 0 when it is not a key origin. */
 export function originGatewayId(origin: number): number {
   return origin >= ORIGIN_KEY_TAG ? Math.floor((origin - ORIGIN_KEY_TAG) / ORIGIN_GATEWAY_SCALE) : 0;
+}
+
+/** The last command word: no command has a field there (asserted), the matcher ignores it, the journal keeps it. */
+export const COMMAND_CLIENT_SEQUENCE_WORD = COMMAND_WORDS - 1;
+for (const spec of Object.values(Commands) as MessageSpec[]) {
+  for (const field of spec.fields) {
+    if (field.word >= COMMAND_CLIENT_SEQUENCE_WORD) {
+      throw new Error(`command-stamp: ${spec.name}.${field.name} uses word ${field.word}, reserved for the client sequence`);
+    }
+  }
 }
