@@ -14,16 +14,16 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EVENT_WORDS, EventHeader } from '../../core/schema';
-import { readJournalFile } from '../../journal/sqlite-journal';
 import { FrameEncoder } from '../protocol/encoder';
 import { ServerTemplates } from '../protocol/wire-schema';
 import { KeyRouting, RoutedKey, SEQUENCE_INDEX_STRIDE, SequenceIndex } from './key-routing';
+import { JournalPages } from './journal-pages';
 
 /** Journal replays running at once in one gateway; more are answered REPLAY_BUSY. */
 export const JOURNAL_REPLAYS_MAX = 4;
 /** retryAfterMs of a REPLAY_BUSY. */
 export const JOURNAL_REPLAY_RETRY_MS = 100;
-/** Journal records read between two turns of the event loop. */
+/** Journal records read (one page) between two turns of the event loop: bounds how long a replay holds the gateway's thread. */
 export const JOURNAL_REPLAY_RECORDS_PER_TURN = 256;
 /** A replay waits while the socket's unsent bytes exceed this. */
 export const JOURNAL_REPLAY_HIGH_WATER_BYTES = 1 << 20;
@@ -58,32 +58,34 @@ export async function replayFromJournal(
   if (entry < 0) return 'unavailable';
   const startEvent = index.eventSequence(entry);
   let sequence = entry * SEQUENCE_INDEX_STRIDE; // the key's message before the entry's
-  let records = 0;
   encoder.reset();
-  for await (const record of readJournalFile(journalPath, startEvent)) {
-    const words = record.events;
-    const count = record.lastSequence - record.firstSequence + 1;
-    for (let i = 0; i < count; i++) {
-      const offset = i * EVENT_WORDS;
-      const eventSequence = words[offset + EventHeader.sequence];
-      if (eventSequence < startEvent || !KeyRouting.routes(words, offset, key)) continue;
-      sequence++;
-      if (sequence === entry * SEQUENCE_INDEX_STRIDE + 1 && eventSequence !== startEvent) {
-        throw new Error(`journal replay: key ${key.keyId} message ${sequence} is event ${eventSequence}, the index says ${startEvent}`);
+  const pages = new JournalPages(journalPath, startEvent, JOURNAL_REPLAY_RECORDS_PER_TURN);
+  try {
+    for (let page = pages.next(); page !== null; page = pages.next()) {
+      const words = page.events;
+      const events = page.eventStart[page.count];
+      for (let e = 0; e < events; e++) {
+        const offset = e * EVENT_WORDS;
+        const eventSequence = words[offset + EventHeader.sequence];
+        if (eventSequence < startEvent || !KeyRouting.routes(words, offset, key)) continue;
+        sequence++;
+        if (sequence === entry * SEQUENCE_INDEX_STRIDE + 1 && eventSequence !== startEvent) {
+          throw new Error(`journal replay: key ${key.keyId} message ${sequence} is event ${eventSequence}, the index says ${startEvent}`);
+        }
+        if (sequence < from) continue;
+        const template = ServerTemplates.byCoreCode[words[offset + EventHeader.type]]!;
+        if (!encoder.fits(template)) flush(encoder, target);
+        encoder.append(template, words, offset, sequence);
+        if (sequence === to) {
+          flush(encoder, target);
+          return 'done';
+        }
       }
-      if (sequence < from) continue;
-      const template = ServerTemplates.byCoreCode[words[offset + EventHeader.type]]!;
-      if (!encoder.fits(template)) flush(encoder, target);
-      encoder.append(template, words, offset, sequence);
-      if (sequence === to) {
-        flush(encoder, target);
-        return 'done';
-      }
-    }
-    if (++records % JOURNAL_REPLAY_RECORDS_PER_TURN === 0) {
       flush(encoder, target);
       if (!(await drained(target))) return 'closed';
     }
+  } finally {
+    pages.close();
   }
   throw new Error(`journal replay: key ${key.keyId}: the journal ended at message ${sequence}, before ${to}`);
 }

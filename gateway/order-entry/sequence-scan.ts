@@ -11,12 +11,12 @@
  * asserts. No event is counted twice and none is skipped.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { CommandHeader, EVENT_WORDS, EventHeader } from '../../core/schema';
-import { readJournalFile } from '../../journal/sqlite-journal';
+import { COMMAND_WORDS, CommandHeader, EVENT_WORDS, EventHeader } from '../../core/schema';
 import { KeyRouting } from './key-routing';
+import { JournalPages, SCAN_PAGE_RECORDS } from './journal-pages';
 import { COMMAND_CLIENT_SEQUENCE_WORD, originKeyId } from './command-stamp';
 
-/** Progress is reported (and the event loop given a turn) at most this often. */
+/** Progress is reported at most this often (the event loop gets a turn after every page). */
 export const SCAN_PROGRESS_INTERVAL_MS = 2000;
 
 export interface ScanReport {
@@ -45,36 +45,43 @@ export async function scanJournal(
   let expected = 1;
   let lastProgress = started;
   const recipients = routing.recipients;
-  for await (const record of readJournalFile(journalPath, 1)) {
-    if (record.firstSequence > toSequence) break;
-    if (record.firstSequence !== expected) throw new Error(`session sequences: journal record at ${record.firstSequence}, expected ${expected}`);
-    const command = record.command;
-    const sender = routing.stream(originKeyId(command[CommandHeader.origin])); // continuation records: origin 0
-    if (sender !== undefined && command[COMMAND_CLIENT_SEQUENCE_WORD] > sender.lastClientSequence) {
-      sender.lastClientSequence = command[COMMAND_CLIENT_SEQUENCE_WORD];
-    }
-    const words = record.events;
-    const count = record.lastSequence - record.firstSequence + 1;
-    for (let i = 0; i < count; i++) {
-      const offset = i * EVENT_WORDS;
-      const eventSequence = words[offset + EventHeader.sequence];
-      if (eventSequence !== expected) throw new Error(`session sequences: event ${eventSequence} in the record at ${record.firstSequence}, expected ${expected}`);
-      if (eventSequence > toSequence) throw new Error(`session sequences: the record at ${record.firstSequence} runs past ${toSequence}`);
-      each(words, offset);
-      const n = routing.route(words, offset);
-      for (let k = 0; k < n; k++) recipients[k].take(eventSequence);
-      report.messages += n;
-      expected++;
-    }
-    report.events += count;
-    report.records++;
-    const now = performance.now();
-    if (now - lastProgress >= SCAN_PROGRESS_INTERVAL_MS) {
-      lastProgress = now;
-      report.millis = now - started;
-      onProgress(report);
+  const pages = new JournalPages(journalPath, 1, SCAN_PAGE_RECORDS);
+  try {
+    for (let page = pages.next(); page !== null && expected <= toSequence; page = pages.next()) {
+      const words = page.events;
+      for (let r = 0; r < page.count; r++) {
+        const first = page.firstSequence[r];
+        if (first > toSequence) break;
+        if (first !== expected) throw new Error(`session sequences: journal record at ${first}, expected ${expected}`);
+        const commandAt = r * COMMAND_WORDS;
+        const sender = routing.stream(originKeyId(page.commands[commandAt + CommandHeader.origin])); // continuation records: origin 0
+        const clientSequence = page.commands[commandAt + COMMAND_CLIENT_SEQUENCE_WORD];
+        if (sender !== undefined && clientSequence > sender.lastClientSequence) sender.lastClientSequence = clientSequence;
+        const end = page.eventStart[r + 1];
+        for (let e = page.eventStart[r]; e < end; e++) {
+          const offset = e * EVENT_WORDS;
+          const eventSequence = words[offset + EventHeader.sequence];
+          if (eventSequence !== expected) throw new Error(`session sequences: event ${eventSequence} in the record at ${first}, expected ${expected}`);
+          if (eventSequence > toSequence) throw new Error(`session sequences: the record at ${first} runs past ${toSequence}`);
+          each(words, offset);
+          const n = routing.route(words, offset);
+          for (let k = 0; k < n; k++) recipients[k].take(eventSequence);
+          report.messages += n;
+          expected++;
+        }
+        report.records++;
+      }
+      report.events = expected - 1;
+      const now = performance.now();
+      if (now - lastProgress >= SCAN_PROGRESS_INTERVAL_MS) {
+        lastProgress = now;
+        report.millis = now - started;
+        onProgress(report);
+      }
       await yieldToEventLoop();
     }
+  } finally {
+    pages.close();
   }
   if (expected !== toSequence + 1) throw new Error(`session sequences: the journal ends at ${expected - 1}, the matcher recovered to ${toSequence}`);
   report.millis = performance.now() - started;
