@@ -123,7 +123,7 @@ export interface RoutedKey {
 }
 
 export class KeyRouting {
-  /** The keys of the last route() call, in recipients[0 .. its result). */
+  /** The keys of the last route() call, in recipients[0 .. its result); never shrinks (no allocation per event). */
   readonly recipients: KeyStream[] = [];
   readonly streams: readonly KeyStream[];
   private readonly byKeyId = new Map<number, KeyStream>();
@@ -153,15 +153,14 @@ export class KeyRouting {
 
   /** Fills `recipients` with the served keys the event at `offset` goes to; returns how many. Allocation-free. */
   route(words: Float64Array, offset: number): number {
-    const recipients = this.recipients;
-    recipients.length = 0;
     const code = words[offset + EventHeader.type];
     if (ROUTED[code] !== 1) return 0;
     const pass = ++this.pass;
+    let n = 0;
     const origin = this.byKeyId.get(originKeyId(words[offset + EventHeader.origin]));
     if (origin !== undefined) {
       origin.routedPass = pass;
-      recipients.push(origin);
+      n = this.put(n, origin);
     }
     const accountWords = ACCOUNT_WORDS[code];
     for (let i = 0; i < accountWords.length; i++) {
@@ -173,10 +172,16 @@ export class KeyRouting {
         const stream = list[k];
         if (stream.routedPass === pass) continue;
         stream.routedPass = pass;
-        recipients.push(stream);
+        n = this.put(n, stream);
       }
     }
-    return recipients.length;
+    return n;
+  }
+
+  private put(n: number, stream: KeyStream): number {
+    if (n === this.recipients.length) this.recipients.push(stream); // a wider fan-out than ever before
+    else this.recipients[n] = stream;
+    return n + 1;
   }
 
   /** Whether the event at `offset` goes to `key`: the same rule as route(), for one key (journal replay). */
