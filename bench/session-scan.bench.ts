@@ -97,10 +97,11 @@ async function main(): Promise<void> {
   try {
     let started = performance.now();
     let last = 0;
-    if (kept !== undefined && existsSync(kept)) {
-      for await (const record of readJournalFile(kept, 1)) last = record.lastSequence;
+    const reuse = kept !== undefined && existsSync(kept);
+    if (reuse) {
+      for await (const record of readJournalFile(path, 1)) last = record.lastSequence;
     } else last = await buildJournal(path);
-    console.log(`journal: ${last} events, ${KEYS} keys, ${kept !== undefined && existsSync(kept) ? 'read' : 'built'} in ${Math.round(performance.now() - started)} ms`);
+    console.log(`journal: ${last} events, ${KEYS} keys, ${reuse ? 'read' : 'built'} in ${Math.round(performance.now() - started)} ms`);
     const keys = Array.from({ length: KEYS }, (_, i) => ({ keyId: i + 1, account: i + 1 }));
     const rates: number[] = [];
     let messages = 0;
