@@ -2,7 +2,7 @@
  * Which API keys an event is delivered to, and each key's numbered message stream.
  *
  * Routing is a pure function of the event and the static key configuration
- * (keyId → account): an event goes to the key named by its origin (origin.ts) and to
+ * (keyId → account): an event goes to the key named by its origin (command-stamp.ts) and to
  * every key of every account it names (account, makerAccount, takerAccount). A gateway
  * routes only to the keys it serves (keyId mod gatewayCount). Every core event is an
  * application message (ServerTemplates has one sequenced template per event and no

@@ -2,7 +2,7 @@
  * An order-entry gateway thread: a `ws` server on its own port (Node 20 cannot
  * share a port between worker threads; keys are assigned to ports by keyId modulo
  * the worker count). Inbound: decode, authenticate, authorize, throttle, check the
- * client sequence, stamp receive time and origin (the key, origin.ts), and publish
+ * client sequence, stamp receive time, origin (the key) and client sequence (command-stamp.ts), and publish
  * into the inbound ring (or answer SYSTEM_BUSY). Outbound: read the outbound ring as
  * one consumer, and release acks and fills to their sessions only once the journal's
  * durable sequence has passed them.
@@ -47,7 +47,7 @@ export interface OrderEntryWorkerData {
   outbound: SharedArrayBuffer;
   control: SharedArrayBuffer;
   consumerIndex: number;
-  /** 1-based; named in the origin of the commands sent here (origin.ts). */
+  /** 1-based; named in the origin of the commands sent here (command-stamp.ts). */
   gatewayId: number;
   gatewayCount: number;
   host: string;
