@@ -2,10 +2,10 @@
  * An order-entry gateway thread: a `ws` server on its own port (Node 20 cannot
  * share a port between worker threads; keys are assigned to ports by keyId modulo
  * the worker count). Inbound: decode, authenticate, authorize, throttle, check the
- * client sequence, stamp receive time, origin (the key) and client sequence (command-stamp.ts), and publish
- * into the inbound ring (or answer SYSTEM_BUSY). Outbound: read the outbound ring as
- * one consumer, and release acks and fills to their sessions only once the journal's
- * durable sequence has passed them.
+ * client sequence, stamp receive time, origin (the key) and client sequence
+ * (command-stamp.ts), and publish into the inbound ring (or answer SYSTEM_BUSY).
+ * Outbound: read the outbound ring as one consumer, and release acks and fills to
+ * their sessions only once the journal's durable sequence has passed them.
  *
  * Start: number every served key's messages in the journal up to the recovered
  * sequence (sequence-scan.ts), then listen, then read the ring from the next event:
