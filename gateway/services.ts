@@ -139,10 +139,12 @@ export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal:
   return Array.from({ length: config.gatewayWorkers }, (_, i): ServiceFactory => ({
     consumers: 1,
     create(core: ExchangeCore, firstConsumer: number): Service {
+      if (core.startReport === undefined) throw new Error('order entry: the core must be started (recovered) first');
       const data: OrderEntryWorkerData = {
         inbound: core.inbound.buffer, outbound: core.outbound.buffer, control: core.control.buffer, consumerIndex: firstConsumer,
         gatewayId: i + 1, gatewayCount: config.gatewayWorkers, host: config.host, port: config.orderEntryBasePort + i, keys,
         maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, throttle: config.throttle,
+        journalPath: core.journalPath, recoveredSequence: core.startReport.sequence,
       };
       const file = path.join(__dirname, 'order-entry', 'order-entry-worker.js');
       return new WorkerService(`order-entry gateway ${i + 1} (port ${data.port})`, file, data, log, (message) => onFatal(`gateway ${i + 1}`, message));

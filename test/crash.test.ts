@@ -6,7 +6,9 @@
  *  - no client order id was ever accepted twice (resends after a crash are
  *    refused as duplicates or were never accepted), no trade appears twice;
  *  - each recovery reproduced the state of a clean single-threaded run over the
- *    journaled commands (state hash), and so does the final state.
+ *    journaled commands (state hash), and so does the final state;
+ *  - every session sequence a client received, in any run, numbers the event the
+ *    routing rule gives over the final journal (sequences survive the crashes).
  * CRASH_KILLS (default 20) sets the number of kills; a longer opt-in run uses more.
  */
 import { test } from 'node:test';
@@ -22,6 +24,8 @@ import { EVENT_WORDS } from '../core/schema';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 import { mulberry32 } from './helpers/random-flow';
 import { Running, startExchange, cleanRunHash } from './helpers/child-exchange';
+import { KeyRouting } from '../gateway/order-entry/key-routing';
+import { apiKeys } from '../gateway/services';
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 
@@ -38,6 +42,7 @@ test(`SIGKILL under load ${KILLS} times: acknowledged orders survive, nothing du
   const journalPath = path.join(dir, 'data', 'journal.db');
   const rnd = mulberry32(20261125);
   const acknowledged = new Map<number, number>(); // clientOrderId -> orderId
+  const numbered = new Map<number, Map<number, number>>([[2, new Map()], [4, new Map()]]); // keyId -> session sequence -> event sequence
   let clientOrderId = 1;
   const trader = (keyId: number) => config.demoAccounts.find((a) => a.keyId === keyId)!;
   let current: Running | undefined;
@@ -54,8 +59,14 @@ test(`SIGKILL under load ${KILLS} times: acknowledged orders survive, nothing du
       await Promise.all(clients.map((c) => c.connect()));
       for (const c of clients) {
         c.keepReceived = false;
+        const seen = numbered.get(c.options.keyId)!;
         c.on('message', (m) => {
           if (m.type === 'OrderAccepted') acknowledged.set(Number(m.clientOrderId) * 10 + Number(m.account), Number(m.orderId));
+          if (m.sequence > 0) {
+            const earlier = seen.get(m.sequence);
+            assert.ok(earlier === undefined || earlier === Number(m.eventSequence), `key ${c.options.keyId} sequence ${m.sequence}: event ${m.eventSequence}, before the crash ${earlier}`);
+            seen.set(m.sequence, Number(m.eventSequence));
+          }
         });
         c.on('error', () => {});
       }
@@ -93,8 +104,19 @@ test(`SIGKILL under load ${KILLS} times: acknowledged orders survive, nothing du
     const accepted = new Map<number, number>();
     const trades = new Set<string>();
     let events = 0;
+    const routing = new KeyRouting(apiKeys(config), () => true);
+    let numberingChecked = 0;
     for await (const record of readJournalFile(journalPath)) {
       for (let i = 0; i < record.events.length / EVENT_WORDS; i++) {
+        const n = routing.route(record.events, i * EVENT_WORDS);
+        for (let k = 0; k < n; k++) {
+          const stream = routing.recipients[k];
+          const eventSequence = record.events[i * EVENT_WORDS + 1];
+          const received = numbered.get(stream.keyId)?.get(stream.take(eventSequence));
+          if (received === undefined) continue;
+          assert.equal(received, eventSequence, `key ${stream.keyId} sequence ${stream.nextServerSequence - 1}: the client got event ${received}, the journal routes ${eventSequence}`);
+          numberingChecked++;
+        }
         const e = decodeEvent(record.events, i * EVENT_WORDS);
         events++;
         if (e.type === 'OrderAccepted' && Number(e.clientOrderId) > 0) {
@@ -112,7 +134,9 @@ test(`SIGKILL under load ${KILLS} times: acknowledged orders survive, nothing du
     let missing = 0;
     for (const [key, orderId] of acknowledged) if (accepted.get(key) !== orderId) missing++;
     assert.equal(missing, 0, 'every acknowledged order is in the journal with the id the client saw');
-    t.diagnostic(`${KILLS} kills, ${acknowledged.size} acknowledged orders, ${trades.size} trades, ${events} events in the journal`);
+    const received = [...numbered.values()].reduce((total, m) => total + m.size, 0);
+    assert.equal(numberingChecked, received, 'every session sequence a client received is in the journal');
+    t.diagnostic(`${KILLS} kills, ${acknowledged.size} acknowledged orders, ${trades.size} trades, ${events} events in the journal, ${received} session sequences checked`);
     assert.ok(acknowledged.size > KILLS * 10, 'the load was real');
     assert.ok(trades.size > 0, 'trades happened');
   } finally {

@@ -443,7 +443,7 @@ class FrameSource {
 
 type Answer =
   | { kind: 'reject'; reasons: number[]; refSeq: number; templateId: number; optional: boolean }
-  | { kind: 'logonReject' | 'logout' | 'replay'; optional: false }
+  | { kind: 'logonReject' | 'logout'; optional: false }
   | { kind: 'heartbeat'; id: number; optional: false };
 
 interface Expectation {
@@ -459,6 +459,11 @@ interface Expectation {
   outcomes: number[];
   /** Client sequence state after the frame. */
   lastClientSequence: number;
+  /**
+   * ReplayRequests in the frame. Their answers are out of band: a replay served from
+   * the journal runs in the background, so its ReplayComplete may follow later answers.
+   */
+  replays: number;
 }
 
 interface SessionModel {
@@ -470,7 +475,7 @@ const modelDecoder = new FrameDecoder(ClientTemplates);
 
 /** What the gateway must do with `data` (docs/protocol.md), or null when the model does not cover it (the frame is not sent). */
 function predict(spec: FrameSpec, session: SessionModel): Expectation | null {
-  const e: Expectation = { category: spec.category, answers: [], at: 0, close: null, closeReason: null, outcomes: [], lastClientSequence: session.lastClientSequence };
+  const e: Expectation = { category: spec.category, answers: [], at: 0, close: null, closeReason: null, outcomes: [], lastClientSequence: session.lastClientSequence, replays: 0 };
   const closeWith = (codes: number[], closeReason: string | null) => {
     e.close = codes;
     e.closeReason = closeReason;
@@ -517,9 +522,8 @@ function predict(spec: FrameSpec, session: SessionModel): Expectation | null {
         e.answers.push({ kind: 'heartbeat', id, optional: false });
         continue;
       }
-      case 'ReplayRequest': // draws on the order bucket: either served or THROTTLED
-        if (record[t.at.fromSequence] > 2 ** 40) reject([reason('REPLAY_UNAVAILABLE'), reason('THROTTLED')], 0, t.id);
-        else e.answers.push({ kind: 'replay', optional: false }); // ReplayComplete, or Reject(THROTTLED)
+      case 'ReplayRequest': // draws on the order bucket: ReplayComplete, or Reject(THROTTLED, REPLAY_UNAVAILABLE, REPLAY_BUSY), out of band
+        e.replays++;
         continue;
       default:
     }
@@ -573,8 +577,15 @@ function matches(a: Answer, m: ServerMessage): boolean {
     case 'logonReject': return m.type === 'LogonReject';
     case 'logout': return m.type === 'Logout';
     case 'heartbeat': return m.type === 'Heartbeat' && Number(m.testRequestId) === a.id;
-    case 'replay': return m.type === 'ReplayComplete' || (m.type === 'Reject' && [reason('REPLAY_UNAVAILABLE'), reason('THROTTLED')].includes(Number(m.reason)));
   }
+}
+
+const REPLAY_REJECTS = [reason('REPLAY_UNAVAILABLE'), reason('THROTTLED'), reason('REPLAY_BUSY')];
+
+/** The answer to a ReplayRequest (not to a malformed one: the decoder's rejects carry a client-side reason). */
+function isReplayAnswer(m: ServerMessage): boolean {
+  return m.type === 'ReplayComplete'
+    || (m.type === 'Reject' && Number(m.refTemplateId) === T.ReplayRequest.id && Number(m.refSeq) === 0 && REPLAY_REJECTS.includes(Number(m.reason)));
 }
 
 // ------------------------------------------------------------------ statistics
@@ -636,6 +647,8 @@ class FuzzConnection {
   private readonly context: BuildContext;
   /** Fresh client sequences handed out while building the current frame. */
   private freshInFrame = 0;
+  /** ReplayRequests sent and not answered yet (their answers are out of band). */
+  private replaysOutstanding = 0;
 
   constructor(readonly name: string, readonly url: string, readonly key: FuzzKey | null, seed: number, private readonly stats: Stats) {
     this.source = new FrameSource(seed, key !== null);
@@ -668,6 +681,7 @@ class FuzzConnection {
         if (e === null) continue;
       }
       this.queue.push(e);
+      this.replaysOutstanding += e.replays;
       this.model.lastClientSequence = e.lastClientSequence;
       this.ws.send(spec.data, { binary: typeof spec.data !== 'string' });
       this.stats.sent++;
@@ -681,6 +695,13 @@ class FuzzConnection {
   /** Waits until every frame is answered, then closes without a Logout. */
   private async drain(): Promise<void> {
     if (this.ws !== undefined) await this.waitProgress(0);
+    for (const deadline = Date.now() + 5000; this.ws !== undefined && this.replaysOutstanding > 0;) {
+      if (Date.now() > deadline) {
+        this.stats.fail(`${this.name}: ${this.replaysOutstanding} ReplayRequests unanswered for 5 s`);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const ws = this.ws;
     if (ws === undefined) return;
     this.closing = true;
@@ -762,6 +783,11 @@ class FuzzConnection {
         continue;
       }
       if (m.type === 'Heartbeat' && Number(m.testRequestId) === 0) continue;
+      if (isReplayAnswer(m)) {
+        if (this.replaysOutstanding === 0) this.stats.fail(`${this.name}: ${JSON.stringify(m)} with no ReplayRequest outstanding`);
+        else this.replaysOutstanding--;
+        continue;
+      }
       this.consume(m);
     }
   }
@@ -841,6 +867,7 @@ class FuzzConnection {
       }
     }
     this.queue = [];
+    this.replaysOutstanding = 0;
     this.onClosed?.();
     this.progress();
   }
@@ -893,9 +920,9 @@ interface TraderReport {
   sequenceGaps: number;
 }
 
-async function trade(client: ExchangeClient, shouldStop: () => boolean): Promise<TraderReport> {
+/** `lastSequence`: the key's last server sequence before the session (LogonAck.nextServerSequence - 1). */
+async function trade(client: ExchangeClient, lastSequence: number, shouldStop: () => boolean): Promise<TraderReport> {
   const report: TraderReport = { roundTrips: 0, errors: [], maxRoundTripMs: 0, sequenceGaps: 0 };
-  let lastSequence = client.lastServerSequence;
   client.on('message', (m: ServerMessage) => {
     if (m.sequence === 0) return;
     if (m.sequence !== lastSequence + 1) report.sequenceGaps++;
@@ -971,14 +998,14 @@ test(`the live gateway survives ${TARGET_FRAMES} malformed frames and answers ea
 
   const trader = exchange.client(4);
   trader.keepReceived = false;
-  await trader.connect();
+  const traderAck = await trader.connect();
   const started = Date.now();
   const deadline = started + MAX_FUZZ_MS;
   // The model's decoder builds a ProtocolError per refused message: skip their stack traces while fuzzing.
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   const stopper = setInterval(() => { if (stats.verified >= TARGET_FRAMES) stats.stop = true; }, 20);
-  const traderReport = trade(trader, () => stats.stop);
+  const traderReport = trade(trader, Number(traderAck.nextServerSequence) - 1, () => stats.stop);
   await Promise.all(connections.map((c) => c.run(deadline)));
   stats.stop = true;
   clearInterval(stopper);

@@ -32,11 +32,17 @@ async function closeCode(client: ExchangeClient): Promise<number> {
 }
 
 describe('logon', () => {
-  test('a good key logs on and gets its sequences', async () => {
+  test('a good key logs on and gets its sequences: its stream starts with the journal (its account\'s bootstrap events)', async () => {
     const client = exchange.client(4);
     const ack = await client.connect();
     assert.equal(ack.type, 'LogonAck');
-    assert.equal(ack.nextServerSequence, 1);
+    assert.equal(ack.lastClientSequence, 0);
+    client.replay(1);
+    const complete = await client.next((m) => m.type === 'ReplayComplete');
+    const replayed = client.received.filter((m) => m.sequence > 0);
+    assert.deepEqual(replayed.map((m) => [m.sequence, m.type, m.account]), [[1, 'AccountOpened', 4], [2, 'AccountStatusChanged', 4], [3, 'CashDeposited', 4]]);
+    assert.equal(ack.nextServerSequence, 4);
+    assert.deepEqual([complete.fromSequence, complete.toSequence], [1, 3]);
     await client.close();
   });
 

@@ -228,7 +228,7 @@ describe('session state', () => {
     const checks = [1, 2, 2, 1, 5, 3, 5, 6].map((s) => session.checkClientSequence(s));
     const { New, Retransmission } = SequenceCheck;
     assert.deepEqual(checks, [New, New, Retransmission, Retransmission, New, Retransmission, Retransmission, New]);
-    assert.equal(session.record!.lastClientSequence, 6);
+    assert.equal(session.record!.sequences.lastClientSequence, 6);
   });
 
   it('numbers server messages 1, 2, 3, ...', () => {

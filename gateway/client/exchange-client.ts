@@ -191,6 +191,7 @@ export class ExchangeClient extends EventEmitter {
   }
 
   private onFrame(frame: Buffer): void {
+    this.emit('frame', frame); // the raw bytes, before decoding (tools, byte-exact tests)
     if (this.decoder.begin(frame) !== null) {
       this.emit('protocolError', this.decoder.error);
       return;

@@ -8,7 +8,9 @@
  *
  * - Sequenced server messages (every core event) are emitted exactly once, in
  *   sequence order, with no gaps: duplicates (a replay overlapping live traffic) are
- *   dropped, and messages that arrive early are held until the missing ones came.
+ *   dropped, and messages that arrive early are held until the missing ones came. A
+ *   replay refused for now (REPLAY_BUSY, THROTTLED) is asked again after the
+ *   Reject's retryAfterMs.
  *   The only exception is a range the server no longer holds (REPLAY_UNAVAILABLE):
  *   it is reported with a 'gap' event and skipped, never silently.
  * - Unsequenced answers (Reject, OrderStatus, AccountSummary, PositionReport,
@@ -71,6 +73,10 @@ const FATAL_LOGON_REASONS: ReadonlySet<number> = new Set([
   GatewayReject.LOGON_UNKNOWN_KEY, GatewayReject.LOGON_BAD_SIGNATURE, GatewayReject.LOGON_BAD_PARAMETERS,
 ]);
 
+/** Refusals of a ReplayRequest that a later attempt cures (the gateway says when): the replay is asked again. */
+const RETRIED_REPLAY_REASONS: ReadonlySet<number> = new Set([GatewayReject.REPLAY_BUSY, GatewayReject.THROTTLED]);
+const REPLAY_REQUEST_ID = ClientTemplates.byName.ReplayRequest.id;
+
 export type ReconnectingState = 'idle' | 'connecting' | 'live' | 'disconnected' | 'closed';
 
 export class ReconnectError extends Error {
@@ -92,7 +98,7 @@ export class ReconnectingClient extends EventEmitter {
   lastSequence = 0;
   /** Last client sequence assigned. */
   clientSequence = 0;
-  readonly stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, held: 0, replayRequests: 0, resent: 0, gaps: 0 };
+  readonly stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, held: 0, replayRequests: 0, replayRetries: 0, resent: 0, gaps: 0 };
 
   private client: ExchangeClient | undefined;
   private readonly backoff: BackoffOptions;
@@ -324,6 +330,7 @@ export class ReconnectingClient extends EventEmitter {
         return void this.emit('session', m);
       case 'Reject':
         if (m.reason === GatewayReject.REPLAY_UNAVAILABLE && this.replayTo !== 0) return this.onReplayUnavailable();
+        if (this.replayTo !== 0 && m.refTemplateId === REPLAY_REQUEST_ID && RETRIED_REPLAY_REASONS.has(Number(m.reason))) return this.retryReplay(client, Number(m.retryAfterMs));
         break;
       default:
     }
@@ -337,7 +344,7 @@ export class ReconnectingClient extends EventEmitter {
       this.everLoggedOn = true;
       this.lastSequence = this.options.fromSequence !== undefined ? Math.max(0, Math.min(this.options.fromSequence - 1, next - 1)) : next - 1;
     } else if (next - 1 < this.lastSequence) {
-      // The server started a new sequence epoch (resetSequences): nothing to replay.
+      // The key's sequences went backwards (the exchange runs on a new journal): nothing to replay.
       this.emit('sequenceReset', { lastSequence: this.lastSequence, nextServerSequence: next });
       this.lastSequence = next - 1;
       this.pending.clear();
@@ -357,6 +364,22 @@ export class ReconnectingClient extends EventEmitter {
       this.stats.resent += this.unconfirmed.length;
     }
     this.emit('connected', ack);
+  }
+
+  /** The outstanding replay was refused for now: ask again (for what is still missing) after `retryAfterMs`. */
+  private retryReplay(client: ExchangeClient, retryAfterMs: number): void {
+    const to = this.replayTo;
+    this.stats.replayRetries++;
+    const timer = setTimeout(() => {
+      if (client !== this.client || this.replayTo !== to) return; // reconnected meanwhile: that logon asked again
+      if (this.lastSequence >= to) {
+        this.replayTo = 0;
+        return this.coverHole();
+      }
+      this.stats.replayRequests++;
+      client.replay(this.lastSequence + 1, to);
+    }, Math.max(1, retryAfterMs));
+    timer.unref();
   }
 
   private requestReplay(client: ExchangeClient, from: number, to: number): void {

@@ -2,10 +2,15 @@
  * An order-entry gateway thread: a `ws` server on its own port (Node 20 cannot
  * share a port between worker threads; keys are assigned to ports by keyId modulo
  * the worker count). Inbound: decode, authenticate, authorize, throttle, check the
- * client sequence, stamp receive time and origin, and publish into the inbound
- * ring (or answer SYSTEM_BUSY). Outbound: read the outbound ring as one consumer,
- * and release acks and fills to their sessions only once the journal's durable
- * sequence has passed them.
+ * client sequence, stamp receive time, origin (the key) and client sequence
+ * (command-stamp.ts), and publish into the inbound ring (or answer SYSTEM_BUSY).
+ * Outbound: read the outbound ring as one consumer, and release acks and fills to
+ * their sessions only once the journal's durable sequence has passed them.
+ *
+ * Start: number every served key's messages in the journal up to the recovered
+ * sequence (sequence-scan.ts), then listen, then read the ring from the next event:
+ * per-key server sequences are a function of the journal and survive restarts.
+ * Replays come from the key's in-memory history, or from the journal when older.
  *
  * A malformed frame gets a Reject or a documented close code; it never throws out
  * of the handler, and other sessions never notice.
@@ -15,7 +20,7 @@ import { WebSocketServer, WebSocket, RawData } from 'ws';
 import { MpscRing, SpmcConsumer } from '../../core/ring';
 import { ControlBlock, WorkerState } from '../../core/runtime/control-block';
 import { COMMAND_ECHO_FLAG } from '../../core/event-buffer';
-import { Commands, EventHeader, Events, eventByCode } from '../../core/schema';
+import { Commands, EventHeader, Events } from '../../core/schema';
 import { FrameDecoder, DecodeStep } from '../protocol/decoder';
 import { FrameEncoder } from '../protocol/encoder';
 import { ClientTemplates, ServerTemplates, WireTemplate } from '../protocol/wire-schema';
@@ -28,8 +33,12 @@ import { SessionRegistry } from '../session/session-registry';
 import { logonRequestFrom, processLogon, writeLogonAck } from '../session/logon';
 import { authorize } from '../session/permissions';
 import { SessionThrottle, ThrottleOptions } from '../session/throttle';
-import { ReplayHistory } from './replay-history';
+import { REPLAY_HISTORY_MESSAGES, ReplayHistory } from './replay-history';
 import { AccountViews } from './account-view';
+import { KeyRouting, KeyStream } from './key-routing';
+import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
+import { ScanReport, scanJournal } from './sequence-scan';
+import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
 import { OrderStatusCode } from '../protocol/session-schema';
 import * as hdr from 'hdr-histogram-js';
 
@@ -38,7 +47,7 @@ export interface OrderEntryWorkerData {
   outbound: SharedArrayBuffer;
   control: SharedArrayBuffer;
   consumerIndex: number;
-  /** 1-based: origin = gatewayId x 2^32 + connection id. */
+  /** 1-based; named in the origin of the commands sent here (command-stamp.ts). */
   gatewayId: number;
   gatewayCount: number;
   host: string;
@@ -47,36 +56,39 @@ export interface OrderEntryWorkerData {
   throttle?: Partial<ThrottleOptions>;
   /** A client whose unsent bytes exceed this is disconnected (SLOW_CONSUMER). */
   maxBufferedBytes: number;
+  /** The embedded journal file: read at start (sequence scan) and for old replays. */
+  journalPath: string;
+  /** The sequence the matcher recovered to: events 1..recoveredSequence are in the journal file, the ring starts after. */
+  recoveredSequence: number;
 }
 
-const ORIGIN_SCALE = 2 ** 32;
 const FRAME_BYTES = 16_384;
 const TIMER_INTERVAL_MS = 50;
 const T = ServerTemplates.byName;
 
-/** Words of each event that name an account the event concerns (account, makerAccount, takerAccount). */
-const ACCOUNT_WORDS: number[][] = [];
 const ORDER_REJECT_REASON = Events.OrderRejected.at.reason;
 const CANCEL_REJECT_REASON = Events.CancelRejected.at.reason;
-for (const spec of eventByCode) {
-  if (spec === undefined) continue;
-  ACCOUNT_WORDS[spec.code] = spec.fields.filter((f) => f.name === 'account' || f.name === 'makerAccount' || f.name === 'takerAccount').map((f) => f.word);
-}
 
 const data = workerData as OrderEntryWorkerData;
 const control = ControlBlock.attach(data.control);
 const inbound = MpscRing.attach(data.inbound);
 const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
 const keys = new KeyRegistry();
+const servedHere = (keyId: number) => keyId % data.gatewayCount === data.gatewayId - 1;
 const trackedAccounts = new Set<number>();
 for (const spec of data.keys) {
   const key = keys.add(spec);
-  if (key.keyId % data.gatewayCount === data.gatewayId - 1 && key.account !== 0) trackedAccounts.add(key.account);
+  if (servedHere(key.keyId) && key.account !== 0) trackedAccounts.add(key.account);
 }
 const authenticator = new LogonAuthenticator(keys);
-const registry = new SessionRegistry();
+/** Every served key's numbered stream; the routing is a pure function of the event and this key table. */
+const routing = new KeyRouting(data.keys, servedHere);
+const registry = new SessionRegistry(undefined, (key) => {
+  const stream = routing.stream(key.keyId);
+  if (stream === undefined) throw new Error(`key ${key.keyId} is not served by gateway ${data.gatewayId}`); // logon checks the gateway first
+  return stream;
+});
 const views = new AccountViews((account) => trackedAccounts.has(account));
-const histories = new Map<number, ReplayHistory>();
 const decoder = new FrameDecoder(ClientTemplates);
 const scratch = new Float64Array(16);
 const nowMicros = () => Date.now() * 1000;
@@ -94,6 +106,10 @@ class Connection {
   readonly encoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
   throttle: SessionThrottle;
   closed = false;
+  /** Origin word of this session's commands (set at logon). */
+  origin = 0;
+  /** A journal replay runs for this connection. */
+  replaying = false;
 
   constructor(readonly id: number, readonly socket: WebSocket) {
     this.session = new Session({}, nowMicros());
@@ -104,14 +120,20 @@ class Connection {
     return this.session.key?.keyId ?? 0;
   }
 
-  /** Appends a message; flushes the frame first when it is full. Sequenced messages are kept for replay. */
+  /** Appends an unsequenced message; flushes the frame first when it is full. */
   send(template: WireTemplate, record: Float64Array, offset: number): void {
+    if (template.sequenced) throw new Error(`gateway: ${template.name} is sequenced: numbered by deliver() only`);
     if (this.closed) return;
-    const sequence = template.sequenced ? this.session.takeServerSequence() : 0;
+    if (!this.encoder.fits(template)) this.flush();
+    this.encoder.append(template, record, offset, 0);
+  }
+
+  /** Appends an event numbered `sequence` (open connections only); returns its bytes in the frame. */
+  sendSequenced(template: WireTemplate, record: Float64Array, offset: number, sequence: number): Uint8Array {
     if (!this.encoder.fits(template)) this.flush();
     const start = this.encoder.length;
     this.encoder.append(template, record, offset, sequence);
-    if (template.sequenced) history(this.keyId).store(sequence, this.encoder.view().subarray(start));
+    return this.encoder.view().subarray(start);
   }
 
   flush(): void {
@@ -149,15 +171,6 @@ class Connection {
 const connections = new Map<number, Connection>();
 let nextConnectionId = 1;
 
-function history(keyId: number): ReplayHistory {
-  let h = histories.get(keyId);
-  if (h === undefined) {
-    h = new ReplayHistory(ServerTemplates.maxBlockLength);
-    histories.set(keyId, h);
-  }
-  return h;
-}
-
 /**
  * Commands of the frame being handled, published together after the frame: one claim
  * and one publish per frame (one wake-up of the matcher), not one per message.
@@ -178,6 +191,7 @@ function queueCommand(record: Float64Array, origin: number, clientSequence: numb
   pendingWords.set(record, offset);
   pendingWords[offset + 1] = nowMicros();
   pendingWords[offset + 2] = origin;
+  pendingWords[offset + COMMAND_CLIENT_SEQUENCE_WORD] = clientSequence;
   pendingSequence[pendingCount] = clientSequence;
   pendingTemplate[pendingCount] = templateId;
   pendingCount++;
@@ -213,8 +227,9 @@ function publishQueued(connection: Connection): void {
  */
 const owedMassCancels: Array<{ account: number; origin: number }> = [];
 
-function massCancel(account: number, connectionId: number): void {
-  owedMassCancels.push({ account, origin: data.gatewayId * ORIGIN_SCALE + connectionId });
+/** Mass-cancels `account` on behalf of key `keyId` (0: the gateway itself, for a disconnected key's dead-man switch). */
+function massCancel(account: number, keyId: number): void {
+  owedMassCancels.push({ account, origin: keyOrigin(data.gatewayId, keyId) });
   publishOwedMassCancels();
 }
 
@@ -297,7 +312,7 @@ function handleMessage(connection: Connection, template: WireTemplate): void {
   if (denied !== null) return connection.reject(protocolError(denied, template.name, template.id, clientSequence), template.id, clientSequence);
   const retryAfterMs = connection.throttle.admit(template, nowMicros());
   if (retryAfterMs > 0) return connection.reject(protocolError('THROTTLED', template.name, template.id, clientSequence), template.id, clientSequence, retryAfterMs);
-  if (session.record !== null) session.record.lastClientSequence = Math.max(session.record.lastClientSequence, clientSequence);
+  if (session.record !== null) session.record.sequences.lastClientSequence = Math.max(session.record.sequences.lastClientSequence, clientSequence);
   switch (template.name) {
     case 'DeadManSwitch': {
       const timeoutMs = record[template.at.timeoutMs];
@@ -315,7 +330,7 @@ function handleMessage(connection: Connection, template: WireTemplate): void {
     default:
   }
   if (template.source !== 'command') return;
-  if (!queueCommand(record, data.gatewayId * ORIGIN_SCALE + connection.id, clientSequence, template.id)) {
+  if (!queueCommand(record, connection.origin, clientSequence, template.id)) {
     connection.reject(protocolError('SYSTEM_BUSY', template.name, template.id, clientSequence), template.id, clientSequence);
   }
 }
@@ -338,22 +353,80 @@ function logon(connection: Connection): void {
     connection.send(T.LogonReject, scratch, 0);
     return connection.close(error.closeCode, error.code);
   }
-  connectionByKey.set(session.key!.keyId, connection);
+  const keyId = session.key!.keyId;
+  const stream = routing.stream(keyId)!;
+  // Recent messages are kept from the first logon on; older ones come from the journal.
+  stream.history ??= new ReplayHistory(ServerTemplates.maxBlockLength, REPLAY_HISTORY_MESSAGES, stream.nextServerSequence);
+  connection.origin = keyOrigin(data.gatewayId, keyId);
+  connectionByKey.set(keyId, connection);
   connection.send(T.LogonAck, writeLogonAck(session, scratch), 0);
 }
 
+const REPLAY_REQUEST_ID = ClientTemplates.byName.ReplayRequest.id;
+/** Journal replays running in this gateway (at most JOURNAL_REPLAYS_MAX). */
+let journalReplays = 0;
+
+/**
+ * ReplayRequest(from, to): the key's messages from..to (to 0: the newest) with their
+ * original sequences, then ReplayComplete. From the in-memory history when it still
+ * holds `from`, else from the journal (asynchronously; live messages interleave).
+ */
 function replay(connection: Connection, from: number, to: number): void {
-  const h = history(connection.keyId);
-  const last = to === 0 ? h.last : Math.min(to, h.last);
-  if (from < h.first || from > last + 1 || from < 1) {
-    const replayId = ClientTemplates.byName.ReplayRequest.id;
-    return connection.reject(protocolError('REPLAY_UNAVAILABLE', `${from}..${to}, held ${h.first}..${h.last}`, replayId, 0), replayId, 0);
+  const stream = routing.stream(connection.keyId)!;
+  const newest = stream.nextServerSequence - 1;
+  const last = to === 0 ? newest : Math.min(to, newest);
+  if (from < 1 || from > last + 1) return replayRefused(connection, 'REPLAY_UNAVAILABLE', `${from}..${to}: the newest message is ${newest}`);
+  if (connection.replaying) return replayRefused(connection, 'REPLAY_BUSY', 'a journal replay runs for this session');
+  const history = stream.history!;
+  if (from >= history.first || from > last) return replayFromHistory(connection, history, from, last);
+  if (!journalReachable(stream.index, from)) {
+    return replayRefused(connection, 'REPLAY_UNAVAILABLE', `${from}..${to}: older than the key's sequence index reaches`);
   }
+  if (journalReplays >= JOURNAL_REPLAYS_MAX) return replayRefused(connection, 'REPLAY_BUSY', `${journalReplays} journal replays run`);
+  connection.flush();
+  connection.replaying = true;
+  journalReplays++;
+  const encoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
+  const target = {
+    sendFrame: (frame: Uint8Array) => connection.socket.send(Buffer.from(frame)),
+    bufferedBytes: () => connection.socket.bufferedAmount,
+    open: () => !connection.closed,
+  };
+  replayFromJournal(data.journalPath, stream, stream.index, from, last, encoder, target).then(
+    (result) => {
+      if (result === 'done') replayComplete(connection, from, last);
+      else if (result === 'unavailable') replayRefused(connection, 'REPLAY_UNAVAILABLE', `${from}..${to}: older than the key's sequence index reaches`);
+    },
+    (error: Error) => {
+      parentPort!.postMessage({ type: 'log', level: 'error', message: `key ${stream.keyId} replay ${from}..${last}: ${error.stack}` });
+      replayRefused(connection, 'REPLAY_UNAVAILABLE', 'journal read failed');
+    },
+  ).finally(() => {
+    connection.replaying = false;
+    journalReplays--;
+  });
+}
+
+function replayRefused(connection: Connection, code: 'REPLAY_UNAVAILABLE' | 'REPLAY_BUSY', detail: string): void {
+  const retryAfterMs = code === 'REPLAY_BUSY' ? JOURNAL_REPLAY_RETRY_MS : 0;
+  connection.reject(protocolError(code, detail, REPLAY_REQUEST_ID, 0), REPLAY_REQUEST_ID, 0, retryAfterMs);
+  connection.flush();
+}
+
+function replayComplete(connection: Connection, from: number, last: number): void {
+  scratch.fill(0);
+  scratch[T.ReplayComplete.at.fromSequence] = from;
+  scratch[T.ReplayComplete.at.toSequence] = last;
+  connection.send(T.ReplayComplete, scratch, 0);
+  connection.flush();
+}
+
+function replayFromHistory(connection: Connection, history: ReplayHistory, from: number, last: number): void {
   connection.flush();
   const parts: Uint8Array[] = [];
   let bytes = 0;
   for (let s = from; s <= last; s++) {
-    const message = h.get(s)!;
+    const message = history.get(s)!;
     if (bytes + message.length > FRAME_BYTES || parts.length === connection.encoder.limits.maxMessagesPerFrame) {
       connection.socket.send(Buffer.concat(parts));
       parts.length = 0;
@@ -363,10 +436,7 @@ function replay(connection: Connection, from: number, to: number): void {
     bytes += message.length;
   }
   if (parts.length > 0) connection.socket.send(Buffer.concat(parts));
-  scratch.fill(0);
-  scratch[T.ReplayComplete.at.fromSequence] = from;
-  scratch[T.ReplayComplete.at.toSequence] = last;
-  connection.send(T.ReplayComplete, scratch, 0);
+  replayComplete(connection, from, last);
 }
 
 function orderStatus(connection: Connection, refSeq: number, account: number, orderId: number, clientOrderId: number): void {
@@ -428,70 +498,57 @@ function onClose(connection: Connection): void {
   if (connectionByKey.get(connection.keyId) === connection) connectionByKey.delete(connection.keyId);
   if (connection.session.phase === SessionPhase.Active || connection.session.record !== null) {
     const released = registry.release(connection.session);
-    if (released.cancelAccount !== 0) massCancel(released.cancelAccount, connection.id);
+    if (released.cancelAccount !== 0) massCancel(released.cancelAccount, connection.keyId);
   }
 }
 
 // ------------------------------------------------------------------ outbound
 
 const touched = new Set<Connection>();
-/** API keys of each account served here: events concern accounts, sequences belong to keys. */
-const keysByAccount = new Map<number, number[]>();
-for (const spec of data.keys) {
-  if (spec.keyId % data.gatewayCount !== data.gatewayId - 1 || spec.account === 0) continue;
-  keysByAccount.set(spec.account, [...(keysByAccount.get(spec.account) ?? []), spec.keyId]);
-}
 const connectionByKey = new Map<number, Connection>();
 const offlineEncoder = new FrameEncoder(new Uint8Array(FRAME_BYTES));
-const recipients: number[] = [];
 
-/** Delivers one durable event to the key of its origin session and to every key of the accounts it names. */
+/** Delivers one durable event to every served key it is routed to (key-routing.ts). */
 function route(words: Float64Array, offset: number): void {
   const code = words[offset + EventHeader.type];
   views.apply(words, offset);
-  const template = ServerTemplates.byCoreCode[code];
-  if (template === undefined) return;
-  recipients.length = 0;
-  const origin = words[offset + EventHeader.origin];
-  if (Math.floor(origin / ORIGIN_SCALE) === data.gatewayId) {
+  if (originGatewayId(words[offset + EventHeader.origin]) === data.gatewayId) {
     // Order-to-ack: from the gateway's receive stamp (the command's timestamp) to release after durability.
     if (code === ACCEPTED) ackLatency.recordValue(Math.max(1, nowMicros() - words[offset + EventHeader.timestamp]));
     else if (code === ORDER_REJECTED || code === CANCEL_REJECTED) {
       const reason = words[offset + (code === ORDER_REJECTED ? ORDER_REJECT_REASON : CANCEL_REJECT_REASON)];
       stats.rejectsByReason[reason] = (stats.rejectsByReason[reason] ?? 0) + 1;
     }
-    const keyId = connections.get(origin % ORIGIN_SCALE)?.keyId ?? 0;
-    if (keyId !== 0) recipients.push(keyId);
   }
-  const accountWords = ACCOUNT_WORDS[code];
-  if (accountWords !== undefined) {
-    for (let i = 0; i < accountWords.length; i++) {
-      const keyIds = keysByAccount.get(words[offset + accountWords[i]]);
-      if (keyIds === undefined) continue;
-      for (const keyId of keyIds) if (!recipients.includes(keyId)) recipients.push(keyId);
-    }
-  }
-  for (const keyId of recipients) deliver(keyId, template, words, offset);
+  const n = routing.route(words, offset);
+  if (n === 0) return;
+  const template = ServerTemplates.byCoreCode[code]!;
+  const recipients = routing.recipients;
+  for (let k = 0; k < n; k++) deliver(recipients[k], template, words, offset);
 }
 
 /**
- * Sends to the key's live session, or, when it is disconnected, still numbers the
- * message and keeps it for replay: the key's stream has no holes.
+ * Numbers the event in the key's stream and sends it to the key's live session; a
+ * disconnected key's message is numbered all the same (and kept in its history once
+ * it has logged on since start): the key's stream has no holes.
  */
-function deliver(keyId: number, template: WireTemplate, words: Float64Array, offset: number): void {
-  const connection = connectionByKey.get(keyId);
+function deliver(stream: KeyStream, template: WireTemplate, words: Float64Array, offset: number): void {
+  const sequence = stream.take(words[offset + EventHeader.sequence]);
+  const connection = connectionByKey.get(stream.keyId);
   if (connection !== undefined && !connection.closed && connection.session.phase === SessionPhase.Active) {
-    connection.send(template, words, offset);
+    stream.history!.store(sequence, connection.sendSequenced(template, words, offset, sequence));
     touched.add(connection);
     return;
   }
-  const record = registry.record(keyId);
-  if (record === undefined) return; // never logged on since start: nothing to continue
-  const sequence = record.nextServerSequence++;
+  const history = stream.history;
+  if (history === null) return; // not logged on since start: a replay reads the journal
   offlineEncoder.reset();
   offlineEncoder.append(template, words, offset, sequence);
-  history(keyId).store(sequence, offlineEncoder.view());
+  history.store(sequence, offlineEncoder.view());
 }
+
+/** The next event the pump must see: the scan numbered every event before it. */
+let expectedEvent = data.recoveredSequence + 1;
 
 async function pumpOutbound(): Promise<void> {
   const words = consumer.words;
@@ -505,7 +562,10 @@ async function pumpOutbound(): Promise<void> {
     for (; i < count; i++) {
       const offset = consumer.offsetOf(next + i);
       if (words[offset] >= COMMAND_ECHO_FLAG) continue; // command echo or batch end
-      if (words[offset + EventHeader.sequence] > durable) break; // not durable yet: hold it
+      const eventSequence = words[offset + EventHeader.sequence];
+      if (eventSequence > durable) break; // not durable yet: hold it
+      if (eventSequence !== expectedEvent) throw new Error(`event ${eventSequence} in the ring, expected ${expectedEvent}: numbering would skip or repeat`);
+      expectedEvent++;
       route(words, offset);
     }
     const s = next + i;
@@ -520,25 +580,31 @@ async function pumpOutbound(): Promise<void> {
 // ------------------------------------------------------------------ server and timers
 
 let stopping = false;
-const server = new WebSocketServer({ host: data.host, port: data.port, maxPayload: FRAME_BYTES, perMessageDeflate: false });
-server.on('connection', (socket) => {
-  if (stopping) return socket.close(CloseCode.GOING_AWAY, 'shutting down');
-  const connection = new Connection(nextConnectionId++, socket);
-  connections.set(connection.id, connection);
-  socket.on('message', (raw, isBinary) => {
-    try {
-      onFrame(connection, raw, isBinary);
-    } catch (error) {
-      // A bug, not bad input (bad input is rejected above): drop this connection only.
-      parentPort!.postMessage({ type: 'log', level: 'error', message: `connection ${connection.id}: ${(error as Error).stack}` });
-      connection.close(CloseCode.MALFORMED_FRAME, 'internal error');
-    }
+let server: WebSocketServer | undefined;
+
+function listen(): void {
+  if (stopping) return;
+  const wss = new WebSocketServer({ host: data.host, port: data.port, maxPayload: FRAME_BYTES, perMessageDeflate: false });
+  server = wss;
+  wss.on('connection', (socket) => {
+    if (stopping) return socket.close(CloseCode.GOING_AWAY, 'shutting down');
+    const connection = new Connection(nextConnectionId++, socket);
+    connections.set(connection.id, connection);
+    socket.on('message', (raw, isBinary) => {
+      try {
+        onFrame(connection, raw, isBinary);
+      } catch (error) {
+        // A bug, not bad input (bad input is rejected above): drop this connection only.
+        parentPort!.postMessage({ type: 'log', level: 'error', message: `connection ${connection.id}: ${(error as Error).stack}` });
+        connection.close(CloseCode.MALFORMED_FRAME, 'internal error');
+      }
+    });
+    socket.on('close', () => onClose(connection));
+    socket.on('error', () => onClose(connection));
   });
-  socket.on('close', () => onClose(connection));
-  socket.on('error', () => onClose(connection));
-});
-server.on('error', (error) => parentPort!.postMessage({ type: 'fatal', message: `gateway ${data.gatewayId} port ${data.port}: ${error.message}` }));
-server.on('listening', () => parentPort!.postMessage({ type: 'listening', port: data.port }));
+  wss.on('error', (error) => parentPort!.postMessage({ type: 'fatal', message: `gateway ${data.gatewayId} port ${data.port}: ${error.message}` }));
+  wss.on('listening', () => parentPort!.postMessage({ type: 'listening', port: data.port }));
+}
 
 const timer = setInterval(() => {
   const now = nowMicros();
@@ -563,7 +629,7 @@ const timer = setInterval(() => {
         connection.close(CloseCode.LOGON_REQUIRED, 'no logon');
         break;
       case TimerAction.DeadManSwitchFired:
-        massCancel(session.key!.account, connection.id);
+        massCancel(session.key!.account, connection.keyId);
         break;
       default:
     }
@@ -589,10 +655,24 @@ parentPort!.on('message', (message: { type: string }) => {
   clearInterval(timer);
   clearInterval(statsTimer);
   for (const connection of connections.values()) connection.close(CloseCode.GOING_AWAY, 'shutting down');
+  if (server === undefined) return parentPort!.postMessage({ type: 'closed' });
   server.close(() => parentPort!.postMessage({ type: 'closed' }));
 });
 
-pumpOutbound().then(
+/** Numbers every served key's journaled messages, then listens, then follows the ring from the next event. */
+async function main(): Promise<void> {
+  const log = (message: string) => parentPort!.postMessage({ type: 'log', level: 'info', message });
+  const rate = (r: ScanReport) => Math.round(r.events / Math.max(r.millis, 1) * 1000);
+  const scanned = await scanJournal(data.journalPath, data.recoveredSequence, routing, (words, offset) => views.apply(words, offset), (r) => {
+    log(`gateway ${data.gatewayId}: numbering session sequences, event ${r.events} of ${data.recoveredSequence} (${rate(r)} events/s)`);
+  });
+  log(`gateway ${data.gatewayId}: session sequences of ${routing.streams.length} keys from ${scanned.events} journal events `
+    + `(${scanned.records} records, ${scanned.messages} messages) in ${Math.round(scanned.millis)} ms, ${rate(scanned)} events/s`);
+  listen();
+  await pumpOutbound();
+}
+
+main().then(
   () => parentPort!.postMessage({ type: 'drained' }),
   (error: Error) => parentPort!.postMessage({ type: 'fatal', message: `gateway ${data.gatewayId} outbound: ${error.stack}` }),
 );

@@ -63,8 +63,9 @@ export const PROTOCOL_ERRORS = {
   SYSTEM_BUSY: reject(GatewayReject.SYSTEM_BUSY, 'inbound ring full; retry later'),
   NOT_PERMITTED: reject(GatewayReject.NOT_PERMITTED, 'the key lacks the permission this template needs'),
   ACCOUNT_MISMATCH: reject(GatewayReject.ACCOUNT_MISMATCH, 'the message names an account other than the key\'s'),
-  REPLAY_UNAVAILABLE: reject(GatewayReject.REPLAY_UNAVAILABLE, 'requested replay range not held (or beyond the last sequence sent)'),
+  REPLAY_UNAVAILABLE: reject(GatewayReject.REPLAY_UNAVAILABLE, 'requested replay range beyond the last sequence sent, or older than the key\'s sequence index reaches'),
   DEAD_MAN_TIMEOUT_OUT_OF_RANGE: reject(GatewayReject.DEAD_MAN_TIMEOUT_OUT_OF_RANGE, 'dead-man switch timeout outside deadManTimeoutMsMin..Max'),
+  REPLAY_BUSY: reject(GatewayReject.REPLAY_BUSY, 'a journal replay already runs for this session, or the gateway runs JOURNAL_REPLAYS_MAX; Reject carries retryAfterMs'),
 } as const satisfies Record<keyof typeof GatewayReject, ErrorSpec>;
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;

@@ -46,6 +46,8 @@ export const GatewayReject = {
   ACCOUNT_MISMATCH: 1203,
   REPLAY_UNAVAILABLE: 1204,
   DEAD_MAN_TIMEOUT_OUT_OF_RANGE: 1205,
+  /** A journal replay already runs for this session, or the gateway runs its maximum of them; retry after retryAfterMs. */
+  REPLAY_BUSY: 1206,
 } as const;
 export type GatewayReject = (typeof GatewayReject)[keyof typeof GatewayReject];
 

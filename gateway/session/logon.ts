@@ -59,8 +59,8 @@ export function writeLogonAck(session: Session, record: Float64Array = new Float
   if (sessionRecord === null) throw new Error('writeLogonAck: session is not active');
   const at = LOGON_ACK.at;
   record.fill(0);
-  record[at.nextServerSequence] = sessionRecord.nextServerSequence;
-  record[at.lastClientSequence] = sessionRecord.lastClientSequence;
+  record[at.nextServerSequence] = sessionRecord.sequences.nextServerSequence;
+  record[at.lastClientSequence] = sessionRecord.sequences.lastClientSequence;
   record[at.heartbeatIntervalMs] = session.heartbeatIntervalMs;
   record[at.cancelOnDisconnect] = session.cancelOnDisconnect ? CancelOnDisconnect.On : CancelOnDisconnect.Off;
   return record;

@@ -1,6 +1,8 @@
 /**
  * One live session per API key, and the per-key state that outlives a connection
- * (sequence numbers, dead-man switch).
+ * (sequence numbers, dead-man switch). The sequence counters come from `sequencesOf`:
+ * the order-entry gateway passes its journal-derived key streams, so the counters a
+ * session sees are the ones the gateway numbers messages with (one counter, no copy).
  *
  * A second Logon for a key whose session is live is REFUSED (LOGON_SESSION_ACTIVE,
  * close 4002); the live session is untouched. Refusing rather than superseding means a
@@ -17,7 +19,10 @@ import { protocolError, ProtocolError } from '../protocol/errors';
 import { SessionTemplates } from '../protocol/session-schema';
 import { DeadManSwitch, DeadManSwitchLimits, DEFAULT_DEAD_MAN_LIMITS } from './dead-man-switch';
 import { ApiKey } from './key-registry';
-import { Session, SessionRecord } from './session-state';
+import { KeySequences, Session, SessionRecord } from './session-state';
+
+/** Fresh counters: the first server message is 1, no client sequence processed yet. */
+export const freshSequences = (): KeySequences => ({ nextServerSequence: 1, lastClientSequence: 0 });
 
 export interface ReleaseResult {
   /** Mass-cancel this account now (cancel-on-disconnect); 0 for none. */
@@ -27,13 +32,16 @@ export interface ReleaseResult {
 export class SessionRegistry {
   private readonly records = new Map<number, SessionRecord>();
 
-  constructor(readonly deadManLimits: DeadManSwitchLimits = DEFAULT_DEAD_MAN_LIMITS) {}
+  constructor(
+    readonly deadManLimits: DeadManSwitchLimits = DEFAULT_DEAD_MAN_LIMITS,
+    private readonly sequencesOf: (key: ApiKey) => KeySequences = freshSequences,
+  ) {}
 
   /** Binds `session` to the key's record, or refuses a second live session. */
   claim(key: ApiKey, session: Session): SessionRecord | ProtocolError {
     let record = this.records.get(key.keyId);
     if (record === undefined) {
-      record = { keyId: key.keyId, account: key.account, nextServerSequence: 1, lastClientSequence: 0, live: null, deadMan: new DeadManSwitch(this.deadManLimits) };
+      record = { keyId: key.keyId, account: key.account, sequences: this.sequencesOf(key), live: null, deadMan: new DeadManSwitch(this.deadManLimits) };
       this.records.set(key.keyId, record);
     }
     if (record.live !== null && record.live !== session) {
@@ -72,15 +80,6 @@ export class SessionRegistry {
       if (record.live === null && record.deadMan.expire(nowMicros)) return record.account;
     }
     return 0;
-  }
-
-  /** Start of a new sequence epoch for a disconnected key (e.g. trading day): sequences restart at 1. */
-  resetSequences(keyId: number): boolean {
-    const record = this.records.get(keyId);
-    if (record === undefined || record.live !== null) return false;
-    record.nextServerSequence = 1;
-    record.lastClientSequence = 0;
-    return true;
   }
 
   get size(): number {

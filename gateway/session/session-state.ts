@@ -10,9 +10,11 @@
  *   sending:        session.takeServerSequence() for each sequenced message; session.onOutbound(now)
  *   timer tick:     while ((action = session.poll(now)) !== TimerAction.None) act(action)
  *
- * Sequence numbers live in the key's SessionRecord (session-registry.ts) and continue
- * across reconnections: LogonAck tells the client nextServerSequence and
- * lastClientSequence, and the client replays or resends from there.
+ * Sequence numbers belong to the key (KeySequences, shared through its SessionRecord,
+ * session-registry.ts) and continue across reconnections: LogonAck tells the client
+ * nextServerSequence and lastClientSequence, and the client replays or resends from
+ * there. In the gateway both are functions of the journal (order-entry/key-routing.ts),
+ * so they continue across restarts too.
  *
  * Heartbeat deadlines (interval I = the logon's heartbeatIntervalMs, G = heartbeatGraceMs):
  *   nothing sent for I                      → SendHeartbeat
@@ -86,14 +88,23 @@ export function validateSessionOptions(partial: Partial<SessionOptions> = {}): S
   return Object.freeze(o);
 }
 
-/** Per-key state that outlives a connection (owned by SessionRegistry). */
-export interface SessionRecord {
-  readonly keyId: number;
-  readonly account: number;
+/**
+ * A key's two sequence counters. Whoever numbers the key's messages owns them and
+ * hands the same object to the key's SessionRecord: the order-entry gateway's
+ * KeyStream (journal-derived), or a plain object (SessionRegistry's default).
+ */
+export interface KeySequences {
   /** Sequence the next sequenced server message gets (starts at 1). */
   nextServerSequence: number;
   /** Highest client sequence processed (0 = none). */
   lastClientSequence: number;
+}
+
+/** Per-key state that outlives a connection (owned by SessionRegistry). */
+export interface SessionRecord {
+  readonly keyId: number;
+  readonly account: number;
+  readonly sequences: KeySequences;
   /** The connected session, or null. */
   live: Session | null;
   readonly deadMan: DeadManSwitch;
@@ -160,15 +171,15 @@ export class Session {
 
   /** Client sequence rule: a sequence at or below the last processed one is a retransmission, to be ignored. */
   checkClientSequence(sequence: number): SequenceCheck {
-    const record = this.activeRecord();
-    if (sequence <= record.lastClientSequence) return SequenceCheck.Retransmission;
-    record.lastClientSequence = sequence;
+    const sequences = this.activeRecord().sequences;
+    if (sequence <= sequences.lastClientSequence) return SequenceCheck.Retransmission;
+    sequences.lastClientSequence = sequence;
     return SequenceCheck.New;
   }
 
   /** The sequence for the next sequenced server message (consumed). */
   takeServerSequence(): number {
-    return this.activeRecord().nextServerSequence++;
+    return this.activeRecord().sequences.nextServerSequence++;
   }
 
   /** Any inbound message (call before admit). */
