@@ -48,6 +48,15 @@ interface Context {
 type Handler = (c: Context) => Promise<unknown> | unknown;
 interface Route { method: string; pattern: RegExp; auth: 'user' | 'admin' | 'none'; handler: Handler; order?: boolean }
 
+/**
+ * Production builds of browser libraries, served from their npm packages (installed by
+ * `npm ci` like every dependency; nothing is copied into the repository).
+ */
+const VENDOR_FILES: Record<string, string> = {
+  // The package's exports map names only its ES modules; the standalone build sits beside package.json.
+  'vendor/lightweight-charts.js': path.join(path.dirname(require.resolve('lightweight-charts/package.json')), 'dist', 'lightweight-charts.standalone.production.js'),
+};
+
 function staticDirectory(): string {
   const candidates = [path.join(__dirname, '..', 'web', 'static'), path.resolve(__dirname, '..', '..', '..', 'gateway', 'web', 'static')];
   return candidates.find((d) => existsSync(path.join(d, 'index.html'))) ?? candidates[0];
@@ -346,8 +355,9 @@ export class BrokerHttp {
   private serveStatic(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') fail(405, 'BROKER_METHOD_NOT_ALLOWED', 'static files are GET only');
     const name = pathname === '/' ? 'index.html' : pathname.slice(1);
-    if (!/^[a-z0-9-]+\.(html|js|css|svg)$/.test(name)) fail(404, 'BROKER_NOT_FOUND', 'no such file');
-    const file = path.join(this.staticDir, name);
+    const vendored = VENDOR_FILES[name];
+    if (vendored === undefined && !/^[a-z0-9-]+\.(html|js|css|svg)$/.test(name)) fail(404, 'BROKER_NOT_FOUND', 'no such file');
+    const file = vendored ?? path.join(this.staticDir, name);
     if (!existsSync(file)) fail(404, 'BROKER_NOT_FOUND', 'no such file');
     const content = readFileSync(file);
     res.writeHead(200, {
