@@ -331,14 +331,16 @@ function buildJournal(dir: string): BuiltJournal {
   return { journalPath, store, snapshotSequence, lastSequence: matcher.out.sequence, records, finalHash: stateHash(matcher), buildMs: performance.now() - t0 };
 }
 
-async function timedRecovery(built: BuiltJournal, useStore: boolean, readerThread = true): Promise<{ openMs: number; result: RecoveryResult; totalMs: number }> {
+/** Recovery as the exchange runs it (core/runtime/recover-engine.ts: open, checkpoint, recover); readPages false = the previous design's reader. */
+async function timedRecovery(built: BuiltJournal, useStore: boolean, readerThread = true, readPages = true): Promise<{ openMs: number; result: RecoveryResult; totalMs: number }> {
   gc();
   const t0 = performance.now();
   const journal = SqliteJournal.open({ path: built.journalPath, durability: 'none', verifyOnOpen: 'tail' });
+  journal.checkpoint();
   const openMs = performance.now() - t0;
   try {
     const result = await recover({
-      journal, journalPath: readerThread ? built.journalPath : undefined, store: useStore ? built.store : null, risk: true, limits: engineLimits(1 << 20),
+      journal, journalPath: readerThread ? built.journalPath : undefined, store: useStore ? built.store : null, risk: true, limits: engineLimits(1 << 20), readPages,
     });
     const totalMs = performance.now() - t0;
     if (stateHash(result.matcher) !== built.finalHash) throw new Error('recovered state differs from the live engine');
@@ -356,6 +358,7 @@ async function breakdown(built: BuiltJournal): Promise<Record<string, number>> {
   let t0 = performance.now();
   const pages: ReplayPage[] = [];
   const feed = new SqliteReplayFeed({ path: built.journalPath, anchor, toSequence: built.lastSequence, readAhead: 1 << 20 });
+  if (!feed.readsPages) console.log('(the reader reads rows through sqlite: the journal file has write-ahead log frames)');
   for (let page = await feed.next(); page !== null; page = await feed.next()) pages.push(page);
   await feed.close();
   out.readerMs = performance.now() - t0;
@@ -417,6 +420,9 @@ async function main(): Promise<void> {
     }
     const fullRate = median(fullRuns);
     const fullBest = Math.max(...fullRuns);
+    const viaRows = await timedRecovery(built, false, true, false);
+    const viaRowsRate = (viaRows.result.replayedEvents / viaRows.result.millis.replay) * 1000;
+    console.log(`baseline, reader threads reading rows through better-sqlite3 (the previous design): ${ms(viaRows.result.millis.replay)}: ${rate(viaRowsRate)} events/s (leaf pages: ${(fullRate / viaRowsRate).toFixed(2)}x)`);
     const generic = await timedRecovery(built, false, false);
     const genericRate = (generic.result.replayedEvents / generic.result.millis.replay) * 1000;
     console.log(`same, through journal.readFrom in one thread (any backend): ${ms(generic.result.millis.replay)}: ${rate(genericRate)} events/s`);
@@ -424,7 +430,7 @@ async function main(): Promise<void> {
     console.log('\n== where replay time goes (whole journal, each half alone) ==');
     const b = await breakdown(built);
     const per = (x: number) => `${((x * 1e6) / b.events!).toFixed(0)} ns/event, ${((x * 1e3) / b.records!).toFixed(2)} µs/record, ${rate((b.events! / x) * 1000)} events/s`;
-    console.log(`reader thread: sqlite read + parse + SHA-256 chain + pack pages  ${ms(b.readerMs!).padStart(11)}  ${per(b.readerMs!)}`);
+    console.log(`reader thread: leaf pages + parse + SHA-256 chain + pack pages  ${ms(b.readerMs!).padStart(11)}  ${per(b.readerMs!)}`);
     console.log(`replaying thread: re-execute + compare (pages in memory)         ${ms(b.executeCompareMs!).padStart(11)}  ${per(b.executeCompareMs!)}`);
     console.log(`re-execute only (commands in memory, output discarded)           ${ms(b.executeOnlyMs!).padStart(11)}  ${per(b.executeOnlyMs!)}`);
 
@@ -458,6 +464,7 @@ async function main(): Promise<void> {
       full_replay_events_per_s: Math.round(fullRate),
       full_replay_best_events_per_s: Math.round(fullBest),
       full_replay_readfrom_events_per_s: Math.round(genericRate),
+      full_replay_sqlite_rows_events_per_s: Math.round(viaRowsRate),
       reader_only_events_per_s: Math.round((b.events! / b.readerMs!) * 1000),
       execute_compare_only_events_per_s: Math.round((b.events! / b.executeCompareMs!) * 1000),
       execute_only_events_per_s: Math.round((b.events! / b.executeOnlyMs!) * 1000),

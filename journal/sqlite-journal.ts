@@ -226,6 +226,17 @@ export class SqliteJournal implements Journal {
     return verifyChain(this.records(0));
   }
 
+  /**
+   * Moves the write-ahead log into the database file and empties it (wal_checkpoint(TRUNCATE)),
+   * so the file alone holds every record and readers may read its pages directly
+   * (journal/sqlite-pages.ts). Returns false when a reader kept part of the log in use.
+   */
+  checkpoint(): boolean {
+    this.checkOpen();
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return result?.busy === 0;
+  }
+
   /** The engine options this journal declares it was written with (undefined: none recorded). */
   engineDeclaration(): EngineDeclaration | undefined {
     this.checkOpen();

@@ -68,6 +68,12 @@ export interface RecoverOptions {
    * replay reads through journal.readFrom in this thread (any backend).
    */
   journalPath?: string;
+  /**
+   * With journalPath: read the file's leaf pages directly when the file alone holds the
+   * journal (no write-ahead log frames: checkpoint first). Default true; false forces rows
+   * through better-sqlite3 (benchmark baseline).
+   */
+  readPages?: boolean;
   /** Where snapshots are; null or absent: full replay. */
   store?: SnapshotStore | null;
   /** Whether the engine runs the accounts-and-risk layer (must match how the journal was written). */
@@ -157,7 +163,7 @@ export async function recover(options: RecoverOptions): Promise<RecoveryResult> 
   const checker = new ReplayChecker(matcher);
   const anchor = { firstSequence: start.sequence + 1, previousHash: start.chainHash };
   const feed: ReplayFeed = options.journalPath !== undefined
-    ? new SqliteReplayFeed({ path: options.journalPath, anchor, toSequence: targetSequence, readers: options.readers, rangeEvents: options.rangeEvents })
+    ? new SqliteReplayFeed({ path: options.journalPath, anchor, toSequence: targetSequence, readers: options.readers, rangeEvents: options.rangeEvents, pages: options.readPages })
     : new JournalReplayFeed(journal, anchor, targetSequence, options.pageRecords);
   let records = 0;
   let events = 0;

@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { ChainAnchor, ChainFaultReason, VerifyResult } from '../journal/hash-chain';
 import { MAX_EVENTS_PER_RECORD } from '../journal/journal-record';
 import type { ReplayPage } from './replay-page';
+import { JournalLayout, journalLayout } from '../journal/sqlite-pages';
 import { chainFault, ReplayFeed } from './replay-feed';
 import { SnapshotError } from './snapshot-error';
 
@@ -42,6 +43,8 @@ export interface ReaderWorkerData {
   index: number;
   readers: number;
   readAhead: number;
+  /** Leaf pages of the journal table, when the file alone is authoritative (else rows come through sqlite). */
+  layout: Pick<JournalLayout, 'leaves' | 'upperKeys'> | null;
 }
 /** @internal one message per range, in the reader's range order */
 export interface RangeMessage {
@@ -64,6 +67,8 @@ export interface SqliteReplayFeedOptions {
   readers?: number;
   readAhead?: number;
   rangeEvents?: number;
+  /** Read rows through better-sqlite3 even when the leaf pages could be read directly (benchmarks, tests). */
+  pages?: boolean;
 }
 
 function equalHash(a: Uint8Array, b: Uint8Array): boolean {
@@ -85,6 +90,8 @@ export class SqliteReplayFeed implements ReplayFeed {
   private final: VerifyResult | undefined;
   private failure: Error | undefined;
   private pendingFault: Error | undefined;
+  /** Whether the readers read the file's leaf pages directly (else rows through better-sqlite3). */
+  readonly readsPages: boolean = false;
 
   constructor(options: SqliteReplayFeedOptions) {
     const rangeEvents = options.rangeEvents ?? RANGE_EVENTS;
@@ -97,6 +104,9 @@ export class SqliteReplayFeed implements ReplayFeed {
     this.ranges = span > 0 ? Math.ceil(span / rangeEvents) : 0;
     this.readers = Math.max(1, Math.min(options.readers ?? DEFAULT_READERS, this.ranges));
     if (this.ranges === 0) return;
+    const fileLayout = options.pages === false ? undefined : journalLayout(options.path);
+    const layout = fileLayout === undefined ? null : { leaves: fileLayout.leaves, upperKeys: fileLayout.upperKeys };
+    this.readsPages = layout !== null;
     for (let index = 0; index < this.readers; index++) {
       const data: ReaderWorkerData = {
         path: options.path,
@@ -106,6 +116,7 @@ export class SqliteReplayFeed implements ReplayFeed {
         index,
         readers: this.readers,
         readAhead: options.readAhead ?? DEFAULT_READ_AHEAD_RANGES,
+        layout,
       };
       const worker = new Worker(path.join(__dirname, 'sqlite-replay-worker.js'), { workerData: data });
       this.queues.push([]);

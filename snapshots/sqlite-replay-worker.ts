@@ -6,10 +6,16 @@
  * range's first record; the replaying thread checks the joints between ranges), packs the
  * verified records into a replay page and transfers it. It runs at most `readAhead` ranges
  * ahead of the replaying thread (credit-based: one credit per range taken).
+ *
+ * Rows come straight from the file's B-tree leaf pages (journal/sqlite-pages.ts: ~0.26 µs per
+ * row against ~1.65 µs through better-sqlite3) when the feed found the file authoritative (no
+ * write-ahead log frames; recovery checkpoints first); a page the reader does not understand
+ * sends that range, and the rest, through sqlite instead.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { BodyChainVerifier } from './body-chain-verifier';
+import { BodyChainVerifier, StoredRow } from './body-chain-verifier';
+import { isPageFormatError, journalRows, PageFile } from '../journal/sqlite-pages';
 import { pageBuffers, pageFromBodies, RecordBody } from './replay-page';
 import type { RangeMessage, ReaderWorkerData } from './sqlite-replay-feed';
 
@@ -17,6 +23,10 @@ const data = workerData as ReaderWorkerData;
 const port = parentPort!;
 const db = new Database(data.path, { readonly: true, fileMustExist: true });
 const rangeRows = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw();
+const pages = data.layout === null ? undefined : new PageFile(data.path);
+let usePages = pages !== undefined;
+/** Bodies of the range being read, copied out of the reader's reused page buffer. */
+let arena = Buffer.allocUnsafe(4 << 20);
 let range = data.index;
 let credit = data.readAhead;
 let scheduled = false;
@@ -30,15 +40,27 @@ function rangeStart(index: number): number {
 function oneRange(): void {
   const start = rangeStart(range);
   const end = Math.min(rangeStart(range + 1), data.toSequence + 1);
-  const verifier = new BodyChainVerifier('first-record');
+  let verifier = new BodyChainVerifier('first-record');
   const bodies: RecordBody[] = [];
   let message: RangeMessage;
   try {
-    const rows = rangeRows.all(start, end) as Array<[number, number, number, Buffer]>;
-    for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
-      const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
-      if (record === undefined) break;
-      bodies.push(record);
+    if (usePages) {
+      try {
+        readFromPages(start, end, verifier, bodies);
+      } catch (error) {
+        if (!isPageFormatError(error)) throw error;
+        usePages = false; // sqlite stays the reference: this range again, and the rest, through it
+        bodies.length = 0;
+        verifier = new BodyChainVerifier('first-record');
+      }
+    }
+    if (!usePages) {
+      const rows = rangeRows.all(start, end) as Array<[number, number, number, Buffer]>;
+      for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
+        const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
+        if (record === undefined) break;
+        bodies.push(record);
+      }
     }
     const result = verifier.result();
     message = {
@@ -57,6 +79,46 @@ function oneRange(): void {
   if (rangeStart(range) > data.toSequence || message.fault !== null || message.error !== null) {
     finished = true;
     db.close();
+    pages?.close();
+  }
+}
+
+/** First index whose bound is >= key (bounds ascend). */
+function firstAtOrAbove(bounds: number[], key: number): number {
+  let low = 0;
+  let high = bounds.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (bounds[mid]! < key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** The range's records from the leaf pages that may hold keys start..end-1, verified. */
+function readFromPages(start: number, end: number, verifier: BodyChainVerifier, bodies: RecordBody[]): void {
+  const { leaves, upperKeys } = data.layout!;
+  const from = firstAtOrAbove(upperKeys, start);
+  const to = Math.min(leaves.length, firstAtOrAbove(upperKeys, end - 1) + 1);
+  let used = 0;
+  const row: StoredRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: arena };
+  for (const stored of journalRows(pages!, leaves.slice(from, to))) {
+    if (stored.firstSequence < start) continue;
+    if (stored.firstSequence >= end) break;
+    const length = stored.body.length;
+    if (used + length > arena.length) { // grow: the bodies already parsed keep the old arena alive
+      arena = Buffer.allocUnsafe(Math.max(arena.length * 2, length));
+      used = 0;
+    }
+    stored.body.copy(arena, used);
+    row.firstSequence = stored.firstSequence;
+    row.lastSequence = stored.lastSequence;
+    row.timestampMicros = stored.timestampMicros;
+    row.body = arena.subarray(used, used + length);
+    used += length;
+    const record = verifier.check(row);
+    if (record === undefined) return;
+    bodies.push(record);
   }
 }
 
@@ -78,6 +140,7 @@ port.on('message', (message: { credit: number }) => {
 if (rangeStart(range) > data.toSequence) {
   finished = true;
   db.close();
+  pages?.close();
 } else {
   scheduled = true;
   setImmediate(pump);

@@ -29,6 +29,9 @@ export async function recoverEngine(options: RecoverEngineOptions): Promise<Reco
   const journal = SqliteJournal.open({ path: options.journalPath, durability: 'fsync', verifyOnOpen: 'tail' });
   try {
     checkDeclaration(journal, options);
+    // Nothing writes until recovery ends: with the log checkpointed, the replay readers read
+    // the file's leaf pages directly (several times faster than rows through sqlite).
+    journal.checkpoint();
     const result = await recover({
       journal,
       journalPath: options.journalPath,

@@ -18,7 +18,7 @@ import { decodeRecord } from '../record-codec';
 import { journalFault } from './errors';
 import { newLayout, parseV1 } from './record-check';
 import { RecordView, SqliteSource } from './source';
-import { journalLayout, journalRows, layoutStillValid, PageFile } from './sqlite-pages';
+import { journalLayout, journalRows, layoutStillValid, PageFile } from '../sqlite-pages';
 
 const SLOTS = 4;
 /** Holds the largest record (4096 events, 512 KiB) many times over. */

@@ -15,7 +15,7 @@ import { readArchive, readArchiveHeader, verifyArchive } from '../archive';
 import { isJournalError } from '../journal';
 import { AuditFault, RecordChecker } from './record-check';
 import { SqliteSource } from './source';
-import { journalRows, PageFile } from './sqlite-pages';
+import { journalRows, PageFile } from '../sqlite-pages';
 
 export type VerifyTask =
   | { kind: 'sqlite-chunk'; path: string; fromKey: number; toKey: number; progress?: SharedArrayBuffer; slot: number }

@@ -26,7 +26,7 @@ import { Progress } from './progress';
 import { AuditFaultReason, RecordChecker } from './record-check';
 import { AuditSource, EsdbSource, SqliteSource } from './source';
 import { ChunkSummary, runTask, VerifyTask } from './verify-worker';
-import { isPageFormatError, journalLayout, layoutStillValid } from './sqlite-pages';
+import { isPageFormatError, journalLayout, layoutStillValid } from '../sqlite-pages';
 
 export type VerifyFaultReason = AuditFaultReason | 'HEAD_MISMATCH';
 

@@ -210,21 +210,32 @@ function cellOffsets(page: Buffer, headerOffset: number): { type: number; cells:
 
 /** Leaf pages of the table rooted at `root`, in key order (reads interior pages only). */
 export function leafPages(file: PageFile, root: number): number[] {
+  return leafPagesWithBounds(file, root).leaves;
+}
+
+/**
+ * Leaf pages in key order and, for each, the largest key it may hold (an interior cell's key
+ * bounds its left subtree; the rightmost leaf is unbounded: Infinity). A key k lives in the
+ * first leaf whose bound is >= k.
+ */
+export function leafPagesWithBounds(file: PageFile, root: number): { leaves: number[]; upperKeys: number[] } {
   const leaves: number[] = [];
-  const visit = (n: number, depth: number) => {
+  const upperKeys: number[] = [];
+  const visit = (n: number, depth: number, upper: number) => {
     if (depth > 64) throw new PageFormatError('b-tree deeper than 64 levels');
     const page = Buffer.from(file.page(n));
     const headerOffset = n === 1 ? 100 : 0;
     const { type, cells, rightMost } = cellOffsets(page, headerOffset);
     if (type === TABLE_LEAF) {
       leaves.push(n);
+      upperKeys.push(upper);
       return;
     }
-    for (const cell of cells) visit(page.readUInt32BE(cell), depth + 1);
-    visit(rightMost, depth + 1);
+    for (const cell of cells) visit(page.readUInt32BE(cell), depth + 1, varint(page, cell + 4));
+    visit(rightMost, depth + 1, upper);
   };
-  visit(root, 0);
-  return leaves;
+  visit(root, 0, Infinity);
+  return { leaves, upperKeys };
 }
 
 /** Rows of the leaf pages (each a [rowid, payload] with payload valid until the next row). */
@@ -348,6 +359,8 @@ function setRow(row: PageRow, rowid: number, data: Buffer, start: number, end: n
 /** What the main thread needs to split a journal across workers. */
 export interface JournalLayout {
   leaves: number[];
+  /** Largest first_seq each leaf may hold (see leafPagesWithBounds). */
+  upperKeys: number[];
   changeCounter: number;
   /** The file's size and modification time: any write to it (a checkpoint) changes them. */
   size: number;
@@ -361,8 +374,8 @@ export function journalLayout(path: string): JournalLayout | undefined {
   try {
     file = new PageFile(path);
     const stats = fstatSync(file.fd);
-    const leaves = leafPages(file, tableRoot(file, 'journal'));
-    return { leaves, changeCounter: file.geometry.changeCounter, size: stats.size, mtimeMs: stats.mtimeMs };
+    const { leaves, upperKeys } = leafPagesWithBounds(file, tableRoot(file, 'journal'));
+    return { leaves, upperKeys, changeCounter: file.geometry.changeCounter, size: stats.size, mtimeMs: stats.mtimeMs };
   } catch (error) {
     if (error instanceof PageFormatError) return undefined;
     throw error;
