@@ -209,8 +209,22 @@ describe('broker API', { timeout: 60_000 }, () => {
     assert.deepEqual((await userA.call('GET', '/api/watchlists')).body.watchlists[0].symbols, ['ACME'], 'A\'s watchlist untouched');
   });
 
-  it('logout ends the session', async () => {
+  it('logout ends the session and closes its live sockets, not those of the user\'s other sessions', async () => {
+    const other = new Api(base);
+    other.token = (await other.call('POST', '/api/login', { email: 'bob@example.com', password: 'bobs long password' })).body.token as string;
+    const open = async (token: string) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${token}` } });
+      await new Promise((resolve, reject) => { ws.once('message', resolve); ws.once('error', reject); }); // hello
+      return ws;
+    };
+    const mine = await open(userB.token!);
+    const theirs = await open(other.token!);
+    const closed = new Promise<number>((resolve) => mine.once('close', (code) => resolve(code)));
     assert.equal((await userB.call('POST', '/api/logout')).status, 200);
+    assert.equal(await closed, 4001, 'the logged-out session\'s socket is closed');
+    assert.equal(theirs.readyState, WebSocket.OPEN, 'the other session\'s socket stays');
+    assert.equal((await other.call('GET', '/api/me')).status, 200);
+    theirs.close();
     assert.equal((await userB.call('GET', '/api/me')).body.error.code, 'BROKER_UNAUTHENTICATED');
     assert.equal((await userB.call('GET', '/api/nothing-here')).status, 404);
   });

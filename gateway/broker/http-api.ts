@@ -133,6 +133,8 @@ export class BrokerHttp {
   private readonly dirtyPrices = new Set<number>();
   private readonly dirtyDepth = new Set<number>();
   private flushTimer?: NodeJS.Timeout;
+  /** The session (token hash) each live socket authenticated with: logout closes only that session's sockets. */
+  private readonly socketSessions = new WeakMap<WebSocket, string>();
   private readonly staticDir = staticDirectory();
   private readonly credentials: Credentials;
 
@@ -206,9 +208,11 @@ export class BrokerHttp {
     }
   }
 
-  /** Closes every live socket of a user (their sessions ended). */
-  private disconnect(userId: number): void {
-    for (const ws of this.sockets.get(userId) ?? []) ws.close(4001, 'session ended');
+  /** Closes every live socket of a user (their sessions ended), or only those of one session (logout). */
+  private disconnect(userId: number, sessionTokenHash?: string): void {
+    for (const ws of this.sockets.get(userId) ?? []) {
+      if (sessionTokenHash === undefined || this.socketSessions.get(ws) === sessionTokenHash) ws.close(4001, 'session ended');
+    }
   }
 
   /**
@@ -386,6 +390,7 @@ export class BrokerHttp {
       const set = this.sockets.get(user.id) ?? new Set<WebSocket>();
       set.add(ws);
       this.sockets.set(user.id, set);
+      this.socketSessions.set(ws, tokenHash(this.token(req)!));
       this.subscriptions.set(ws, { prices: new Set(), depth: new Set(), candles: null });
       const messages = new Buckets(20, 40);
       ws.on('message', (data, isBinary) => {
@@ -595,7 +600,9 @@ export class BrokerHttp {
     });
 
     this.route('POST', '/api/logout', 'user', (c) => {
-      store().deleteSession(tokenHash(this.token(c.req)!));
+      const session = tokenHash(this.token(c.req)!);
+      store().deleteSession(session);
+      this.disconnect(c.user!.id, session); // that session's live sockets end with it
       return { status: 200, body: { ok: true }, headers: { 'Set-Cookie': `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` } };
     });
 
