@@ -13,8 +13,11 @@
  * swapped data directory): copying would fork the record. A second writer on the stream
  * makes the next append fail with JOURNAL_FENCED; the replicator then stops and reports.
  *
- * Replication is asynchronous: an acknowledged order is on the local disk; it is in the
- * stream `lagEvents()` later (exported as a metric). See docs/journal.md.
+ * By default replication is asynchronous: an acknowledged order is on the local disk; it is
+ * in the stream `lagEvents()` later (exported as a metric). With `eventStoreAcks` the journal
+ * thread publishes only its local durable sequence and this replicator publishes what the
+ * stream acknowledged (onReplicated): acknowledgements then wait for the stream (a cluster's
+ * majority), so losing the whole machine loses nothing acknowledged. See docs/operations.md.
  */
 import { readJournalFile } from './sqlite-journal';
 import type { JournalRecord } from './journal-record';
@@ -35,6 +38,8 @@ export interface ReplicatorOptions {
   localDurable: () => number;
   pollMs?: number;
   onFatal?: (message: string) => void;
+  /** Called with the stream's acknowledged sequence whenever it advances (and once at start). */
+  onReplicated?: (sequence: number) => void;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -67,6 +72,7 @@ export class EventStoreReplicator {
   /** Checks the stream continues the local journal, then follows it until stop(). */
   async start(): Promise<void> {
     await this.checkSameHistory();
+    this.options.onReplicated?.(this.replicated);
     this.running = true;
     this.loop = this.follow().catch((error: Error) => {
       this.failure = error;
@@ -134,6 +140,7 @@ export class EventStoreReplicator {
     if (chunk.length > 0) appends.push(stream.append(chunk));
     await Promise.all(appends);
     this.replicated = stream.durableSequence();
+    if (read > 0) this.options.onReplicated?.(this.replicated);
     return read;
   }
 }

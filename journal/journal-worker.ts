@@ -25,6 +25,8 @@ export interface JournalWorkerData {
   journalPath: string;
   durability: Durability;
   idleWaitMs: number;
+  /** False when acknowledgements wait for EventStoreDB replication: the replicator publishes the durable sequence. */
+  publishDurable: boolean;
 }
 
 async function main(): Promise<void> {
@@ -33,9 +35,13 @@ async function main(): Promise<void> {
   const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
   const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail' });
   const builder = new RecordBuilder();
+  const publish = (sequence: number) => {
+    control.localDurableSequence = sequence;
+    if (data.publishDurable) control.publishDurable(sequence);
+  };
   let durable = journal.durableSequence();
   let records = 0;
-  control.publishDurable(durable);
+  publish(durable);
   control.journalState = WorkerState.Running;
   parentPort!.postMessage({ type: 'ready', durableSequence: durable });
   const words = consumer.words;
@@ -59,7 +65,7 @@ async function main(): Promise<void> {
         durable = chunk[chunk.length - 1].lastSequence;
         records += chunk.length;
         control.journalRecords = records;
-        control.publishDurable(durable);
+        publish(durable);
       }
       continue;
     }

@@ -19,6 +19,7 @@ import { makeRecords } from './journal-contract';
 import { FakeEventStore } from './helpers/fake-eventstore';
 import { startTestExchange } from './helpers/test-exchange';
 import { OrderType, Side, TimeInForce } from '../core/codes';
+import { Events } from '../core/schema';
 
 const INSTANCE = 'replica-test';
 
@@ -143,6 +144,40 @@ describe('EventStoreDB replication', () => {
       await exchange.supervisor.stop('test done');
       sameRecords(streamRecords(fake), await localRecords(journalPath));
       rmSync(records, { recursive: true, force: true });
+    }
+  });
+
+  it('with eventStoreAcks an order is acknowledged only once the stream holds it; the stream being down holds acks back', async () => {
+    const fake = new FakeEventStore();
+    fake.delayMs = 30;
+    const exchange = await startTestExchange(
+      { eventStoreInstance: INSTANCE, eventStoreUrl: 'esdb://stand-in:2113', eventStoreAcks: true },
+      undefined,
+      { eventStoreClient: fake },
+    );
+    try {
+      const client = exchange.client(4);
+      await client.connect();
+      const streamHolds = (orderId: number) => streamRecords(fake).some((record) => {
+        for (let offset = 0; offset < record.events.length; offset += 16) {
+          if (record.events[offset] === Events.OrderAccepted.code && record.events[offset + Events.OrderAccepted.at.orderId] === orderId) return true;
+        }
+        return false;
+      });
+      for (let i = 1; i <= 5; i++) {
+        client.send('NewOrder', { account: 4, instrument: 1, clientOrderId: i, side: Side.Buy, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, price: 9_000 + i, quantity: 1 });
+        const accepted = await client.next((m) => m.type === 'OrderAccepted' && m.clientOrderId === i);
+        assert.ok(streamHolds(Number(accepted.orderId)), `order ${accepted.orderId} was in the stream before its acknowledgement`);
+      }
+      // The stream refuses appends for a while (transient errors, retried): the next ack waits.
+      fake.failures = Array.from({ length: 3 }, () => ({ type: 'unavailable' }));
+      client.send('NewOrder', { account: 4, instrument: 1, clientOrderId: 6, side: Side.Buy, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, price: 9_006, quantity: 1 });
+      const accepted = await client.next((m) => m.type === 'OrderAccepted' && m.clientOrderId === 6);
+      assert.ok(streamHolds(Number(accepted.orderId)), 'acknowledged only after the retried append landed');
+      assert.ok(exchange.supervisor.core.control.localDurableSequence >= exchange.supervisor.core.control.durableSequence);
+      await client.close();
+    } finally {
+      await exchange.stop();
     }
   });
 });

@@ -70,6 +70,8 @@ export interface ExchangeConfig {
   eventStoreUrl: string;
   /** Instance id naming this exchange's EventStoreDB stream. */
   eventStoreInstance: string;
+  /** Acknowledgements wait until EventStoreDB holds the events (not only the local journal). Needs eventStoreUrl. */
+  eventStoreAcks: boolean;
 }
 
 const DEMO_INSTRUMENTS: Array<[string, string, number]> = [
@@ -119,6 +121,7 @@ export function defaultConfig(): ExchangeConfig {
     adminToken: 'demo-admin-token-change-me',
     eventStoreUrl: '',
     eventStoreInstance: 'exchange',
+    eventStoreAcks: false,
   };
 }
 
@@ -138,6 +141,7 @@ export const ENVIRONMENT_OVERRIDES: Readonly<Record<string, keyof ExchangeConfig
   EXCHANGE_ADMIN_TOKEN: 'adminToken',
   EXCHANGE_ESDB_URL: 'eventStoreUrl',
   EXCHANGE_ESDB_INSTANCE: 'eventStoreInstance',
+  EXCHANGE_ESDB_ACKS: 'eventStoreAcks',
 };
 
 export class ConfigError extends Error {
@@ -220,6 +224,8 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
   if (typeof c.eventStoreInstance !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(c.eventStoreInstance)) {
     throw new ConfigError('eventStoreInstance', '1-128 characters of [A-Za-z0-9_.-]', c.eventStoreInstance);
   }
+  if (typeof c.eventStoreAcks !== 'boolean') throw new ConfigError('eventStoreAcks', 'true or false', c.eventStoreAcks);
+  if (c.eventStoreAcks && c.eventStoreUrl === '') throw new ConfigError('eventStoreAcks', 'false unless eventStoreUrl is set', c.eventStoreAcks);
   if (typeof c.adminToken !== 'string' || c.adminToken.length < 16) throw new ConfigError('adminToken', 'a string of at least 16 characters', c.adminToken);
   integer('throttle.ordersPerSecond', c.throttle?.ordersPerSecond, 1, 1_000_000);
   integer('throttle.orderBurst', c.throttle?.orderBurst, 1, 1_000_000);

@@ -7,7 +7,7 @@
 const I64_CELLS = 8;
 const I32_CELLS = 8;
 
-const I64 = { matchedSequence: 0, durableSequence: 1, commandsProcessed: 2, journalRecords: 3, snapshotSequence: 4 } as const;
+const I64 = { matchedSequence: 0, durableSequence: 1, commandsProcessed: 2, journalRecords: 3, snapshotSequence: 4, localDurableSequence: 5 } as const;
 const I32 = { durableTick: 0, stopRequested: 1, matcherState: 2, journalState: 3, snapshotRequested: 4, imageArenaBusy: 5 } as const;
 
 export const WorkerState = { Starting: 0, Running: 1, Draining: 2, Stopped: 3, Failed: 4 } as const;
@@ -47,7 +47,14 @@ export class ControlBlock {
   get snapshotSequence(): number { return this.get64(I64.snapshotSequence); }
   set snapshotSequence(value: number) { this.set64(I64.snapshotSequence, value); }
 
+  /**
+   * What acknowledgements wait for: the local journal's durable sequence, or, when
+   * acknowledgements are gated on EventStoreDB replication, the stream's.
+   */
   get durableSequence(): number { return this.get64(I64.durableSequence); }
+  /** The local journal's durable sequence (equal to durableSequence unless acks wait for replication). */
+  get localDurableSequence(): number { return this.get64(I64.localDurableSequence); }
+  set localDurableSequence(sequence: number) { this.set64(I64.localDurableSequence, sequence); }
   /** Publishes a new durable sequence and wakes everyone waiting for durability. */
   publishDurable(sequence: number): void {
     this.set64(I64.durableSequence, sequence);

@@ -37,6 +37,8 @@ export interface ExchangeCoreOptions {
   idleWaitMs?: number;
   onFatal?: (who: string, message: string) => void;
   onProgress?: (who: string, message: string) => void;
+  /** Acknowledgements wait for EventStoreDB replication: the journal thread only publishes its local durable sequence. */
+  acksWaitForReplication?: boolean;
 }
 
 export const DEFAULT_INBOUND_CAPACITY = 1 << 16;
@@ -95,6 +97,7 @@ export class ExchangeCore {
     const journalData: JournalWorkerData = {
       outbound: this.outbound.buffer, control: this.control.buffer, consumerIndex: JOURNAL_CONSUMER,
       journalPath: this.journalPath, durability: o.durability ?? 'fsync', idleWaitMs: o.idleWaitMs ?? DEFAULT_IDLE_WAIT_MS,
+      publishDurable: o.acksWaitForReplication !== true,
     };
     this.journal = this.spawn('journal', path.join(__dirname, '..', '..', 'journal', 'journal-worker.js'), journalData);
     await this.next('journal', 'ready');

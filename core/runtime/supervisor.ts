@@ -78,6 +78,7 @@ export class Supervisor {
       inboundCapacity: config.inboundCapacity, outboundCapacity: config.outboundCapacity, extraConsumers: extra,
       onFatal: (who, message) => this.onFatal(who, message),
       onProgress: (who, message) => this.log.info({ thread: who }, message),
+      acksWaitForReplication: config.eventStoreAcks,
     });
   }
 
@@ -162,8 +163,9 @@ export class Supervisor {
       instanceId: this.config.eventStoreInstance, connectionString: this.config.eventStoreUrl, client: this.extras.eventStoreClient,
     });
     this.replicator = new EventStoreReplicator({
-      journalPath: this.core.journalPath, stream, localDurable: () => this.core.control.durableSequence,
+      journalPath: this.core.journalPath, stream, localDurable: () => this.core.control.localDurableSequence,
       onFatal: (message) => this.onFatal('replicator', message),
+      onReplicated: this.config.eventStoreAcks ? (sequence) => this.core.control.publishDurable(sequence) : undefined,
     });
     await this.replicator.start();
     this.log.info({ stream: stream.stream, from: this.replicator.replicatedSequence() }, 'replicating the journal to EventStoreDB');
