@@ -9,6 +9,7 @@ import { loadConfig, ConfigError } from '../core/runtime/config';
 import { Supervisor } from '../core/runtime/supervisor';
 import { gatewayServices } from '../gateway/services';
 import { Standby, assertRecoveredFrom } from '../core/runtime/standby';
+import { EventStoreStandbySource, LocalJournalSource } from '../core/runtime/standby-sources';
 
 async function main(): Promise<void> {
   const log = pino({ name: 'exchange' });
@@ -24,12 +25,19 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // --standby URL: follow the leader whose health endpoint is URL, take over when it dies.
+  // --standby URL: follow the leader whose health endpoint is URL, take over when it dies;
+  // with --from-stream, follow its EventStoreDB stream from another machine (needs eventStoreUrl).
   const standbyFlag = process.argv.indexOf('--standby');
   let takeoverAt = -1;
   if (standbyFlag >= 0) {
-    const standby = new Standby(config, log, process.argv[standbyFlag + 1]);
-    log.info({ leader: process.argv[standbyFlag + 1] }, 'standby: following the leader\'s journal');
+    const fromStream = process.argv.includes('--from-stream');
+    if (fromStream && config.eventStoreUrl === '') {
+      log.fatal('--from-stream needs eventStoreUrl (EXCHANGE_ESDB_URL): the stream to follow');
+      process.exit(2);
+    }
+    const source = fromStream ? await EventStoreStandbySource.open(config) : new LocalJournalSource(config);
+    const standby = new Standby(config, log, process.argv[standbyFlag + 1], source);
+    log.info({ leader: process.argv[standbyFlag + 1], from: fromStream ? 'stream' : 'file' }, 'standby: following the leader\'s journal');
     const reached = await standby.follow();
     const started = Date.now();
     log.warn({ sequence: reached, status: standby.status() }, 'standby: leader is gone, taking over');

@@ -1,29 +1,35 @@
 /**
- * A hot standby on the same machine: it follows the leader's embedded journal
- * (read-only connections, WAL), re-executing every command into a warm engine and
- * checking the events are byte-identical, and checks its state hash against every
- * snapshot the leader stores. When the leader dies (its health endpoint stops
- * answering and the pid holding the journal lease is gone) it takes over: its
- * warm state becomes a snapshot at its last sequence, and a normal start recovers
- * from that snapshot plus whatever journal tail it had not read yet, then opens the
- * gateways. The journal lease fences the old leader: a revived one cannot open the
- * journal for writing while the new leader lives (JOURNAL_LOCKED), and a writer
- * whose lease was taken fails its next commit (JOURNAL_FENCED).
+ * A hot standby: it follows the leader's journal, re-executing every command into a warm
+ * engine and checking the events are byte-identical. When the leader dies (its health
+ * endpoint stops answering, and — on one machine — the pid holding the journal lease is
+ * gone) it takes over: its warm state becomes a snapshot at its last sequence, and a normal
+ * start recovers from that snapshot plus whatever journal tail it had not read yet, then
+ * opens the gateways.
+ *
+ * Where it follows from (core/runtime/standby-sources.ts):
+ *   - the leader's embedded journal file on this machine (read-only connections, WAL); it
+ *     also checks its state hash against every snapshot the leader stores. The journal
+ *     lease fences the old leader: a revived one cannot open the journal for writing while
+ *     the new leader lives (JOURNAL_LOCKED), and a writer whose lease was taken fails its
+ *     next commit (JOURNAL_FENCED).
+ *   - the leader's EventStoreDB stream, from another machine (`--from-stream`): every
+ *     record is mirrored, hash for hash, into this machine's own embedded journal, so the
+ *     takeover starts on a complete local journal and the new leader's replicator continues
+ *     the same stream. The stream's exact expected revision fences the old leader: its next
+ *     append fails with JOURNAL_FENCED and it stops (with `eventStoreAcks` it acknowledges
+ *     nothing the stream does not hold).
  */
-import { hostname } from 'node:os';
-import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { Matcher } from '../matcher';
 import { RiskEngine } from '../risk-engine';
 import { EVENT_WORDS } from '../schema';
 import { cutImage, restoreImage, stateHash } from '../state-image';
-import { readJournalFile } from '../../journal/sqlite-journal';
 import { MAX_EVENTS_PER_RECORD } from '../../journal/journal-record';
 import { SnapshotStore } from '../../snapshots/snapshot-store';
 import { encodeSnapshot } from '../../snapshots/snapshot-format';
 import type { ExchangeConfig } from './config';
 import type { ExchangeCore } from './exchange';
-import path from 'node:path';
+import type { StandbySource } from './standby-sources';
 
 /** How often the standby reads the journal's new records and checks the leader. */
 export const STANDBY_POLL_MS = 50;
@@ -40,7 +46,6 @@ export interface StandbyStatus {
 export class Standby {
   private readonly matcher: Matcher;
   private readonly regenerated: Float64Array[] = [];
-  private readonly journalPath: string;
   private readonly store: SnapshotStore;
   private sequence = 0;
   private records = 0;
@@ -48,9 +53,13 @@ export class Standby {
   private readonly verified = new Set<number>();
   private missedChecks = 0;
 
-  constructor(private readonly config: ExchangeConfig, private readonly log: Logger, private readonly leaderHealthUrl: string) {
-    this.journalPath = path.join(config.dataDirectory, 'journal.db');
-    this.store = SnapshotStore.forJournal(this.journalPath);
+  constructor(
+    private readonly config: ExchangeConfig,
+    private readonly log: Logger,
+    private readonly leaderHealthUrl: string,
+    private readonly source: StandbySource,
+  ) {
+    this.store = SnapshotStore.forJournal(source.localJournalPath);
     this.matcher = new Matcher({
       limits: config.limits, risk: config.risk ? new RiskEngine() : null,
       sink: { onEvents: (words, count) => { this.regenerated.push(words.slice(0, count * EVENT_WORDS)); } },
@@ -69,6 +78,7 @@ export class Standby {
       if (await this.leaderGone()) {
         await this.catchUp(); // the last records the leader made durable before dying
         if (this.pending !== null) this.finishPending(); // a dead leader writes no more continuations
+        await this.source.prepareTakeover();
         return this.sequence;
       }
       await new Promise((resolve) => setTimeout(resolve, STANDBY_POLL_MS));  // clock-ok: supervisor side, never inside the matcher
@@ -92,9 +102,9 @@ export class Standby {
 
   /** Reads and re-executes every record after the last one seen. */
   private async catchUp(): Promise<void> {
-    if (!this.journalExists()) return;
+    if (!(await this.source.exists())) return;
     const from = (this.pending?.last ?? this.sequence) + 1;
-    for await (const record of readJournalFile(this.journalPath, from)) {
+    for await (const record of this.source.records(from)) {
       const expected = (this.pending?.last ?? this.sequence) + 1;
       if (record.lastSequence < expected) continue;
       if (record.firstSequence !== expected) throw new Error(`standby: journal gap before ${record.firstSequence} (expected ${expected})`);
@@ -102,6 +112,7 @@ export class Standby {
         throw new Error(`standby: hash chain broken at ${record.firstSequence}`);
       }
       this.headHash = record.hash;
+      this.source.accepted(record);
       this.records++;
       const full = record.events.length / EVENT_WORDS === MAX_EVENTS_PER_RECORD;
       if (record.command[0] === 0) {
@@ -114,6 +125,7 @@ export class Standby {
       this.finishPending();
       this.pending = { command: record.command, events: [record.events], last: record.lastSequence, full };
     }
+    this.source.caughtUp();
     // A full last record may still get continuations: keep it pending until the next read.
     if (this.pending !== null && !this.pending.full) this.finishPending();
   }
@@ -137,11 +149,12 @@ export class Standby {
    * same as the standby's own state.
    */
   private async checkSnapshots(): Promise<void> {
+    if (!this.source.leaderSnapshots) return; // the leader's snapshots are on another machine
     for (const entry of this.store.list()) {
       if (entry.sequence > this.sequence || this.verified.has(entry.sequence)) continue;
       const snapshot = this.store.load(entry.sequence);
       const theirs = restoreImage(snapshot.image, { risk: this.config.risk ? new RiskEngine() : null });
-      for await (const record of readJournalFile(this.journalPath, entry.sequence + 1)) {
+      for await (const record of this.source.records(entry.sequence + 1)) {
         if (record.firstSequence > this.sequence) break;
         if (record.firstSequence > entry.sequence && record.command[0] !== 0) theirs.process(record.command, 0);
       }
@@ -153,17 +166,8 @@ export class Standby {
     }
   }
 
-  private journalExists(): boolean {
-    try {
-      new Database(this.journalPath, { readonly: true, fileMustExist: true }).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   private async leaderGone(): Promise<boolean> {
-    if (!this.journalExists()) return false; // the leader has not even started
+    if (!(await this.source.exists())) return false; // the leader has not even started
     try {
       const response = await fetch(this.leaderHealthUrl, { signal: AbortSignal.timeout(200) });
       if (response.ok) {
@@ -175,25 +179,7 @@ export class Standby {
     }
     this.missedChecks++;
     if (this.missedChecks < LEADER_MISSED_CHECKS) return false;
-    return !this.leaseHolderAlive();
-  }
-
-  /** The journal's writer lease names a live process on this host. */
-  private leaseHolderAlive(): boolean {
-    const db = new Database(this.journalPath, { readonly: true, fileMustExist: true });
-    try {
-      const lease = db.prepare('SELECT pid, host FROM journal_lease WHERE id = 1').get() as { pid: number; host: string } | undefined;
-      if (lease === undefined) return false;
-      if (lease.host !== hostname()) return true; // cannot probe another host: never assume it dead
-      try {
-        process.kill(lease.pid, 0);
-        return true;
-      } catch (error) {
-        return (error as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    } finally {
-      db.close();
-    }
+    return !this.source.leaderProvedAlive();
   }
 }
 

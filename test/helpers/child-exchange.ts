@@ -68,8 +68,8 @@ export function startExchange(configFile: string, extraArgs: string[] = []): Run
 }
 
 
-export /** The state a clean single-threaded run over the journal's first `records` commands reaches. */
-async function cleanRunHash(journalPath: string, upToSequence: number): Promise<string> {
+/** The state a clean single-threaded run over the journal's first `records` commands reaches. */
+export async function cleanRunHash(journalPath: string, upToSequence: number): Promise<string> {
   const matcher = new Matcher({ risk: new RiskEngine() });
   for await (const record of readJournalFile(journalPath)) {
     if (record.firstSequence > upToSequence) break;
