@@ -3,8 +3,17 @@
  * from the event stream alone: live and recently finished orders, cash and holds,
  * positions. It answers OrderStatus, AccountSummary and Positions requests without
  * touching the matcher thread. Finished orders are remembered up to a bound.
+ *
+ * Equity and the maintenance requirement are the core's (core/risk-engine.ts, margin.ts),
+ * recomputed from the same events: each instrument's mark is its reference price, then
+ * every trade's price, and after a split the split-adjusted reference, as the core marks it;
+ * maintenance is ceil(|quantity| x mark x basis points / 10000) per position of a margin
+ * account, with the basis points of MarginParametersSet (instrument 0: the default).
  */
-import { OrderType } from '../../core/codes';
+import { AccountStatus, AccountType, CorporateActionKind, OrderType } from '../../core/codes';
+import { DEFAULT_MAINTENANCE_BPS } from '../../core/margin';
+import { BASIS_POINTS } from '../../core/instruments';
+import { mulDivCeil, mulDivFloor } from '../../core/integer-math';
 import { Events } from '../../core/schema';
 import { OrderStatusCode } from '../protocol/session-schema';
 
@@ -33,6 +42,16 @@ export interface AccountView {
   cash: number;
   reserved: number;
   positions: Map<number, PositionView>;
+  /** AccountType code (0 before its AccountOpened was seen). */
+  type: number;
+  /** AccountStatus code (0 before its AccountOpened was seen). */
+  status: number;
+}
+
+/** An account's value at the current marks. */
+export interface AccountValuation {
+  equity: number;
+  maintenanceRequirement: number;
 }
 
 const E = Events;
@@ -46,6 +65,10 @@ export class AccountViews {
   private finishedCount = 0;
   private finishedHead = 0;
   private readonly accounts = new Map<number, AccountView>();
+  /** Per instrument: its mark (as the core marks margin) and tick. */
+  private readonly marks = new Map<number, { mark: number; tick: number }>();
+  /** Maintenance basis points per instrument; 0 holds the default. */
+  private readonly maintenanceBps = new Map<number, number>([[0, DEFAULT_MAINTENANCE_BPS]]);
 
   constructor(private readonly tracked: (account: number) => boolean) {}
 
@@ -65,8 +88,52 @@ export class AccountViews {
         this.byClientOrderId.set(account * CLIENT_KEY + w[o + A.clientOrderId], orderId);
         return;
       }
+      case E.InstrumentAdded.code: {
+        const I = E.InstrumentAdded.at;
+        this.marks.set(w[o + I.instrument], { mark: w[o + I.referencePrice], tick: w[o + I.tickSize] });
+        return;
+      }
+      case E.MarginParametersSet.code: {
+        const M = E.MarginParametersSet.at;
+        this.maintenanceBps.set(w[o + M.instrument], w[o + M.maintenanceBasisPoints]);
+        return;
+      }
+      case E.CorporateActionApplied.code: {
+        const C = E.CorporateActionApplied.at;
+        const view = w[o + C.account] === 0 ? undefined : this.account(w[o + C.account]);
+        if (view !== undefined) {
+          // One account's share: no PositionChanged follows, so apply the deltas (cash in lieu or dividend; split shares).
+          view.cash += w[o + C.cash];
+          const position = view.positions.get(w[o + C.instrument]);
+          // A split's quantity is the change in shares; a dividend's is the shares it was paid on.
+          if (position !== undefined && w[o + C.kind] === CorporateActionKind.Split) position.quantity += w[o + C.quantity];
+          return;
+        }
+        const marked = this.marks.get(w[o + C.instrument]);
+        // The instrument-wide record of a split (account 0): the reference and the mark move together.
+        if (marked !== undefined && w[o + C.account] === 0 && w[o + C.kind] === CorporateActionKind.Split) {
+          const scaled = mulDivFloor(marked.mark, w[o + C.denominator], w[o + C.numerator]);
+          marked.mark = Math.max(marked.tick, Math.round(scaled / marked.tick) * marked.tick);
+        }
+        return;
+      }
+      case E.AccountOpened.code: {
+        const view = this.account(w[o + E.AccountOpened.at.account]);
+        if (view !== undefined) {
+          view.type = w[o + E.AccountOpened.at.accountType];
+          view.status = AccountStatus.PendingKyc;
+        }
+        return;
+      }
+      case E.AccountStatusChanged.code: {
+        const view = this.account(w[o + E.AccountStatusChanged.at.account]);
+        if (view !== undefined) view.status = w[o + E.AccountStatusChanged.at.status];
+        return;
+      }
       case E.Trade.code: {
         const T = E.Trade.at;
+        const marked = this.marks.get(w[o + T.instrument]);
+        if (marked !== undefined) marked.mark = w[o + T.price];
         this.fill(w[o + T.makerOrderId], w[o + T.makerLeaves]);
         this.fill(w[o + T.takerOrderId], w[o + T.takerLeaves]);
         return;
@@ -130,10 +197,26 @@ export class AccountViews {
     if (!this.tracked(account)) return undefined;
     let view = this.accounts.get(account);
     if (view === undefined) {
-      view = { cash: 0, reserved: 0, positions: new Map() };
+      view = { cash: 0, reserved: 0, positions: new Map(), type: 0, status: 0 };
       this.accounts.set(account, view);
     }
     return view;
+  }
+
+  /** Equity (cash + positions at their marks) and, for a margin account, its maintenance requirement. */
+  valuation(view: AccountView): AccountValuation {
+    let equity = view.cash;
+    let maintenanceRequirement = 0;
+    for (const position of view.positions.values()) {
+      if (position.quantity === 0) continue;
+      const mark = this.marks.get(position.instrument)?.mark ?? 0;
+      equity += position.quantity * mark;
+      if (view.type === AccountType.Margin) {
+        const bps = this.maintenanceBps.get(position.instrument) || this.maintenanceBps.get(0)!;
+        maintenanceRequirement += mulDivCeil(Math.abs(position.quantity) * mark, bps, BASIS_POINTS);
+      }
+    }
+    return { equity, maintenanceRequirement };
   }
 
   private fill(orderId: number, leaves: number): void {

@@ -466,6 +466,12 @@ function accountSummary(connection: Connection, refSeq: number, account: number)
   scratch[at.account] = account;
   scratch[at.cashBalance] = view?.cash ?? 0;
   scratch[at.reservedCash] = view?.reserved ?? 0;
+  if (view !== undefined) {
+    const { equity, maintenanceRequirement } = views.valuation(view);
+    scratch[at.status] = view.status;
+    scratch[at.equity] = equity;
+    scratch[at.maintenanceRequirement] = maintenanceRequirement;
+  }
   connection.send(T.AccountSummary, scratch, 0);
 }
 
