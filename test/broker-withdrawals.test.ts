@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
+import { encodeCommand } from '../core/record-objects';
 import { Api, brokerOf, freePort, newUser, until, whenConnected } from './helpers/broker-api';
 
 describe('broker withdrawals', { timeout: 60_000 }, () => {
@@ -148,10 +149,23 @@ describe('broker withdrawals', { timeout: 60_000 }, () => {
       const q = await cash(alice);
       return q.positions.every((x: any) => x.quantity === 0) && (await alice.call('GET', '/api/executions')).body.executions.length === 2 ? q : undefined;
     }, 'the flat position');
-    // The proceeds (100,000 less the fee) are in cash but settle T+1.
+    // The proceeds (100,000 less the fee) are in cash but settle T+1: the portfolio shows them apart.
+    const sale = (await alice.call('GET', '/api/executions')).body.executions.find((e: any) => e.side === 'sell');
+    const proceeds = 100_000 - sale.fee;
+    assert.equal(p.unsettledCash, proceeds);
+    assert.equal(p.settledCash, p.cash - proceeds);
     assert.equal((await alice.call('POST', '/api/withdrawals', { amount: p.cash, bankReference: bank, requestId: 'alice-w-0006' })).body.error.reason, 'INSUFFICIENT_FUNDS');
     const settled = await alice.call('POST', '/api/withdrawals', { amount: p.cash - 100_000, bankReference: bank, requestId: 'alice-w-0007' });
     assert.equal(settled.status, 201, JSON.stringify(settled.body));
+    // The end of the day settles the sale (T+1): nothing unsettled, all of it withdrawable.
+    exchange.supervisor.core.submit(encodeCommand('EndOfDay', {}, Date.now() * 1000), 0, 1000);
+    const after = await until(async () => {
+      const q = await cash(alice);
+      return q.unsettledCash === 0 ? q : undefined;
+    }, 'the settlement');
+    assert.equal(after.settledCash, after.cash);
+    const rest = await alice.call('POST', '/api/withdrawals', { amount: after.cash, bankReference: bank, requestId: 'alice-w-0008' });
+    assert.equal(rest.status, 201, JSON.stringify(rest.body));
   });
 
   it('one user never sees or touches another\'s withdrawals; requestIds are per user', async () => {

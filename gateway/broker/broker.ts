@@ -647,6 +647,12 @@ export class Broker implements Service {
           [at.takerOrderId, at.takerLeaves, at.takerFee, at.takerAccount, 'taker'],
         ] as const) {
           if (owner(accountWord) === undefined) continue;
+          const sold = (liquidity === 'taker') === (w[o + at.aggressorSide] === Side.Sell);
+          if (sold) {
+            // As the core counts them: sale proceeds net of the fee wait for settlement (T + the instrument's settlement days).
+            const settleDate = store.tradeDate() + (this.instrumentById(instrument)?.settlementDays ?? 1);
+            store.addUnsettledProceeds(w[o + accountWord], instrument, settleDate, price * quantity - w[o + feeWord]);
+          }
           const order = store.orderByExchangeId(w[o + orderWord]);
           if (order === undefined) continue;
           const leaves = w[o + leavesWord];
@@ -762,6 +768,17 @@ export class Broker implements Service {
           this.finishWithdrawal(withdrawalId, 'accepted', null, w[o + at.cashBalance], now);
           this.settle(`withdraw:${reference}`, { ok: true });
         }
+        this.push(userId, { type: 'portfolio' });
+        return;
+      }
+      case E.TradingDayEnded.code:
+        store.setTradeDate(w[o + E.TradingDayEnded.at.tradeDate]);
+        return;
+      case E.Settled.code: {
+        const at = E.Settled.at;
+        const userId = owner(at.account);
+        if (userId === undefined) return;
+        store.settleProceeds(w[o + at.account], w[o + at.instrument], w[o + at.tradeDate]);
         this.push(userId, { type: 'portfolio' });
         return;
       }

@@ -505,8 +505,9 @@ export class BrokerHttp {
 
   private portfolio(u: UserRow): Record<string, unknown> {
     const store = this.broker.store!;
-    if (u.account === null) return { account: null, cash: 0, reserved: 0, available: 0, positions: [], marketValue: 0, equity: 0, unrealizedPnl: 0, realizedPnl: 0 };
+    if (u.account === null) return { account: null, cash: 0, settledCash: 0, unsettledCash: 0, reserved: 0, available: 0, positions: [], marketValue: 0, equity: 0, unrealizedPnl: 0, realizedPnl: 0 };
     const cash = store.cash(u.account);
+    const unsettled = store.unsettledProceeds(u.account);
     let marketValue = 0;
     let unrealized = 0;
     let realized = 0;
@@ -525,7 +526,8 @@ export class BrokerHttp {
       };
     });
     return {
-      account: u.account, cash: cash.balance, reserved: cash.reserved, available: cash.balance - cash.reserved, positions, marketValue,
+      account: u.account, cash: cash.balance, settledCash: cash.balance - unsettled, unsettledCash: unsettled, reserved: cash.reserved,
+      available: cash.balance - cash.reserved, positions, marketValue,
       equity: cash.balance + marketValue, unrealizedPnl: unrealized, realizedPnl: realized,
     };
   }

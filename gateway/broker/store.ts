@@ -85,6 +85,10 @@ CREATE TABLE IF NOT EXISTS executions (
   sequence INTEGER NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_user ON executions(user_id, id);
 CREATE TABLE IF NOT EXISTS cash (account INTEGER PRIMARY KEY, balance INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0);
+-- Sale proceeds (net of fees) awaiting settlement, per account, instrument and settlement trade date (the core's rule).
+CREATE TABLE IF NOT EXISTS unsettled_proceeds (
+  account INTEGER NOT NULL, instrument INTEGER NOT NULL, settle_date INTEGER NOT NULL, amount INTEGER NOT NULL,
+  PRIMARY KEY (account, instrument, settle_date));
 CREATE TABLE IF NOT EXISTS positions (
   account INTEGER NOT NULL, instrument INTEGER NOT NULL, quantity INTEGER NOT NULL, cost_basis INTEGER NOT NULL,
   realized_pnl INTEGER NOT NULL, PRIMARY KEY (account, instrument));
@@ -453,6 +457,30 @@ export class BrokerStore {
 
   cash(account: number): { balance: number; reserved: number } {
     return (this.db.prepare('SELECT balance, reserved FROM cash WHERE account = ?').get(account) as { balance: number; reserved: number } | undefined) ?? { balance: 0, reserved: 0 };
+  }
+
+  /** The engine's trade date as of the last applied TradingDayEnded (1 before the first). */
+  tradeDate(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'trade_date'").get() as { value: string } | undefined;
+    return row === undefined ? 1 : Number(row.value);
+  }
+
+  setTradeDate(tradeDate: number): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('trade_date', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(tradeDate));
+  }
+
+  addUnsettledProceeds(account: number, instrument: number, settleDate: number, amount: number): void {
+    this.db.prepare(`INSERT INTO unsettled_proceeds (account, instrument, settle_date, amount) VALUES (?, ?, ?, ?)
+      ON CONFLICT(account, instrument, settle_date) DO UPDATE SET amount = amount + excluded.amount`).run(account, instrument, settleDate, amount);
+  }
+
+  /** A Settled event: the proceeds due on that date for the position are settled. */
+  settleProceeds(account: number, instrument: number, settleDate: number): void {
+    this.db.prepare('DELETE FROM unsettled_proceeds WHERE account = ? AND instrument = ? AND settle_date = ?').run(account, instrument, settleDate);
+  }
+
+  unsettledProceeds(account: number): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(amount), 0) AS total FROM unsettled_proceeds WHERE account = ?').get(account) as { total: number }).total;
   }
 
   setPosition(account: number, instrument: number, quantity: number, costBasis: number, realizedPnl: number): void {
