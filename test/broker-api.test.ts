@@ -151,6 +151,17 @@ describe('broker API', { timeout: 60_000 }, () => {
     ws.close();
   });
 
+  it('performance: today\'s point is the portfolio\'s equity with the day\'s deposit as its flow', async () => {
+    const { performance } = (await userA.call('GET', '/api/performance')).body;
+    const { portfolio } = (await userA.call('GET', '/api/portfolio')).body;
+    const today = performance.points[performance.points.length - 1];
+    assert.equal(today.date, new Date().toISOString().slice(0, 10));
+    assert.equal(today.equity, portfolio.equity);
+    assert.equal(today.flows, 10_000_000, 'the back-office deposit of the day');
+    assert.equal(performance.timeWeightedReturn, null, 'one day: no return yet');
+    assert.equal((await new Api(base).call('GET', '/api/performance')).status, 401);
+  });
+
   it('rejections come back as clear errors and notifications', async () => {
     const rejected = await userA.call('POST', '/api/orders', { symbol: 'ACME', side: 'buy', type: 'limit', price: 50_000, quantity: 5 });
     assert.equal(rejected.status, 422, JSON.stringify(rejected.body));

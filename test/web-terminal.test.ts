@@ -183,6 +183,11 @@ describe('web terminal in a headless browser', { skip, timeout: 90_000 }, () => 
     assert.equal(minor(row[4]), 5 * minor(row[3]) - 5 * average, 'unrealized P&L = quantity × last − cost');
     await shot('pnl-moved');
 
+    // Performance: today's equity point on the curve, the return explained until a day has closed.
+    await page.waitForFunction(() => Number(document.getElementById('equity-curve').dataset.points) >= 1);
+    assert.ok(await page.locator('#equity-curve canvas').count() >= 1, 'the equity curve is drawn');
+    assert.match((await page.textContent('#twr'))!, /Time-weighted return/);
+
     // The chart draws the broker's candles of the demo market's trades.
     await page.selectOption('#chart-interval', '1s');
     await page.waitForFunction(() => Number(document.getElementById('chart').dataset.count) >= 3);

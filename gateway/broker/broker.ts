@@ -25,6 +25,7 @@ import { MarketDataClient } from '../client/market-data-client';
 import { GatewayReject } from '../protocol/reject-codes';
 import { BrokerStore, OrderRow, WithdrawalRow } from './store';
 import { BrokerHttp } from './http-api';
+import { EquityHistory } from './equity-history';
 import { ChartCandles } from './chart-candles';
 import { Mailer, OutboxMailer } from './outbox';
 
@@ -55,6 +56,8 @@ export interface BrokerOptions {
   mailsPerIp: number;
   /** Messages kept in the development outbox (broker.db). */
   outboxKept: number;
+  /** Days of each account's daily equity kept for the performance view (older ones are deleted). */
+  equityDaysKept: number;
   /** Public URL of the terminal, for links in mails ('' = http://host:brokerPort). Never taken from a request's Host header. */
   publicUrl: string;
 }
@@ -63,7 +66,7 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   accountBase: 1000, sessionTtlMs: 12 * 3600_000, loginFailuresPerEmail: 5, loginFailuresPerIp: 20, loginWindowMs: 15 * 60_000,
   requestsPerSecond: 20, requestBurst: 40, ordersPerSecond: 5, orderBurst: 10, maxBodyBytes: 16_384, exchangeTimeoutMs: 5000,
   candlesKept: 1000, withdrawalsPerDay: 20, resetTokenTtlMs: 30 * 60_000, verifyTokenTtlMs: 24 * 3600_000, mailsPerEmail: 3, mailsPerIp: 20,
-  outboxKept: 1000, publicUrl: '',
+  outboxKept: 1000, publicUrl: '', equityDaysKept: 3660,
 };
 
 /**
@@ -126,6 +129,8 @@ export class Broker implements Service {
   private readonly bySymbol = new Map<string, InstrumentConfig>();
   private readonly byId = new Map<number, InstrumentConfig>();
   readonly lastPrice = new Map<number, number>();
+  /** Daily equity per account (performance over time). */
+  equity?: EquityHistory;
   readonly depth = new Map<number, { bids: Array<[number, number]>; asks: Array<[number, number]>; at: number }>();
   private alertsByInstrument = new Map<number, Array<{ id: number; user_id: number; symbol: string; direction: string; price: number }>>();
   private readonly waiters = new Map<string, Waiter[]>();
@@ -158,6 +163,14 @@ export class Broker implements Service {
     return found;
   }
 
+  /** Cash plus positions at the last trade prices (the portfolio's equity). */
+  equityOf(account: number): number {
+    const store = this.store!;
+    let equity = store.cash(account).balance;
+    for (const p of store.positions(account)) equity += p.quantity * (this.lastPrice.get(p.instrument) ?? 0);
+    return equity;
+  }
+
   instrumentById(id: number): InstrumentConfig | undefined {
     return this.byId.get(id);
   }
@@ -167,6 +180,7 @@ export class Broker implements Service {
     if (!existsSync(directory)) mkdirSync(directory, { recursive: true });
     this.store = new BrokerStore(path.join(directory, 'broker.db'));
     this.candles = new ChartCandles(this.store, this.options.candlesKept);
+    this.equity = new EquityHistory(this.store.db, this.options.equityDaysKept);
     this.mailer ??= new OutboxMailer(this.store, this.options.outboxKept);
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
     if (this.core !== undefined) {
@@ -345,7 +359,8 @@ export class Broker implements Service {
     }
     const done = this.waitFor(`account:${account}`);
     ops.batch(() => {
-      ops.send('OpenAccount', { account, accountType: AccountType.Cash });
+      const margin = store.kycOf(userId)?.account_type === 'margin';
+      ops.send('OpenAccount', { account, accountType: margin ? AccountType.Margin : AccountType.Cash });
       ops.send('SetAccountStatus', { account, action: AccountAction.ApproveKyc });
     });
     const result = await done;
@@ -632,6 +647,7 @@ export class Broker implements Service {
     const now = Date.now();
     const store = this.store!;
     const owner = (accountWord: number): number | undefined => this.owners.get(w[o + accountWord]);
+    this.equity!.advance(w[o + EventHeader.timestamp], this.owners.keys(), (account) => this.equityOf(account));
     switch (code) {
       case E.Trade.code: {
         const at = E.Trade.at;
@@ -759,6 +775,7 @@ export class Broker implements Service {
         const amount = w[o + at.amount];
         store.setCash(account, w[o + at.cashBalance]);
         const deposit = code === E.CashDeposited.code;
+        this.equity!.flow(account, deposit ? amount : -amount);
         const reference = w[o + at.reference];
         if (deposit) this.settle(`deposit:${reference}`, { ok: true, cashBalance: w[o + at.cashBalance] });
         const withdrawalId = deposit ? undefined : this.withdrawalOf(reference, account);
@@ -768,6 +785,20 @@ export class Broker implements Service {
           this.finishWithdrawal(withdrawalId, 'accepted', null, w[o + at.cashBalance], now);
           this.settle(`withdraw:${reference}`, { ok: true });
         }
+        this.push(userId, { type: 'portfolio' });
+        return;
+      }
+      case E.MarginCall.code:
+      case E.LiquidationStarted.code: {
+        const at = E.MarginCall.at;
+        const userId = owner(at.account);
+        if (userId === undefined) return;
+        const call = code === E.MarginCall.code;
+        const required = w[o + (call ? at.maintenanceRequirement : E.LiquidationStarted.at.liquidationRequirement)];
+        this.notify(userId, call ? 'margin_call' : 'liquidation',
+          call ? `Margin call: equity ${money(w[o + at.equity])} is below the maintenance requirement ${money(required)}; deposit or reduce positions`
+            : `Liquidation started: equity ${money(w[o + at.equity])} is below ${money(required)}; positions are being closed`,
+          { equity: w[o + at.equity], requirement: required }, now);
         this.push(userId, { type: 'portfolio' });
         return;
       }

@@ -625,13 +625,15 @@ export class BrokerHttp {
       const address = text(c.body, 'address', 5, 300);
       const documentReference = text(c.body, 'documentReference', 3, 64);
       if (!/^[A-Za-z0-9-]+$/.test(documentReference)) fail(400, 'BROKER_VALIDATION', 'documentReference is letters, digits and dashes', { field: 'documentReference' });
-      const kycId = store().submitKyc(u.id, { name, dateOfBirth, address, documentReference }, Date.now());
+      const accountType = c.body.accountType ?? 'cash';
+      if (accountType !== 'cash' && accountType !== 'margin') fail(400, 'BROKER_VALIDATION', 'accountType is "cash" or "margin"', { field: 'accountType' });
+      const kycId = store().submitKyc(u.id, { name, dateOfBirth, address, documentReference, accountType }, Date.now());
       return { status: 202, body: { kyc: { id: kycId, status: 'pending' } } };
     });
 
     this.route('GET', '/api/kyc', 'user', (c) => {
       const k = store().kycOf(c.user!.id);
-      return { kyc: k === undefined ? { status: 'none' } : { id: k.id, status: k.status, name: k.name, submittedAt: k.submitted_at, reviewedAt: k.reviewed_at, note: k.review_note } };
+      return { kyc: k === undefined ? { status: 'none' } : { id: k.id, status: k.status, name: k.name, accountType: k.account_type, submittedAt: k.submitted_at, reviewedAt: k.reviewed_at, note: k.review_note } };
     });
 
     this.route('GET', '/api/instruments', 'user', (c) => {
@@ -699,6 +701,10 @@ export class BrokerHttp {
     }, true);
     this.route('GET', '/api/executions', 'user', (c) => ({ executions: store().executions(c.user!.id, limit(c, 100)) }));
     this.route('GET', '/api/portfolio', 'user', (c) => ({ portfolio: this.portfolio(c.user!) }));
+    this.route('GET', '/api/performance', 'user', (c) => {
+      const account = c.user!.account;
+      return { performance: account === null ? { points: [], timeWeightedReturn: null } : b.equity!.performance(account, b.equityOf(account)) };
+    });
 
     // ---- withdrawals (from the caller's own account only: there is no account field)
     this.route('POST', '/api/withdrawals', 'user', async (c) => {

@@ -5,6 +5,7 @@
  * events (gateway/broker/broker.ts); everything else from the HTTP API. Every query
  * that returns a user's data takes the user id: callers cannot forget the owner.
  */
+import { EQUITY_HISTORY_SCHEMA } from './equity-history';
 import Database from 'better-sqlite3';
 
 export type KycStatus = 'none' | 'pending' | 'approved' | 'rejected';
@@ -160,8 +161,10 @@ export class BrokerStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    this.db.exec(EQUITY_HISTORY_SCHEMA);
     // Columns added after the first release of broker.db.
     this.addColumn('users', 'email_verified_at', 'INTEGER');
+    this.addColumn('kyc', 'account_type', "TEXT NOT NULL DEFAULT 'cash'");
     this.addColumn('users', 'totp_secret', 'TEXT');
     this.addColumn('users', 'totp_enabled', 'INTEGER NOT NULL DEFAULT 0');
     this.addColumn('users', 'totp_last_step', 'INTEGER');
@@ -294,11 +297,11 @@ export class BrokerStore {
 
   // ------------------------------------------------------------ KYC
 
-  submitKyc(userId: number, k: { name: string; dateOfBirth: string; address: string; documentReference: string }, now: number): number {
+  submitKyc(userId: number, k: { name: string; dateOfBirth: string; address: string; documentReference: string; accountType: 'cash' | 'margin' }, now: number): number {
     return this.db.transaction(() => {
       const id = Number(this.db.prepare(
-        'INSERT INTO kyc (user_id, name, date_of_birth, address, document_reference, status, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ).run(userId, k.name, k.dateOfBirth, k.address, k.documentReference, 'pending', now).lastInsertRowid);
+        'INSERT INTO kyc (user_id, name, date_of_birth, address, document_reference, status, submitted_at, account_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(userId, k.name, k.dateOfBirth, k.address, k.documentReference, 'pending', now, k.accountType).lastInsertRowid);
       this.setKycStatus(userId, 'pending');
       return id;
     })();

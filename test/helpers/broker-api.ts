@@ -71,7 +71,7 @@ export function brokerOf(exchange: TestExchange): Broker {
 }
 
 /** Signs up and logs in; with `approve`, also submits KYC and has the back office approve it. */
-export async function newUser(base: string, email: string, options: { approve?: boolean; adminToken?: string } = {}): Promise<{ api: Api; account: number | null; userId: number }> {
+export async function newUser(base: string, email: string, options: { approve?: boolean; adminToken?: string; accountType?: 'cash' | 'margin' } = {}): Promise<{ api: Api; account: number | null; userId: number }> {
   const password = `${email} long password`;
   const anonymous = new Api(base);
   anonymous.patient = true;
@@ -80,7 +80,7 @@ export async function newUser(base: string, email: string, options: { approve?: 
   const api = new Api(base);
   api.token = (await anonymous.call('POST', '/api/login', { email, password })).body.token;
   if (!options.approve) return { api, account: null, userId: signup.body.user.id };
-  const kyc = await api.call('POST', '/api/kyc', { name: 'Test Person', dateOfBirth: '1980-02-02', address: '2 Side St, Springfield', documentReference: 'P-123456' });
+  const kyc = await api.call('POST', '/api/kyc', { name: 'Test Person', dateOfBirth: '1980-02-02', address: '2 Side St, Springfield', documentReference: 'P-123456', ...(options.accountType === undefined ? {} : { accountType: options.accountType }) });
   const approved = await whenConnected(() => new Api(base, options.adminToken).call('POST', `/api/admin/kyc/${kyc.body.kyc.id}/approve`));
   if (approved.status !== 200) throw new Error(`approval failed: ${JSON.stringify(approved.body)}`);
   return { api, account: approved.body.kyc.account, userId: signup.body.user.id };

@@ -231,7 +231,7 @@ $('kyc-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('kyc-error').textContent = '';
   try {
-    await api('POST', '/api/kyc', { name: $('kyc-name').value, dateOfBirth: $('kyc-dob').value, address: $('kyc-address').value, documentReference: $('kyc-doc').value });
+    await api('POST', '/api/kyc', { name: $('kyc-name').value, dateOfBirth: $('kyc-dob').value, address: $('kyc-address').value, documentReference: $('kyc-doc').value, accountType: $('kyc-account-type').value });
     await loadMe();
   } catch (error) {
     $('kyc-error').textContent = describe(error);
@@ -248,6 +248,30 @@ function startTerminal() {
   refreshAccount();
   loadNotifications();
   search('');
+  loadPerformance();
+  setInterval(loadPerformance, 60_000); // a daily curve: once a minute is plenty, and spares the request budget
+}
+
+// Performance: the daily equity curve (lightweight-charts line) and the time-weighted return.
+let equityCurve = null;
+async function loadPerformance() {
+  try {
+    const { performance } = await api('GET', '/api/performance');
+    if (equityCurve === null) {
+      const { createChart, LineSeries } = window.LightweightCharts;
+      const chart = createChart($('equity-curve'), {
+        autoSize: true, layout: { background: { color: '#0f1419' }, textColor: '#9aa7b2', attributionLogo: false },
+        grid: { vertLines: { visible: false }, horzLines: { color: '#1b232b' } }, localization: { priceFormatter: money },
+      });
+      equityCurve = chart.addSeries(LineSeries, { color: '#60a5fa', lineWidth: 2 });
+    }
+    equityCurve.setData(performance.points.map((p) => ({ time: p.date, value: p.equity })));
+    $('equity-curve').dataset.points = String(performance.points.length);
+    const twr = performance.timeWeightedReturn;
+    $('twr').textContent = twr === null ? 'Time-weighted return: after the first full day' : `Time-weighted return ${(twr * 100).toFixed(2)} % over ${performance.points.length} days`;
+  } catch (error) {
+    $('twr').textContent = describe(error);
+  }
 }
 
 function connectLive() {
