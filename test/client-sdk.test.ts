@@ -265,6 +265,30 @@ describe('exchange-client CLI', () => {
     assert.match(again.stdout, /cancel of order \d+ rejected: TOO_LATE_TO_CANCEL/);
   });
 
+  test('depth watches the L2 book from the market-data endpoint without a key', async () => {
+    const placed = await cli(4, 'order', 'buy', 'GLOBX', '7', '@', '249.00');
+    assert.equal(placed.code, 0, placed.stderr);
+    const watched = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, '--json', 'depth', 'GLOBX', '--md-port', String(exchange.config.marketDataPort), '--duration', '700'], { timeout: 15_000 }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    assert.equal(watched.code, 0, watched.stderr);
+    const last = JSON.parse(watched.stdout.trim().split('\n').pop()!);
+    assert.equal(last.instrument, 2);
+    assert.ok(last.bids.some((l: { price: number; quantity: number }) => l.price === 24_900 && l.quantity >= 7), JSON.stringify(last.bids));
+    const text = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [CLI, 'depth', 'GLOBX', '--md-port', String(exchange.config.marketDataPort), '--duration', '500'], { timeout: 15_000 }, (_error, stdout) => resolve(stdout));
+    });
+    assert.match(text, /^GLOBX L2, sequence \d+, checksum verified$/m);
+    assert.match(text, /^bid\s+249\.00\s+\d+\s+\d+$/m);
+    const keyless = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, 'summary'], { timeout: 15_000 }, (error, _stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code), stderr }));
+    });
+    assert.notEqual(keyless.code, 0);
+    assert.match(keyless.stderr, /required option '--key <id>' not specified/);
+  });
+
   test('usage errors and a rejected order exit non-zero with a message', async () => {
     const unknown = await cli(4, 'order', 'buy', 'NOPE', '1', '@', '1');
     assert.equal(unknown.code, 1);

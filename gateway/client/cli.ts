@@ -28,6 +28,8 @@ import { GatewayReject } from '../protocol/reject-codes';
 import { OrderStatusCode } from '../protocol/session-schema';
 import { ExchangeClient, ServerMessage } from './exchange-client';
 import { ReconnectingClient } from './reconnecting-client';
+import { MarketDataClient } from './market-data-client';
+import type { L2ClientBook } from '../market-data/l2-client-book';
 import { formatPrice, InstrumentDirectory, parsePrice, parseQuantity } from './instruments';
 
 interface GlobalOptions {
@@ -344,6 +346,58 @@ async function book(globals: GlobalOptions, symbolText: string | undefined, o: {
   }
 }
 
+// ---------------------------------------------------------------- depth (market data)
+
+interface DepthOptions {
+  mdPort: number;
+  levels: number;
+  duration: number;
+}
+
+/** The L2 book as text: asks above (best last), bids below (best first), with a spread line. */
+export function renderDepth(symbol: string, book: L2ClientBook, levels: number, priceDecimals: number): string {
+  const asks = book.levels(Side.Sell).slice(0, levels).reverse();
+  const bids = book.levels(Side.Buy).slice(0, levels);
+  const row = (side: string, l: { price: number; quantity: number; count: number }) =>
+    `${side.padEnd(4)}${formatPrice(l.price, priceDecimals).padStart(12)}${String(l.quantity).padStart(10)}${String(l.count).padStart(7)}`;
+  const lines = [`${symbol} L2, sequence ${book.sequence}, checksum verified`, `${''.padEnd(4)}${'price'.padStart(12)}${'qty'.padStart(10)}${'orders'.padStart(7)}`];
+  for (const l of asks) lines.push(row('ask', l));
+  const bestAsk = asks[asks.length - 1];
+  const bestBid = bids[0];
+  lines.push(bestAsk !== undefined && bestBid !== undefined ? `---- spread ${formatPrice(bestAsk.price - bestBid.price, priceDecimals)}` : '----');
+  for (const l of bids) lines.push(row('bid', l));
+  return `${lines.join('\n')}\n`;
+}
+
+async function depth(globals: GlobalOptions, symbol: string, o: DepthOptions): Promise<void> {
+  const instrument = instruments.resolve(symbol);
+  const name = instruments.symbolOf(instrument);
+  const md = new MarketDataClient({ url: `ws://${globals.host}:${o.mdPort}` });
+  await md.connect();
+  const tty = process.stdout.isTTY === true && globals.json !== true;
+  let frame: NodeJS.Timeout | undefined;
+  const draw = () => {
+    frame = undefined;
+    const book = md.book(instrument);
+    if (book === undefined || book.sequence < 0) return;
+    if (globals.json) process.stdout.write(`${JSON.stringify({ instrument, sequence: book.sequence, bids: book.levels(Side.Buy).slice(0, o.levels), asks: book.levels(Side.Sell).slice(0, o.levels) })}\n`);
+    else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${renderDepth(name, book, o.levels, globals.priceDecimals)}`);
+  };
+  // At most one redraw per 100 ms however busy the book is.
+  md.on('book', (id: number) => {
+    if (id === instrument && frame === undefined) frame = setTimeout(draw, 100);
+  });
+  md.subscribe(instrument, 'l2');
+  await new Promise<void>((resolve) => {
+    if (o.duration > 0) setTimeout(resolve, o.duration);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  if (frame !== undefined) clearTimeout(frame);
+  draw();
+  await md.close();
+}
+
 // ---------------------------------------------------------------- program
 
 export function buildProgram(): Command {
@@ -353,7 +407,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'gateway host', '127.0.0.1')
     .option('--port <port>', 'the key\'s order-entry port (base port + keyId mod gateway workers)', integer('--port', 1, 65535))
     .option('--url <url>', 'gateway WebSocket URL (instead of --host/--port)')
-    .requiredOption('--key <id>', 'API key id', integer('--key', 1, 0xffffffff))
+    .option('--key <id>', 'API key id (every command but depth)', integer('--key', 1, 0xffffffff))
     .option('--secret <secret>', 'API key secret (default: $EXCHANGE_API_SECRET)')
     .option('--account <n>', 'account to trade (default: the key\'s demo account, else the key id)', integer('--account', 1, 0xffffffff))
     .option('--json', 'print one JSON object per line')
@@ -362,7 +416,11 @@ export function buildProgram(): Command {
     .option('--cancel-on-disconnect', 'cancel the account\'s open orders when this command disconnects (default: off, orders outlive the command)')
     .showHelpAfterError();
 
-  const globals = () => program.opts<GlobalOptions>();
+  const globals = () => {
+    const options = program.opts<GlobalOptions>();
+    if (options.key === undefined) program.error('error: required option \'--key <id>\' not specified');
+    return options;
+  };
   program.command('order')
     .description('place an order: order buy ACME 10 @ 100.50 (no price: a market order, IOC)')
     .argument('<side>', 'buy or sell')
@@ -413,6 +471,13 @@ export function buildProgram(): Command {
     .option('--from <sequence>', 'first replay the key\'s messages from this session sequence', integer('--from', 1))
     .option('--all', 'print every sequenced message, not only order events')
     .action((symbol: string | undefined, o: { duration: number; from?: number; all?: boolean }) => book(globals(), symbol, o));
+  program.command('depth')
+    .description('watch an instrument\'s order book (L2, verified by sequence and checksum) live from the market-data endpoint; no key needed')
+    .argument('<symbol>', 'symbol or instrument id')
+    .option('--md-port <port>', 'market-data port', integer('--md-port', 1, 65535), defaultConfig().marketDataPort)
+    .option('--levels <n>', 'price levels shown per side', integer('--levels', 1, 50), 10)
+    .option('--duration <ms>', 'stop after this long (0: until Ctrl-C)', integer('--duration', 0), 0)
+    .action((symbol: string, o: DepthOptions) => depth(program.opts<GlobalOptions>(), symbol, o));
   return program;
 }
 
