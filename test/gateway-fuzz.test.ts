@@ -43,8 +43,12 @@ import { nameOf, OrderType, Side, TimeInForce, CancelReason } from '../core/code
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_126);
 const TARGET_FRAMES = Number(process.env.FUZZ_FRAMES ?? 100_000);
-/** Hard bound on the fuzzing phase; the test fails if TARGET_FRAMES were not verified by then. */
-const MAX_FUZZ_MS = Number(process.env.FUZZ_MAX_MS ?? 34_000);
+/**
+ * Bound on the fuzzing phase, which ends as soon as TARGET_FRAMES are verified (~20-35 s on an
+ * idle 2-core machine). It bounds the suite's time, not the gateway's speed (that is a
+ * benchmark's job): generous, so a machine shared with other work does not fail the test.
+ */
+const MAX_FUZZ_MS = Number(process.env.FUZZ_MAX_MS ?? 120_000);
 /** Unanswered frames in flight per connection. */
 const WINDOW = 64;
 /** Connections that never log on, per gateway port (plus one logged-on connection each for keys 2, 3 and 5). */
