@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const control = ControlBlock.attach(data.control);
   const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
   const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail' });
-  const builder = new RecordBuilder();
+  const builder = new RecordBuilder({ reuse: true }); // each batch goes to the journal and is let go
   const publish = (sequence: number) => {
     control.localDurableSequence = sequence;
     if (data.publishDurable) control.publishDurable(sequence);
