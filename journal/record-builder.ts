@@ -22,11 +22,15 @@ import { createRecord, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, RECORD_
 
 export const CONTINUATION_COMMAND_TYPE = 0;
 
-/** A pooled record and the buffer its events view. */
+/** A pooled record, the buffer its events view, and those views by event count (a view is an allocation too). */
 interface PooledRecord {
   record: JournalRecord;
   eventStore: Float64Array;
+  views: Float64Array[];
 }
+
+/** Event counts whose views a pooled record keeps (most commands cause 1-4 events). */
+const CACHED_VIEWS = 8;
 
 export class RecordBuilder {
   private command: Float64Array | null = null;
@@ -96,11 +100,15 @@ export class RecordBuilder {
       entry = {
         record: createRecord(0, 0, new Float64Array(WORDS_PER_COMMAND), new Float64Array(0)),
         eventStore: new Float64Array(4 * EVENT_WORDS),
+        views: [],
       };
       this.pool.push(entry);
     }
     this.pooled++;
-    if (entry.eventStore.length < words) entry.eventStore = new Float64Array(Math.max(words, entry.eventStore.length * 2));
+    if (entry.eventStore.length < words) {
+      entry.eventStore = new Float64Array(Math.max(words, entry.eventStore.length * 2));
+      entry.views.length = 0;
+    }
     entry.eventStore.set(this.events.subarray(0, words));
     const record = entry.record;
     record.version = RECORD_FORMAT_VERSION;
@@ -108,7 +116,9 @@ export class RecordBuilder {
     record.lastSequence = this.firstSequence + words / EVENT_WORDS - 1;
     record.timestampMicros = this.timestamp;
     record.command.set(this.command!);
-    if (record.events.length !== words || record.events.buffer !== entry.eventStore.buffer) record.events = entry.eventStore.subarray(0, words);
+    const count = words / EVENT_WORDS;
+    if (count <= CACHED_VIEWS) record.events = entry.views[count] ??= entry.eventStore.subarray(0, words);
+    else record.events = entry.eventStore.subarray(0, words);
     if (record.previousHash.length !== HASH_BYTES) record.previousHash = new Uint8Array(HASH_BYTES);
     return record;
   }
