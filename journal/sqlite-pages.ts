@@ -238,29 +238,41 @@ export function leafPagesWithBounds(file: PageFile, root: number): { leaves: num
   return { leaves, upperKeys };
 }
 
-/** Rows of the leaf pages (each a [rowid, payload] with payload valid until the next row). */
-export function* leafRows(file: PageFile, leaves: readonly number[]): Generator<[number, Buffer]> {
+/**
+ * The leaf pages, read a run at a time: leaves appended in key order usually sit in
+ * consecutive pages, so a run is one read call. Yields each page's number and where it
+ * starts in `buffer` (reused: valid until the next page run).
+ */
+function* leafPageRuns(file: PageFile, leaves: readonly number[]): Generator<{ page: number; buffer: Buffer; base: number }> {
   const size = file.geometry.pageSize;
   const RUN = Math.max(1, Math.floor((1 << 20) / size));
   const buffer = Buffer.alloc(RUN * size);
+  const at = { page: 0, buffer, base: 0 };
   let i = 0;
   while (i < leaves.length) {
-    // Leaves appended in key order usually sit in consecutive pages: read them in one call.
     let run = 1;
     while (run < RUN && i + run < leaves.length && leaves[i + run] === leaves[i]! + run) run++;
     file.pages(leaves[i]!, run, buffer);
     for (let r = 0; r < run; r++) {
-      const n = leaves[i + r]!;
-      const page = buffer.subarray(r * size, (r + 1) * size);
-      const headerOffset = n === 1 ? 100 : 0;
-      const { type, cells } = cellOffsets(page, headerOffset);
-      if (type !== TABLE_LEAF) throw new PageFormatError(`page ${n} is not a leaf`);
-      for (const cell of cells) {
-        const { rowid, payload } = file.payload(page, cell);
-        yield [rowid, payload];
-      }
+      at.page = leaves[i + r]!;
+      at.base = r * size;
+      yield at;
     }
     i += run;
+  }
+}
+
+/** Rows of the leaf pages (each a [rowid, payload] with payload valid until the next row). */
+export function* leafRows(file: PageFile, leaves: readonly number[]): Generator<[number, Buffer]> {
+  const size = file.geometry.pageSize;
+  for (const { page: n, buffer, base } of leafPageRuns(file, leaves)) {
+    const page = buffer.subarray(base, base + size);
+    const { type, cells } = cellOffsets(page, n === 1 ? 100 : 0);
+    if (type !== TABLE_LEAF) throw new PageFormatError(`page ${n} is not a leaf`);
+    for (const cell of cells) {
+      const { rowid, payload } = file.payload(page, cell);
+      yield [rowid, payload];
+    }
   }
 }
 
@@ -289,38 +301,27 @@ export function* journalRows(file: PageFile, leaves: readonly number[]): Generat
   const row: PageRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0) };
   const size = file.geometry.pageSize;
   const maxLocal = file.geometry.usableSize - 35;
-  const RUN = Math.max(1, Math.floor((1 << 20) / size));
-  const buffer = Buffer.alloc(RUN * size);
-  let i = 0;
-  while (i < leaves.length) {
-    let run = 1;
-    while (run < RUN && i + run < leaves.length && leaves[i + run] === leaves[i]! + run) run++;
-    file.pages(leaves[i]!, run, buffer);
-    for (let r = 0; r < run; r++) {
-      const n = leaves[i + r]!;
-      const base = r * size;
-      const headerOffset = base + (n === 1 ? 100 : 0);
-      if (buffer[headerOffset] !== TABLE_LEAF) throw new PageFormatError(`page ${n} is not a table leaf`);
-      const cells = buffer.readUInt16BE(headerOffset + 3);
-      for (let c = 0; c < cells; c++) {
-        const cell = base + buffer.readUInt16BE(headerOffset + 8 + 2 * c);
-        const total = varint(buffer, cell);
-        let at = cell + varintLength;
-        const rowid = varint(buffer, at);
-        at += varintLength;
-        if (total > maxLocal) {
-          // A payload spilling into overflow pages (a record of more than ~120 events): the general path.
-          const page = Buffer.from(buffer.subarray(base, base + size));
-          const { payload } = file.payload(page, cell - base);
-          setRow(row, rowid, payload, 0, payload.length);
-        } else {
-          if (at + total > base + size) throw new PageFormatError(`cell of row ${rowid} overruns page ${n}`);
-          setRow(row, rowid, buffer, at, at + total);
-        }
-        yield row;
+  for (const { page: n, buffer, base } of leafPageRuns(file, leaves)) {
+    const headerOffset = base + (n === 1 ? 100 : 0);
+    if (buffer[headerOffset] !== TABLE_LEAF) throw new PageFormatError(`page ${n} is not a table leaf`);
+    const cells = buffer.readUInt16BE(headerOffset + 3);
+    for (let c = 0; c < cells; c++) {
+      const cell = base + buffer.readUInt16BE(headerOffset + 8 + 2 * c);
+      const total = varint(buffer, cell);
+      let at = cell + varintLength;
+      const rowid = varint(buffer, at);
+      at += varintLength;
+      if (total > maxLocal) {
+        // A payload spilling into overflow pages (a record of more than ~120 events): the general path.
+        const page = Buffer.from(buffer.subarray(base, base + size));
+        const { payload } = file.payload(page, cell - base);
+        setRow(row, rowid, payload, 0, payload.length);
+      } else {
+        if (at + total > base + size) throw new PageFormatError(`cell of row ${rowid} overruns page ${n}`);
+        setRow(row, rowid, buffer, at, at + total);
       }
+      yield row;
     }
-    i += run;
   }
 }
 
