@@ -3,21 +3,8 @@
 // (docs/broker-api.md, Back office). The token stays in this page's memory.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
+// $, el and money come from dom.js.
 let token = '';
-
-const money = (minor) => (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
-}
 
 async function admin(method, path, body) {
   const options = { method, headers: { authorization: `Bearer ${token}` } };

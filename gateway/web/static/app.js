@@ -2,23 +2,11 @@
 // (docs/broker-api.md) with the HttpOnly session cookie and to /ws for live data.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
+// $, el and money come from dom.js.
 const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m', portfolio: null };
 
-const money = (minor) => (minor === null || minor === undefined ? '—' : (minor / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 const chart = new CandleChart($('chart'), { priceText: money });
 const toMinor = (text) => Math.round(Number(text) * 100);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
-}
 
 async function api(method, path, body, attempt = 0) {
   const options = { method, headers: {}, credentials: 'same-origin' };
