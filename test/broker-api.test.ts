@@ -162,6 +162,26 @@ describe('broker API', { timeout: 60_000 }, () => {
     assert.equal((await new Api(base).call('GET', '/api/performance')).status, 401);
   });
 
+  it('instrument detail and order history filters', async () => {
+    userA.patient = true;
+    const detail = (await userA.call('GET', '/api/instruments/acme')).body.instrument;
+    assert.equal(detail.symbol, 'ACME');
+    assert.equal(detail.tickSize, 1);
+    assert.ok(detail.last > 0, 'a last price after the fills above');
+    assert.ok(detail.today === null || (detail.today.high >= detail.today.low && detail.today.volume > 0));
+    assert.equal((await userA.call('GET', '/api/instruments/NOPE')).body.error.code, 'BROKER_UNKNOWN_SYMBOL');
+    const all = (await userA.call('GET', '/api/orders')).body.orders;
+    assert.ok(all.length >= 1);
+    const filled = (await userA.call('GET', '/api/orders?status=filled&symbol=acme&side=buy')).body.orders;
+    assert.ok(filled.length >= 1 && filled.every((o: any) => o.status === 'filled' && o.symbol === 'ACME' && o.side === 'buy'));
+    assert.deepEqual((await userA.call('GET', '/api/orders?side=sell&symbol=GLOBX')).body.orders, []);
+    assert.deepEqual((await userA.call('GET', `/api/orders?from=${Date.now() + 60_000}`)).body.orders, [], 'nothing from the future');
+    assert.equal((await userA.call('GET', `/api/orders?to=${new Date(Date.now() + 60_000).toISOString()}`)).body.orders.length, all.length);
+    assert.equal((await userA.call('GET', '/api/orders?status=done')).body.error.field, 'status');
+    assert.equal((await userA.call('GET', '/api/orders?side=long')).body.error.field, 'side');
+    assert.equal((await userA.call('GET', '/api/orders?from=yesterday')).body.error.field, 'from');
+  });
+
   it('rejections come back as clear errors and notifications', async () => {
     const rejected = await userA.call('POST', '/api/orders', { symbol: 'ACME', side: 'buy', type: 'limit', price: 50_000, quantity: 5 });
     assert.equal(rejected.status, 422, JSON.stringify(rejected.body));
@@ -194,6 +214,20 @@ describe('broker API', { timeout: 60_000 }, () => {
     assert.deepEqual((await userA.call('POST', `/api/watchlists/${watchlistA}/symbols`, { symbol: 'initech' })).body.watchlist.symbols, ['INITECH']);
     await userA.call('POST', `/api/watchlists/${watchlistA}/symbols`, { symbol: 'ACME' });
     assert.deepEqual((await userA.call('DELETE', `/api/watchlists/${watchlistA}/symbols/INITECH`)).body.watchlist.symbols, ['ACME']);
+    // Rename, reorder (exactly the list's symbols), and the checks. From here on the tests send many
+    // requests: they wait out the per-user throttle (its own test is above).
+    userA.patient = true;
+    userB.patient = true;
+    assert.equal((await userA.call('PATCH', `/api/watchlists/${watchlistA}`, { name: 'Core' })).body.watchlist.name, 'Core');
+    await userA.call('POST', `/api/watchlists/${watchlistA}/symbols`, { symbol: 'GLOBX' });
+    await userA.call('POST', `/api/watchlists/${watchlistA}/symbols`, { symbol: 'INITECH' });
+    assert.deepEqual((await userA.call('PUT', `/api/watchlists/${watchlistA}/symbols`, { symbols: ['initech', 'ACME', 'GLOBX'] })).body.watchlist.symbols, ['INITECH', 'ACME', 'GLOBX']);
+    assert.deepEqual((await userA.call('GET', '/api/watchlists')).body.watchlists[0].symbols, ['INITECH', 'ACME', 'GLOBX'], 'the order is kept');
+    assert.equal((await userA.call('PUT', `/api/watchlists/${watchlistA}/symbols`, { symbols: ['ACME', 'GLOBX'] })).body.error.field, 'symbols', 'not a permutation');
+    assert.equal((await userA.call('PATCH', `/api/watchlists/${watchlistA}`, { name: '' })).body.error.field, 'name');
+    assert.equal((await userB.call('PATCH', `/api/watchlists/${watchlistA}`, { name: 'Mine' })).status, 404, 'another user\'s list');
+    assert.equal((await userB.call('PUT', `/api/watchlists/${watchlistA}/symbols`, { symbols: ['ACME', 'GLOBX', 'INITECH'] })).status, 404);
+    for (const symbol of ['GLOBX', 'INITECH']) await userA.call('DELETE', `/api/watchlists/${watchlistA}/symbols/${symbol}`);
     const alert = await userA.call('POST', '/api/alerts', { symbol: 'ACME', direction: 'below', price: 9_900 });
     assert.equal(alert.status, 201);
     maker.send('NewOrder', { account: 2, instrument: 1, clientOrderId: 2, side: Side.Sell, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, price: 9_800, quantity: 1 });

@@ -14,7 +14,7 @@ import type { Broker } from './broker';
 import { BrokerError, orderView, withdrawalView } from './broker';
 import { intervalName } from '../market-data/candles';
 import { Buckets, FailureLimiter, hashPassword, newToken, tokenHash, verifyPassword } from './security';
-import type { UserRow } from './store';
+import type { OrderFilter, UserRow } from './store';
 import type { CandleView } from './chart-candles';
 import { checkCode, checkPassword, checkToken, Credentials } from './credentials';
 
@@ -27,6 +27,9 @@ interface Subscription {
 
 const COOKIE = 'broker_session';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,}$/;
+/** Order statuses a history filter may name ('open': any live one). */
+const ORDER_STATUSES = ['open', 'pending', 'partially_filled', 'stop_pending', 'filled', 'canceled', 'expired', 'rejected'];
+
 const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 const MAX_WATCHLISTS = 20;
 const MAX_SYMBOLS = 100;
@@ -532,6 +535,31 @@ export class BrokerHttp {
     };
   }
 
+  /** GET /api/orders filters: status (open = any live status), symbol, side, from / to (ISO dates or epoch ms). */
+  private orderFilter(query: URLSearchParams): OrderFilter {
+    const filter: OrderFilter = {};
+    const status = query.get('status');
+    if (status !== null) {
+      if (!ORDER_STATUSES.includes(status)) fail(400, 'BROKER_VALIDATION', `status is one of ${ORDER_STATUSES.join(', ')}`, { field: 'status' });
+      filter.status = status;
+    }
+    const symbol = query.get('symbol');
+    if (symbol !== null) filter.symbol = this.broker.instrument(symbol).symbol;
+    const side = query.get('side');
+    if (side !== null) {
+      if (side !== 'buy' && side !== 'sell') fail(400, 'BROKER_VALIDATION', 'side is buy or sell', { field: 'side' });
+      filter.side = side;
+    }
+    for (const bound of ['from', 'to'] as const) {
+      const value = query.get(bound);
+      if (value === null) continue;
+      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (!Number.isSafeInteger(ms)) fail(400, 'BROKER_VALIDATION', `${bound} is an ISO date or epoch milliseconds`, { field: bound });
+      filter[bound] = ms;
+    }
+    return filter;
+  }
+
   private defineRoutes(): void {
     const b = this.broker;
     const store = () => b.store!;
@@ -641,6 +669,25 @@ export class BrokerHttp {
       return { instruments: searchInstruments(b.instruments, q).map((i) => ({ symbol: i.symbol, name: i.name, tickSize: i.tickSize, lotSize: i.lotSize, last: b.lastPrice.get(i.id) ?? null })) };
     });
 
+    this.route('GET', '/api/instruments/([A-Za-z0-9._-]{1,14})', 'user', (c) => {
+      const i = b.instrument(c.params[0]);
+      const depth = b.depth.get(i.id);
+      // Today's session so far (UTC), from the hourly candles: open, high, low, last, volume.
+      const dayStart = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const hours = b.candles!.history(i.id, 3_600_000_000, 24).filter((h) => h.time >= dayStart);
+      const today = hours.length === 0 ? null : {
+        open: hours[0]!.open, high: Math.max(...hours.map((h) => h.high)), low: Math.min(...hours.map((h) => h.low)),
+        last: hours[hours.length - 1]!.close, volume: hours.reduce((n, h) => n + h.volume, 0), trades: hours.reduce((n, h) => n + h.trades, 0),
+      };
+      return {
+        instrument: {
+          symbol: i.symbol, name: i.name, tickSize: i.tickSize, lotSize: i.lotSize, referencePrice: i.referencePrice, settlementDays: i.settlementDays,
+          bandBasisPoints: i.bandBasisPoints, maxOrderQuantity: i.maxOrderQuantity, last: b.lastPrice.get(i.id) ?? null,
+          bestBid: depth?.bids[0]?.[0] ?? null, bestAsk: depth?.asks[0]?.[0] ?? null, today,
+        },
+      };
+    });
+
     this.route('GET', '/api/quotes', 'user', (c) => {
       const symbols = (c.query.get('symbols') ?? '').split(',').filter((s) => s.length > 0).slice(0, MAX_SYMBOLS);
       return { quotes: symbols.map((s) => { const i = b.instrument(s); return { symbol: i.symbol, last: b.lastPrice.get(i.id) ?? null }; }) };
@@ -666,6 +713,21 @@ export class BrokerHttp {
       const wid = store().createWatchlist(c.user!.id, name, Date.now());
       return { status: 201, body: { watchlist: { id: wid, name, symbols: [] } } };
     });
+    this.route('PATCH', '/api/watchlists/(\\d+)', 'user', (c) => {
+      const name = text(c.body, 'name', 1, 50);
+      if (!store().renameWatchlist(c.user!.id, id(c.params[0]), name)) fail(404, 'BROKER_NOT_FOUND', 'no such watchlist');
+      return { watchlist: store().watchlists(c.user!.id).find((w) => w.id === id(c.params[0])) };
+    });
+    this.route('PUT', '/api/watchlists/(\\d+)/symbols', 'user', (c) => {
+      const list = store().ownWatchlist(c.user!.id, id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such watchlist');
+      const current = store().watchlists(c.user!.id).find((w) => w.id === list.id)!.symbols;
+      const order = c.body.symbols;
+      const same = Array.isArray(order) && order.length === current.length && order.every((s) => typeof s === 'string') &&
+        [...order].map((s) => (s as string).toUpperCase()).sort().join() === [...current].sort().join();
+      if (!same) fail(400, 'BROKER_VALIDATION', 'symbols must list exactly the watchlist\'s symbols, in the new order', { field: 'symbols' });
+      store().reorderSymbols(list.id, (order as string[]).map((s) => s.toUpperCase()));
+      return { watchlist: store().watchlists(c.user!.id).find((w) => w.id === list.id) };
+    });
     this.route('DELETE', '/api/watchlists/(\\d+)', 'user', (c) => {
       if (!store().deleteWatchlist(c.user!.id, id(c.params[0]))) fail(404, 'BROKER_NOT_FOUND', 'no such watchlist');
       return { ok: true };
@@ -684,7 +746,7 @@ export class BrokerHttp {
     });
 
     // ---- orders
-    this.route('GET', '/api/orders', 'user', (c) => ({ orders: store().orders(c.user!.id, c.query.get('status') === 'open', limit(c, 100)).map(orderView) }));
+    this.route('GET', '/api/orders', 'user', (c) => ({ orders: store().orders(c.user!.id, this.orderFilter(c.query), limit(c, 100)).map(orderView) }));
     this.route('GET', '/api/orders/(\\d+)', 'user', (c) => ({ order: orderView(store().ownOrder(c.user!.id, id(c.params[0])) ?? fail(404, 'BROKER_NOT_FOUND', 'no such order')) }));
     this.route('POST', '/api/orders', 'user', async (c) => {
       const account = this.tradingAccount(c.user!);

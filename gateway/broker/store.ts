@@ -142,6 +142,16 @@ export interface CandleRow {
   closed: number;
 }
 
+/** Order history filters (GET /api/orders). */
+export interface OrderFilter {
+  status?: string;
+  symbol?: string;
+  side?: 'buy' | 'sell';
+  /** created_at bounds, ms since the epoch: from inclusive, to exclusive. */
+  from?: number;
+  to?: number;
+}
+
 export class BrokerStore {
   readonly db: Database.Database;
 
@@ -351,6 +361,19 @@ export class BrokerStore {
     })();
   }
 
+  renameWatchlist(userId: number, id: number, name: string): boolean {
+    return this.db.prepare('UPDATE watchlists SET name = ? WHERE id = ? AND user_id = ?').run(name, id, userId).changes > 0;
+  }
+
+  /** Puts the list's symbols in the given order (they are listed in insertion order). */
+  reorderSymbols(watchlistId: number, symbols: readonly string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM watchlist_symbols WHERE watchlist_id = ?').run(watchlistId);
+      const insert = this.db.prepare('INSERT INTO watchlist_symbols (watchlist_id, symbol) VALUES (?, ?)');
+      for (const symbol of symbols) insert.run(watchlistId, symbol);
+    })();
+  }
+
   symbolCount(watchlistId: number): number {
     return Number((this.db.prepare('SELECT COUNT(*) AS n FROM watchlist_symbols WHERE watchlist_id = ?').get(watchlistId) as { n: number }).n);
   }
@@ -427,9 +450,16 @@ export class BrokerStore {
     return this.db.prepare('SELECT * FROM orders WHERE exchange_order_id = ?').get(orderId) as OrderRow | undefined;
   }
 
-  orders(userId: number, open: boolean, limit: number): OrderRow[] {
-    const where = open ? "AND status IN ('pending', 'open', 'partially_filled', 'stop_pending')" : '';
-    return this.db.prepare(`SELECT * FROM orders WHERE user_id = ? ${where} ORDER BY id DESC LIMIT ?`).all(userId, limit) as OrderRow[];
+  /** A user's orders, newest first, filtered (every filter optional; `open` = any live status). */
+  orders(userId: number, filter: OrderFilter, limit: number): OrderRow[] {
+    const clauses = ['user_id = @userId'];
+    if (filter.status === 'open') clauses.push("status IN ('pending', 'open', 'partially_filled', 'stop_pending')");
+    else if (filter.status !== undefined) clauses.push('status = @status');
+    if (filter.symbol !== undefined) clauses.push('symbol = @symbol');
+    if (filter.side !== undefined) clauses.push('side = @side');
+    if (filter.from !== undefined) clauses.push('created_at >= @from');
+    if (filter.to !== undefined) clauses.push('created_at < @to');
+    return this.db.prepare(`SELECT * FROM orders WHERE ${clauses.join(' AND ')} ORDER BY id DESC LIMIT @limit`).all({ ...filter, userId, limit }) as OrderRow[];
   }
 
   updateOrder(id: number, fields: Partial<OrderRow>, now: number): void {
