@@ -202,6 +202,15 @@ describe('web terminal in a headless browser', { skip, timeout: 90_000 }, () => 
     await page.click('#place-order');
     await page.waitForSelector('#open-orders button.cancel');
     await shot('open-order');
+    // Replace it: 3 @ 95.50 (the core's ReplaceOrder), then cancel it.
+    await page.click('#open-orders button.modify');
+    await page.fill('#open-orders input.edit-qty', '3');
+    await page.fill('#open-orders input.edit-price', '95.50');
+    await page.click('#open-orders button.save');
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('#open-orders tbody tr td')].map((td: any) => td.textContent);
+      return cells[2] === '3' && cells[3] === '95.50';
+    });
     await page.click('#open-orders button.cancel');
     await page.waitForFunction(() => document.querySelectorAll('#open-orders tbody tr').length === 0);
     await page.waitForFunction(() => [...document.querySelectorAll('#history td.status')].some((td: any) => td.textContent.startsWith('canceled')));

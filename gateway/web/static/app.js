@@ -3,7 +3,7 @@
 'use strict';
 
 // $, el and money come from dom.js.
-const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m', portfolio: null };
+const state = { user: null, selected: null, watchlist: null, prices: new Map(), ws: null, refreshTimer: null, interval: '1m', portfolio: null, editing: null };
 
 const chart = new CandleChart($('chart'), { priceText: money });
 const toMinor = (text) => Math.round(Number(text) * 100);
@@ -500,10 +500,16 @@ async function loadAccount() {
     renderPortfolio();
     if (portfolio.positions.map((p) => p.symbol).join() !== held) subscribePrices();
     const openBody = $('open-orders').querySelector('tbody');
-    openBody.replaceChildren();
-    for (const o of open.orders) {
-      openBody.append(el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.leaves), el('td', { class: 'num' }, money(o.price)), el('td', {}, o.status),
-        el('td', {}, el('button', { class: 'small cancel', type: 'button', onclick: () => cancel(o.id) }, 'Cancel'))));
+    // While an order is being modified its inputs stay put (live refreshes would redraw the table under the typing).
+    if (state.editing === null || !open.orders.some((o) => o.id === state.editing)) {
+      state.editing = null;
+      openBody.replaceChildren();
+      for (const o of open.orders) {
+        const row = el('tr', { 'data-order': o.id }, el('td', {}, `${o.id} ${o.symbol}`), el('td', {}, o.side), el('td', { class: 'num' }, o.leaves), el('td', { class: 'num' }, money(o.price)), el('td', {}, o.status),
+          el('td', {}, el('button', { class: 'small modify', type: 'button', onclick: () => editOrder(row, o) }, 'Modify'), ' ',
+            el('button', { class: 'small cancel', type: 'button', onclick: () => cancel(o.id) }, 'Cancel')));
+        openBody.append(row);
+      }
     }
     const history = $('history').querySelector('tbody');
     history.replaceChildren();
@@ -548,6 +554,29 @@ $('withdraw-form').addEventListener('submit', async (event) => {
     refreshAccount();
   }
 });
+
+// Replace: the row turns into quantity and price inputs; Save sends PATCH /api/orders/:id (the core's ReplaceOrder).
+function editOrder(row, order) {
+  state.editing = order.id;
+  const done = () => {
+    state.editing = null;
+    refreshAccount();
+  };
+  const quantity = el('input', { class: 'edit-qty', type: 'number', min: '1', step: '1', value: String(order.quantity) });
+  const price = el('input', { class: 'edit-price', type: 'number', min: '0.01', step: '0.01', value: (order.price / 100).toFixed(2) });
+  const save = el('button', { class: 'small save', type: 'button' }, 'Save');
+  save.addEventListener('click', async () => {
+    $('ticket-error').textContent = '';
+    try {
+      await api('PATCH', `/api/orders/${order.id}`, { quantity: Number(quantity.value), price: toMinor(price.value) });
+    } catch (error) {
+      $('ticket-error').textContent = describe(error);
+    }
+    done();
+  });
+  row.replaceChildren(el('td', {}, `${order.id} ${order.symbol}`), el('td', {}, order.side), el('td', {}, quantity), el('td', {}, price), el('td', {}, order.status),
+    el('td', {}, save, ' ', el('button', { class: 'small', type: 'button', onclick: done }, 'Back')));
+}
 
 async function cancel(id) {
   $('ticket-error').textContent = '';
