@@ -27,7 +27,7 @@ import { ExpiryHeap } from './expiry-heap';
 import { ClientOrderIds, CLIENT_ORDER_ID_LIMIT } from './client-order-ids';
 import { OrderIndex } from './order-index';
 import { BASIS_POINTS, InstrumentTable, MAX_PRICE, MAX_QUANTITY } from './instruments';
-import { mulDivTrunc } from './integer-math';
+import { isMultipleOf, mulDivTrunc } from './integer-math';
 import { LevelPool } from './level-pool';
 import { EngineLimits, validateLimits } from './limits';
 import { NO_SLOT, OrderPool, OrderStatus } from './order-pool';
@@ -292,9 +292,9 @@ export class Matcher implements ImageComponent {
     const stateReason = this.stateReason(instrument);
     if (stateReason !== 0) return stateReason;
     const tick = ins.tickSize[instrument];
-    if (hasLimit && price % tick !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (isStop && stopPrice % tick !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (quantity % ins.lotSize[instrument] !== 0) return RejectReason.QUANTITY_OFF_LOT;
+    if (hasLimit && !isMultipleOf(price, tick)) return RejectReason.PRICE_OFF_TICK;
+    if (isStop && !isMultipleOf(stopPrice, tick)) return RejectReason.PRICE_OFF_TICK;
+    if (!isMultipleOf(quantity, ins.lotSize[instrument])) return RejectReason.QUANTITY_OFF_LOT;
     if (quantity > ins.maxOrderQuantity[instrument]) return RejectReason.QUANTITY_ABOVE_MAX;
     if (orderType === OrderType.Limit && (price < ins.bandLow[instrument] || price > ins.bandHigh[instrument])) {
       return RejectReason.PRICE_OUTSIDE_BANDS;
@@ -772,8 +772,8 @@ export class Matcher implements ImageComponent {
     const stateReason = this.stateReason(instrument);
     if (stateReason !== 0) return stateReason;
     if (newQuantity <= orders.quantity[slot] - orders.leaves[slot]) return REPLACE_TO_FILLED;
-    if (newPrice % ins.tickSize[instrument] !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (newQuantity % ins.lotSize[instrument] !== 0) return RejectReason.QUANTITY_OFF_LOT;
+    if (!isMultipleOf(newPrice, ins.tickSize[instrument])) return RejectReason.PRICE_OFF_TICK;
+    if (!isMultipleOf(newQuantity, ins.lotSize[instrument])) return RejectReason.QUANTITY_OFF_LOT;
     if (newQuantity > ins.maxOrderQuantity[instrument]) return RejectReason.QUANTITY_ABOVE_MAX;
     const priceChanged = newPrice !== oldPrice;
     const isPendingStop = orders.status[slot] === OrderStatus.PendingStop;
