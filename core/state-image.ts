@@ -18,8 +18,10 @@ import { NO_SLOT, OrderStatus } from './order-pool';
 /**
  * Layout version of the image; bumped whenever a part is added, removed or changes meaning.
  * 2: client order ids as tagged 64-word rings (clientOrderIds.tags added, bits resized).
+ * 3: margin floors (positions.maintenanceFloor / initialFloor, accounts.maintenanceFloor /
+ *    initialFloor / evaluateEveryMove); triggers are integer marks.
  */
-export const STATE_IMAGE_VERSION = 2;
+export const STATE_IMAGE_VERSION = 3;
 
 type Typed = Float64Array | Int32Array | Uint8Array;
 
