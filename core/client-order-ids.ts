@@ -25,13 +25,15 @@
 import { RecentKeyWindow } from './id-table';
 import type { ImagePart } from './state-image';
 
-export const CLIENT_ORDER_ID_BITMAP_BITS = 1024;
+/** Ids just below an account's highest that are always remembered (module constant: see order-pool.ts). */
+const BITMAP_BITS = 1024;
 /** Ids per ring word (one Int32 of bits). */
 const BLOCK_IDS = 32;
 /** Ring words per account: a power of two, more than the 33 blocks a 1024-id range can touch. */
 const RING_WORDS = 64;
 /** Client order ids are u32, accounts < 2^20: (account, id) packs into one safe integer. */
-export const CLIENT_ORDER_ID_LIMIT = 2 ** 32;
+const ID_LIMIT = 2 ** 32;
+export { BITMAP_BITS as CLIENT_ORDER_ID_BITMAP_BITS, ID_LIMIT as CLIENT_ORDER_ID_LIMIT };
 
 export class ClientOrderIds {
   /** Highest id each account used today (0 = none). */
@@ -55,12 +57,12 @@ export class ClientOrderIds {
   has(account: number, id: number): boolean {
     const highest = this.highest[account];
     if (id > highest) return false;
-    if (id > highest - CLIENT_ORDER_ID_BITMAP_BITS) {
+    if (id > highest - BITMAP_BITS) {
       const block = id >>> 5;
       const word = account * RING_WORDS + (block & (RING_WORDS - 1));
       return this.tags[word] === block && (this.bits[word] & (1 << (id & (BLOCK_IDS - 1)))) !== 0;
     }
-    return this.older.has(account * CLIENT_ORDER_ID_LIMIT + id);
+    return this.older.has(account * ID_LIMIT + id);
   }
 
   /** Remembers an id known not to be remembered yet. */
@@ -69,8 +71,8 @@ export class ClientOrderIds {
     if (id > highest) {
       this.highest[account] = id;
       if (account >= this.accountHighWater) this.accountHighWater = account + 1;
-    } else if (id <= highest - CLIENT_ORDER_ID_BITMAP_BITS) {
-      this.older.add(account * CLIENT_ORDER_ID_LIMIT + id);
+    } else if (id <= highest - BITMAP_BITS) {
+      this.older.add(account * ID_LIMIT + id);
       return;
     }
     const block = id >>> 5;

@@ -18,7 +18,10 @@
  * crosses by row before acting, and a restored engine rebuilds the heaps from the rows'
  * triggers.
  */
-import { NO_SLOT } from './order-pool';
+import * as orderPool from './order-pool';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
 
 /** Heap ids: two per instrument. */
 const LONG = 0;

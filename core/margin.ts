@@ -9,9 +9,12 @@
  * never by rescanning the account.
  */
 import { AccountTable } from './accounts';
-import { BASIS_POINTS } from './instruments';
+import * as instruments from './instruments';
 import { mulDivCeil } from './integer-math';
 import { PositionTable } from './positions';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { BASIS_POINTS } = instruments;
 
 export const DEFAULT_INITIAL_BPS = 5000;
 export const DEFAULT_MAINTENANCE_BPS = 2500;

@@ -10,32 +10,33 @@
  *
  * Matching semantics are documented rule by rule in docs/matching.md.
  */
-import {
-  CancelReason,
-  InstrumentState,
-  ORDER_FLAGS_ALL,
-  OrderFlag,
-  OrderType,
-  RejectReason,
-  SelfTradePrevention,
-  Side,
-  StateChangeReason,
-  TimeInForce,
-} from './codes';
+import * as codes from './codes';
 import { EventBuffer, EventSink, DISCARD_SINK } from './event-buffer';
 import { ExpiryHeap } from './expiry-heap';
-import { ClientOrderIds, CLIENT_ORDER_ID_LIMIT } from './client-order-ids';
+import * as clientOrderIds from './client-order-ids';
+import { ClientOrderIds } from './client-order-ids';
 import { OrderIndex } from './order-index';
-import { BASIS_POINTS, InstrumentTable, MAX_PRICE, MAX_QUANTITY } from './instruments';
+import * as instruments from './instruments';
+import { InstrumentTable } from './instruments';
 import { isMultipleOf, mulDivTrunc } from './integer-math';
 import { LevelPool } from './level-pool';
 import { EngineLimits, validateLimits } from './limits';
-import { NO_SLOT, OrderPool, OrderStatus } from './order-pool';
+import * as orderPool from './order-pool';
+import { OrderPool } from './order-pool';
 import { PriceLadder } from './price-ladder';
-import { CommandHeader, Commands, Events, unpackSymbol } from './schema';
+import { Commands, Events, unpackSymbol } from './schema';
+import * as schema from './schema';
 import type { RiskLayer } from './risk-layer';
 import type { ImageComponent, ImagePart } from './state-image';
 
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const {
+  CancelReason, InstrumentState, ORDER_FLAGS_ALL, OrderFlag, OrderType, RejectReason, SelfTradePrevention, Side, StateChangeReason, TimeInForce,
+} = codes;
+const { CLIENT_ORDER_ID_LIMIT } = clientOrderIds;
+const { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } = instruments;
+const { NO_SLOT, OrderStatus } = orderPool;
+const { CommandHeader } = schema;
 const C = Commands;
 const E = Events;
 const NO = C.NewOrder.at;

@@ -14,10 +14,13 @@
  * non-empty bucket are listed per bucket so end of day touches only them.
  */
 import { IdTable } from './id-table';
-import { NO_SLOT } from './order-pool';
+import * as orderPool from './order-pool';
 import { ImagePart } from './state-image';
 
-export const SETTLEMENT_BUCKETS = 3;
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
+const SETTLEMENT_BUCKETS = 3;
+export { SETTLEMENT_BUCKETS };
 const INSTRUMENT_KEY_SPACE = 65536;
 
 export class PositionTable {

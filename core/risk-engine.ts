@@ -12,22 +12,27 @@
  * See docs/accounts.md for the rules in a broker's words.
  */
 import { AccountTable } from './accounts';
-import {
-  AccountAction, AccountStatus, AccountType, CancelReason, CorporateActionKind, InstrumentState, OrderType, RejectReason, Side,
-  StateChangeReason,
-} from './codes';
+import * as codes from './codes';
 import { RecentKeyWindow } from './id-table';
-import { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } from './instruments';
+import * as instruments from './instruments';
 import { mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
 import { MarginParameters, refreshContribution, surplusAt, triggerMark } from './margin';
 import { MarginTriggerLadders } from './margin-triggers';
 import type { Matcher } from './matcher';
-import { NO_SLOT, OrderStatus } from './order-pool';
-import { PositionTable, SETTLEMENT_BUCKETS } from './positions';
+import * as orderPool from './order-pool';
+import * as positionTable from './positions';
+import { PositionTable } from './positions';
 import type { RiskLayer } from './risk-layer';
 import { Commands, Events } from './schema';
 import type { ImagePart } from './state-image';
 
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const {
+  AccountAction, AccountStatus, AccountType, CancelReason, CorporateActionKind, InstrumentState, OrderType, RejectReason, Side, StateChangeReason,
+} = codes;
+const { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } = instruments;
+const { NO_SLOT, OrderStatus } = orderPool;
+const { SETTLEMENT_BUCKETS } = positionTable;
 const C = Commands;
 const E = Events;
 /** Indexes of RiskEngine.defaultLimits. */
