@@ -35,6 +35,8 @@ const { NO_SLOT, OrderStatus } = orderPool;
 const { SETTLEMENT_BUCKETS } = positionTable;
 const C = Commands;
 const E = Events;
+/** checkedHold / applyHolds: no hold computed yet. */
+const NO_HOLD = -1;
 /** Indexes of RiskEngine.defaultLimits. */
 const LimitKind = { MaxOpenOrders: 0, MaxOrderNotional: 1, MaxPositionQuantity: 2, MaxGrossExposure: 3, MaxShortQuantity: 4 } as const;
 const LIMIT_KINDS = 5;
@@ -85,10 +87,15 @@ export class RiskEngine implements RiskLayer {
   triggers!: MarginTriggerLadders;
   /** Scratch: rows a new mark crossed. */
   private crossedRows!: Int32Array;
-  /** The position row checkNewOrder found, reused when the order is accepted right after (rows never move). */
+  /**
+   * What a passing checkNewOrder found: the position row (rows never move, so it stays valid
+   * for its account and instrument) and the order's hold, which the acceptance that always
+   * follows a passing check would otherwise compute again from the same state.
+   */
   private checkedAccount = 0;
   private checkedInstrument = 0;
   private checkedRow = NO_SLOT;
+  private checkedHold = NO_HOLD;
   private liquidationCount = 0;
   feeAccount = 0;
 
@@ -252,6 +259,7 @@ export class RiskEngine implements RiskLayer {
     if (grossLimit < Number.MAX_SAFE_INTEGER && this.grossExposure(account) + price * quantity > grossLimit) return RejectReason.RISK_LIMIT;
     const hold = this.holdFor(account, instrument, isBuy, this.holdPrice(instrument, isBuy, orderType, price), quantity, covered);
     if (hold > 0 && !this.canCommit(account, hold)) return RejectReason.INSUFFICIENT_BUYING_POWER;
+    this.checkedHold = hold;
     return 0;
   }
 
@@ -267,7 +275,8 @@ export class RiskEngine implements RiskLayer {
 
   // ------------------------------------------------------------ holds
 
-  private applyHolds(slot: number): void {
+  /** Holds the order's cash and shares for its open quantity; `knownHold` is its cash hold if already computed, else NO_HOLD. */
+  private applyHolds(slot: number, knownHold: number): void {
     const orders = this.m.orders;
     const p = this.positions;
     const row = this.orderRow[slot];
@@ -284,10 +293,10 @@ export class RiskEngine implements RiskLayer {
       p.reservedSell[row] += covered;
       p.openSell[row] += leaves;
     }
-    const price = orders.status[slot] === OrderStatus.PendingStop
+    const price = knownHold !== NO_HOLD ? 0 : orders.status[slot] === OrderStatus.PendingStop
       ? this.holdPrice(instrument, isBuy, orders.orderType[slot], orders.orderType[slot] === OrderType.Stop ? orders.stopPrice[slot] : orders.price[slot])
       : orders.price[slot];
-    const hold = this.holdFor(account, instrument, isBuy, price, leaves, covered);
+    const hold = knownHold !== NO_HOLD ? knownHold : this.holdFor(account, instrument, isBuy, price, leaves, covered);
     orders.reservedCash[slot] = hold;
     this.accounts.reserved[account] += hold;
   }
@@ -318,7 +327,9 @@ export class RiskEngine implements RiskLayer {
     this.orderRow[slot] = row;
     // Pending stops are marked before entering the ladder so holds use their stop terms.
     if (orders.orderType[slot] === OrderType.Stop || orders.orderType[slot] === OrderType.StopLimit) orders.status[slot] = OrderStatus.PendingStop;
-    this.applyHolds(slot);
+    // A system order (liquidation) was not checked: its hold is computed here.
+    this.applyHolds(slot, this.checkedHold);
+    this.checkedHold = NO_HOLD;
     orders.status[slot] = OrderStatus.Matching;
     const hold = orders.reservedCash[slot];
     if (hold > 0) this.emitCashHold(E.CashReserved.code, account, orders.orderId[slot], hold);
@@ -330,7 +341,7 @@ export class RiskEngine implements RiskLayer {
     const account = orders.account[slot];
     const before = orders.reservedCash[slot];
     this.releaseHolds(slot, orders.leaves[slot]);
-    this.applyHolds(slot);
+    this.applyHolds(slot, NO_HOLD);
     const after = orders.reservedCash[slot];
     if (after > before && !this.canCommit(account, 0)) return false;
     if (after > before) this.emitCashHold(E.CashReserved.code, account, orders.orderId[slot], after - before);
@@ -373,7 +384,7 @@ export class RiskEngine implements RiskLayer {
     const orders = this.m.orders;
     const before = orders.reservedCash[slot];
     this.releaseHolds(slot, oldLeaves);
-    this.applyHolds(slot);
+    this.applyHolds(slot, NO_HOLD);
     const after = orders.reservedCash[slot];
     if (after > before) this.emitCashHold(E.CashReserved.code, orders.account[slot], orders.orderId[slot], after - before);
     else if (after < before) this.emitCashHold(E.CashReleased.code, orders.account[slot], orders.orderId[slot], before - after);
@@ -430,7 +441,8 @@ export class RiskEngine implements RiskLayer {
       p.reservedSell[row] -= fromHeld;
     }
     const oldHold = orders.reservedCash[slot];
-    const newHold = this.holdFor(account, instrument, isBuy, orders.price[slot], orders.leaves[slot], this.heldShares[slot]);
+    const leaves = orders.leaves[slot];
+    const newHold = leaves === 0 ? 0 : this.holdFor(account, instrument, isBuy, orders.price[slot], leaves, this.heldShares[slot]);
     orders.reservedCash[slot] = newHold;
     a.reserved[account] += newHold - oldHold;
     // Cash moves at trade time; settlement later only releases proceeds.
