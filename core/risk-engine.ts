@@ -293,12 +293,18 @@ export class RiskEngine implements RiskLayer {
       p.reservedSell[row] += covered;
       p.openSell[row] += leaves;
     }
-    const price = knownHold !== NO_HOLD ? 0 : orders.status[slot] === OrderStatus.PendingStop
-      ? this.holdPrice(instrument, isBuy, orders.orderType[slot], orders.orderType[slot] === OrderType.Stop ? orders.stopPrice[slot] : orders.price[slot])
-      : orders.price[slot];
-    const hold = knownHold !== NO_HOLD ? knownHold : this.holdFor(account, instrument, isBuy, price, leaves, covered);
+    const hold = knownHold !== NO_HOLD ? knownHold : this.holdFor(account, instrument, isBuy, this.holdPriceOf(slot), leaves, covered);
     orders.reservedCash[slot] = hold;
     this.accounts.reserved[account] += hold;
+  }
+
+  /** The price an order's holds are computed at now (a pending stop: its stop terms). */
+  private holdPriceOf(slot: number): number {
+    const orders = this.m.orders;
+    if (orders.status[slot] !== OrderStatus.PendingStop) return orders.price[slot];
+    const orderType = orders.orderType[slot];
+    const isBuy = orders.side[slot] === Side.Buy;
+    return this.holdPrice(orders.instrument[slot], isBuy, orderType, orderType === OrderType.Stop ? orders.stopPrice[slot] : orders.price[slot]);
   }
 
   /** Removes every hold of the order, given the open quantity they were computed for. */
@@ -327,7 +333,7 @@ export class RiskEngine implements RiskLayer {
     this.orderRow[slot] = row;
     // Pending stops are marked before entering the ladder so holds use their stop terms.
     if (orders.orderType[slot] === OrderType.Stop || orders.orderType[slot] === OrderType.StopLimit) orders.status[slot] = OrderStatus.PendingStop;
-    // A system order (liquidation) was not checked: its hold is computed here.
+    // The hold its passing check computed (NO_HOLD for a system order, which is not checked).
     this.applyHolds(slot, this.checkedHold);
     this.checkedHold = NO_HOLD;
     orders.status[slot] = OrderStatus.Matching;
