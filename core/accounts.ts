@@ -29,6 +29,15 @@ export class AccountTable {
   readonly initialRequirement: Float64Array;
   readonly maintenanceRequirement: Float64Array;
   readonly liquidationRequirement: Float64Array;
+  /**
+   * Margin accounts: the sums of their rows' maintenance and initial floors (positions.ts).
+   * While no row's trigger is crossed, cash + maintenanceFloor >= 0 proves the account is
+   * above maintenance, and cash + initialFloor - reserved is at most its buying power.
+   */
+  readonly maintenanceFloor: Float64Array;
+  readonly initialFloor: Float64Array;
+  /** 1: the floors prove nothing (called, or no slack): every move of a mark it holds re-evaluates it. */
+  readonly evaluateEveryMove: Uint8Array;
   /** 1 while a margin call is outstanding (one MarginCall per episode). */
   readonly marginCalled: Uint8Array;
   /** 1 while queued for or under liquidation. */
@@ -52,6 +61,9 @@ export class AccountTable {
     this.initialRequirement = new Float64Array(n);
     this.maintenanceRequirement = new Float64Array(n);
     this.liquidationRequirement = new Float64Array(n);
+    this.maintenanceFloor = new Float64Array(n);
+    this.initialFloor = new Float64Array(n);
+    this.evaluateEveryMove = new Uint8Array(n);
     this.marginCalled = new Uint8Array(n);
     this.liquidating = new Uint8Array(n);
   }
@@ -68,7 +80,9 @@ export class AccountTable {
       ['maxPositionQuantity', this.maxPositionQuantity], ['maxGrossExposure', this.maxGrossExposure],
       ['maxShortQuantity', this.maxShortQuantity], ['marketValue', this.marketValue],
       ['initialRequirement', this.initialRequirement], ['maintenanceRequirement', this.maintenanceRequirement],
-      ['liquidationRequirement', this.liquidationRequirement], ['marginCalled', this.marginCalled], ['liquidating', this.liquidating],
+      ['liquidationRequirement', this.liquidationRequirement], ['maintenanceFloor', this.maintenanceFloor],
+      ['initialFloor', this.initialFloor], ['evaluateEveryMove', this.evaluateEveryMove],
+      ['marginCalled', this.marginCalled], ['liquidating', this.liquidating],
     ];
     return all.map(([name, array]) => ({ name: `accounts.${name}`, array, length: array.length }));
   }

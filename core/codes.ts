@@ -5,43 +5,46 @@
  * part of the public contract (docs/protocol.md, docs/matching.md): never renumber,
  * only append. Code 0 is reserved everywhere as "unset" so a zeroed slot is never
  * mistaken for a meaningful value.
+ *
+ * The tables are frozen: V8 then folds a code read through a module constant into an
+ * immediate (see the hot-path modules' import notes).
  */
 
-export const Side = { Buy: 1, Sell: 2 } as const;
+export const Side = Object.freeze({ Buy: 1, Sell: 2 } as const);
 export type Side = (typeof Side)[keyof typeof Side];
 
-export const OrderType = { Limit: 1, Market: 2, Stop: 3, StopLimit: 4 } as const;
+export const OrderType = Object.freeze({ Limit: 1, Market: 2, Stop: 3, StopLimit: 4 } as const);
 export type OrderType = (typeof OrderType)[keyof typeof OrderType];
 
-export const TimeInForce = { GTC: 1, DAY: 2, GTD: 3, IOC: 4, FOK: 5 } as const;
+export const TimeInForce = Object.freeze({ GTC: 1, DAY: 2, GTD: 3, IOC: 4, FOK: 5 } as const);
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 
 /** Self-trade prevention mode of the incoming (taker) order. 0 on the wire means the default, CANCEL_TAKER. */
-export const SelfTradePrevention = { None: 1, CancelTaker: 2, CancelMaker: 3, CancelBoth: 4 } as const;
+export const SelfTradePrevention = Object.freeze({ None: 1, CancelTaker: 2, CancelMaker: 3, CancelBoth: 4 } as const);
 export type SelfTradePrevention = (typeof SelfTradePrevention)[keyof typeof SelfTradePrevention];
 
 /** Bit flags of a new order. */
-export const OrderFlag = { PostOnly: 1 } as const;
+export const OrderFlag = Object.freeze({ PostOnly: 1 } as const);
 export const ORDER_FLAGS_ALL = OrderFlag.PostOnly;
 
-export const InstrumentState = { PreOpen: 1, Open: 2, Halted: 3, Closed: 4 } as const;
+export const InstrumentState = Object.freeze({ PreOpen: 1, Open: 2, Halted: 3, Closed: 4 } as const);
 export type InstrumentState = (typeof InstrumentState)[keyof typeof InstrumentState];
 
 /** Why an instrument changed state. */
-export const StateChangeReason = {
+export const StateChangeReason = Object.freeze({
   Admin: 1,
   SessionOpen: 2,
   SessionClose: 3,
   PriceBand: 4,
   CorporateAction: 5,
-} as const;
+} as const);
 
 /**
  * Reasons carried by OrderRejected and CancelRejected. Grouped by stage like
  * exchange-core's result codes: 1xx validation, 2xx trading state, 3xx order
  * lifecycle, 4xx capacity, 5xx risk and accounts.
  */
-export const RejectReason = {
+export const RejectReason = Object.freeze({
   INVALID_FIELD: 100,
   UNKNOWN_INSTRUMENT: 101,
   PRICE_OFF_TICK: 102,
@@ -79,11 +82,11 @@ export const RejectReason = {
   SHORT_SELL_NOT_ALLOWED: 506,
   ACCOUNT_NOT_EMPTY: 507,
   UNKNOWN_COMMAND: 900,
-} as const;
+} as const);
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 /** Reasons carried by OrderCanceled. */
-export const CancelReason = {
+export const CancelReason = Object.freeze({
   USER: 1,
   IOC: 2,
   FOK: 3,
@@ -101,20 +104,20 @@ export const CancelReason = {
   CAPACITY: 14,
   /** A triggered stop needed more buying power than the account had at the trigger. */
   INSUFFICIENT_BUYING_POWER: 15,
-} as const;
+} as const);
 export type CancelReason = (typeof CancelReason)[keyof typeof CancelReason];
 
-export const AccountType = { Cash: 1, Margin: 2 } as const;
+export const AccountType = Object.freeze({ Cash: 1, Margin: 2 } as const);
 export type AccountType = (typeof AccountType)[keyof typeof AccountType];
 
-export const AccountStatus = { PendingKyc: 1, Active: 2, Rejected: 3, Suspended: 4, Closed: 5 } as const;
+export const AccountStatus = Object.freeze({ PendingKyc: 1, Active: 2, Rejected: 3, Suspended: 4, Closed: 5 } as const);
 export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
 
 /** Lifecycle actions of the SetAccountStatus command. */
-export const AccountAction = { ApproveKyc: 1, RejectKyc: 2, Suspend: 3, Resume: 4, Close: 5 } as const;
+export const AccountAction = Object.freeze({ ApproveKyc: 1, RejectKyc: 2, Suspend: 3, Resume: 4, Close: 5 } as const);
 
 /** Kinds of CorporateActionApplied. */
-export const CorporateActionKind = { Split: 1, CashDividend: 2 } as const;
+export const CorporateActionKind = Object.freeze({ Split: 1, CashDividend: 2 } as const);
 
 /** Name of a code, for logs, docs and the audit CLI. */
 export function nameOf(table: Readonly<Record<string, number>>, code: number): string {

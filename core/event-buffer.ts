@@ -12,7 +12,10 @@
  * events (word 0 = COMMAND_ECHO_FLAG + command code), so one consumer, the
  * journal, can cut the stream into (command, events) records.
  */
-import { COMMAND_WORDS, EVENT_WORDS, EventHeader } from './schema';
+import * as schema from './schema';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { COMMAND_WORDS, EVENT_WORDS, EventHeader } = schema;
 
 export const COMMAND_ECHO_FLAG = 1024;
 

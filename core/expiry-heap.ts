@@ -4,7 +4,11 @@
  * O(log n). Each slot's heap position lives in OrderPool.expiryIndex. Capacity is
  * the order pool's: a heap entry exists only for a live GTD order.
  */
-import { NO_SLOT, OrderPool } from './order-pool';
+import * as orderPool from './order-pool';
+import type { OrderPool } from './order-pool';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
 
 export class ExpiryHeap {
   readonly slots: Int32Array;

@@ -5,14 +5,17 @@
  * instrument id (1..maxInstruments). Ladders are allocated when an instrument is
  * added, which is configuration time, not the hot path.
  */
-import { InstrumentState } from './codes';
+import * as codes from './codes';
 import { LevelPool } from './level-pool';
 import { PriceLadder } from './price-ladder';
 
 /** Prices and quantities are bounded so every product the engine forms stays a safe integer. */
-export const MAX_PRICE = 2 ** 36;
-export const MAX_QUANTITY = 2 ** 36;
-export const BASIS_POINTS = 10_000;
+const MAX_PRICE = 2 ** 36;
+const MAX_QUANTITY = 2 ** 36;
+const BASIS_POINTS = 10_000;
+export { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY };
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { InstrumentState } = codes;
 
 export class InstrumentTable {
   readonly exists: Uint8Array;

@@ -3,7 +3,10 @@
  * its price, total open quantity, and the head/tail of its FIFO of order slots.
  * Recycled through a free list (chained through `head`).
  */
-import { NO_SLOT } from './order-pool';
+import * as orderPool from './order-pool';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
 
 export class LevelPool {
   readonly capacity: number;

@@ -9,9 +9,12 @@
  * never by rescanning the account.
  */
 import { AccountTable } from './accounts';
-import { BASIS_POINTS } from './instruments';
+import * as instruments from './instruments';
 import { mulDivCeil } from './integer-math';
 import { PositionTable } from './positions';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { BASIS_POINTS } = instruments;
 
 export const DEFAULT_INITIAL_BPS = 5000;
 export const DEFAULT_MAINTENANCE_BPS = 2500;
@@ -80,4 +83,30 @@ export function refreshContribution(
   positions.initial[row] = initial;
   positions.maintenance[row] = maintenance;
   positions.liquidation[row] = liquidation;
+}
+
+/**
+ * Value minus requirement (basis points `bps` of the gross value) of a position of
+ * `quantity` at `mark`: what the position adds to its account's equity above that
+ * requirement level, exactly (same rounding as the rows' requirements). For a long it
+ * never decreases as the mark rises, for a short it never increases (bps <= 10000), which
+ * is what makes a row's value at its trigger a floor while the trigger is not crossed.
+ */
+export function surplusAt(quantity: number, mark: number, bps: number): number {
+  return quantity * mark - requirement(Math.abs(quantity) * mark, bps) + 0; // + 0: never -0
+}
+
+/**
+ * The integer trigger mark of a margin row that may lose `budget` of equity above
+ * maintenance before it must be re-evaluated: a long loses quantity x (1 - rate) per unit
+ * the mark falls, a short |quantity| x (1 + rate) per unit it rises. Rounded toward the
+ * mark (less budget used, never more) and kept within half / double the mark, so a
+ * trigger is never far (a row that has more budget than that keeps the rest unused) and
+ * every product stays small. The caller checks the exact floor and that the trigger is
+ * not already crossed (a budget under one tick's loss rounds to the mark itself).
+ */
+export function triggerMark(quantity: number, mark: number, budget: number, maintenanceBps: number): number {
+  const rate = maintenanceBps / BASIS_POINTS;
+  if (quantity > 0) return Math.max(Math.ceil(mark - budget / (quantity * (1 - rate))), Math.floor(mark / 2));
+  return Math.min(Math.floor(mark + budget / (-quantity * (1 + rate))), mark * 2);
 }

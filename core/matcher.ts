@@ -10,32 +10,33 @@
  *
  * Matching semantics are documented rule by rule in docs/matching.md.
  */
-import {
-  CancelReason,
-  InstrumentState,
-  ORDER_FLAGS_ALL,
-  OrderFlag,
-  OrderType,
-  RejectReason,
-  SelfTradePrevention,
-  Side,
-  StateChangeReason,
-  TimeInForce,
-} from './codes';
+import * as codes from './codes';
 import { EventBuffer, EventSink, DISCARD_SINK } from './event-buffer';
 import { ExpiryHeap } from './expiry-heap';
-import { ClientOrderIds, CLIENT_ORDER_ID_LIMIT } from './client-order-ids';
+import * as clientOrderIds from './client-order-ids';
+import { ClientOrderIds } from './client-order-ids';
 import { OrderIndex } from './order-index';
-import { BASIS_POINTS, InstrumentTable, MAX_PRICE, MAX_QUANTITY } from './instruments';
-import { mulDivTrunc } from './integer-math';
+import * as instruments from './instruments';
+import { InstrumentTable } from './instruments';
+import { isMultipleOf, mulDivTrunc } from './integer-math';
 import { LevelPool } from './level-pool';
 import { EngineLimits, validateLimits } from './limits';
-import { NO_SLOT, OrderPool, OrderStatus } from './order-pool';
+import * as orderPool from './order-pool';
+import { OrderPool } from './order-pool';
 import { PriceLadder } from './price-ladder';
-import { CommandHeader, Commands, Events, unpackSymbol } from './schema';
+import { Commands, Events, unpackSymbol } from './schema';
+import * as schema from './schema';
 import type { RiskLayer } from './risk-layer';
 import type { ImageComponent, ImagePart } from './state-image';
 
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const {
+  CancelReason, InstrumentState, ORDER_FLAGS_ALL, OrderFlag, OrderType, RejectReason, SelfTradePrevention, Side, StateChangeReason, TimeInForce,
+} = codes;
+const { CLIENT_ORDER_ID_LIMIT } = clientOrderIds;
+const { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } = instruments;
+const { NO_SLOT, OrderStatus } = orderPool;
+const { CommandHeader } = schema;
 const C = Commands;
 const E = Events;
 const NO = C.NewOrder.at;
@@ -138,6 +139,11 @@ export class Matcher implements ImageComponent {
   // ------------------------------------------------------------ new orders
 
   private newOrder(w: Float64Array, o: number): void {
+    const reason = this.newOrderReason(w, o);
+    if (reason !== 0) {
+      return this.orderRejected(w[o + NO.account], w[o + NO.instrument], w[o + NO.clientOrderId], 0, reason, C.NewOrder.code);
+    }
+    // Every field below passed the static checks.
     const account = w[o + NO.account];
     const instrument = w[o + NO.instrument];
     const clientOrderId = w[o + NO.clientOrderId];
@@ -147,23 +153,15 @@ export class Matcher implements ImageComponent {
     const quantity = w[o + NO.quantity];
     const stpRaw = w[o + NO.selfTradePrevention];
     const flags = w[o + NO.flags];
-    const expireTime = w[o + NO.expireTime];
     const isStop = orderType === OrderType.Stop || orderType === OrderType.StopLimit;
     const hasLimit = orderType === OrderType.Limit || orderType === OrderType.StopLimit;
     const price = hasLimit ? w[o + NO.price] : 0;
     const stopPrice = isStop ? w[o + NO.stopPrice] : 0;
-
-    const reason = this.validateNewOrder(account, instrument, clientOrderId, side, orderType, tif, price, quantity, stopPrice, stpRaw, flags, expireTime);
-    if (reason !== 0) return this.orderRejected(account, instrument, clientOrderId, 0, reason, C.NewOrder.code);
-
     const ins = this.instruments;
     const isBuy = side === Side.Buy;
     // Market orders (and stop-market once triggered) are bounded by the band edge.
     const protection = isBuy ? ins.bandHigh[instrument] : ins.bandLow[instrument];
     const effectivePrice = hasLimit ? price : orderType === OrderType.Market ? protection : stopPrice;
-    if (effectivePrice * quantity > ins.maxOrderNotional[instrument]) {
-      return this.orderRejected(account, instrument, clientOrderId, 0, RejectReason.NOTIONAL_ABOVE_MAX, C.NewOrder.code);
-    }
     if (this.clientOrderIds.has(account, clientOrderId)) {
       return this.orderRejected(account, instrument, clientOrderId, 0, RejectReason.DUPLICATE_CLIENT_ORDER_ID, C.NewOrder.code);
     }
@@ -193,7 +191,7 @@ export class Matcher implements ImageComponent {
     orders.stopPrice[slot] = stopPrice;
     orders.quantity[slot] = quantity;
     orders.leaves[slot] = quantity;
-    orders.expireTime[slot] = tif === TimeInForce.GTD ? expireTime : 0;
+    orders.expireTime[slot] = tif === TimeInForce.GTD ? w[o + NO.expireTime] : 0;
     orders.status[slot] = OrderStatus.Matching;
     this.orderIndex.set(orderId, slot);
     this.clientOrderIds.add(account, clientOrderId);
@@ -263,11 +261,22 @@ export class Matcher implements ImageComponent {
     if (this.risk !== null) this.risk.onOrderAccepted(slot);
   }
 
-  /** Static checks of a new order, in the documented order; 0 when it passes. */
-  private validateNewOrder(
-    account: number, instrument: number, clientOrderId: number, side: number, orderType: number, tif: number,
-    price: number, quantity: number, stopPrice: number, stp: number, flags: number, expireTime: number,
-  ): number {
+  /**
+   * Static checks of a new order record, in the documented order (docs/matching.md,
+   * steps 1-8, up to NOTIONAL_ABOVE_MAX); 0 when it passes. It reads the record itself:
+   * passing a dozen fields as arguments costs more than the checks (each is boxed into
+   * a tagged value and unboxed again), and skipping this function altogether measured
+   * ~20% faster, most of it that traffic.
+   */
+  private newOrderReason(w: Float64Array, o: number): number {
+    const account = w[o + NO.account];
+    const clientOrderId = w[o + NO.clientOrderId];
+    const side = w[o + NO.side];
+    const orderType = w[o + NO.orderType];
+    const tif = w[o + NO.timeInForce];
+    const stp = w[o + NO.selfTradePrevention];
+    const flags = w[o + NO.flags];
+    const quantity = w[o + NO.quantity];
     if (!Number.isInteger(account) || account < 1 || account > this.limits.maxAccounts) return RejectReason.INVALID_FIELD;
     if (!Number.isInteger(clientOrderId) || clientOrderId < 1 || clientOrderId >= CLIENT_ORDER_ID_LIMIT) return RejectReason.INVALID_FIELD;
     if (side !== Side.Buy && side !== Side.Sell) return RejectReason.INVALID_FIELD;
@@ -276,15 +285,21 @@ export class Matcher implements ImageComponent {
     if (!(stp >= 0 && stp <= SelfTradePrevention.CancelBoth && Number.isInteger(stp))) return RejectReason.INVALID_FIELD;
     if (!Number.isInteger(flags) || flags < 0 || (flags & ~ORDER_FLAGS_ALL) !== 0) return RejectReason.INVALID_FIELD;
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_QUANTITY) return RejectReason.INVALID_FIELD;
+    // MARKET and STOP ignore the price field; LIMIT and MARKET ignore the stop price.
     const hasLimit = orderType === OrderType.Limit || orderType === OrderType.StopLimit;
+    const price = hasLimit ? w[o + NO.price] : 0;
     if (hasLimit && !(Number.isInteger(price) && price >= 1 && price <= MAX_PRICE)) return RejectReason.INVALID_FIELD;
     const isStop = orderType === OrderType.Stop || orderType === OrderType.StopLimit;
+    const stopPrice = isStop ? w[o + NO.stopPrice] : 0;
     if (isStop && !(Number.isInteger(stopPrice) && stopPrice >= 1 && stopPrice <= MAX_PRICE)) return RejectReason.INVALID_FIELD;
     // Post-only is a resting instruction: only a limit order that may rest can carry it.
     if ((flags & OrderFlag.PostOnly) !== 0 && (orderType !== OrderType.Limit || tif === TimeInForce.IOC || tif === TimeInForce.FOK)) {
       return RejectReason.INVALID_FIELD;
     }
-    if (tif === TimeInForce.GTD && !Number.isSafeInteger(expireTime)) return RejectReason.INVALID_FIELD;
+    const isGtd = tif === TimeInForce.GTD;
+    const expireTime = isGtd ? w[o + NO.expireTime] : 0;
+    if (isGtd && !Number.isSafeInteger(expireTime)) return RejectReason.INVALID_FIELD;
+    const instrument = w[o + NO.instrument];
     const ins = this.instruments;
     if (!ins.has(instrument)) return RejectReason.UNKNOWN_INSTRUMENT;
     if (this.risk !== null) {
@@ -294,14 +309,17 @@ export class Matcher implements ImageComponent {
     const stateReason = this.stateReason(instrument);
     if (stateReason !== 0) return stateReason;
     const tick = ins.tickSize[instrument];
-    if (hasLimit && price % tick !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (isStop && stopPrice % tick !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (quantity % ins.lotSize[instrument] !== 0) return RejectReason.QUANTITY_OFF_LOT;
+    if (hasLimit && !isMultipleOf(price, tick)) return RejectReason.PRICE_OFF_TICK;
+    if (isStop && !isMultipleOf(stopPrice, tick)) return RejectReason.PRICE_OFF_TICK;
+    if (!isMultipleOf(quantity, ins.lotSize[instrument])) return RejectReason.QUANTITY_OFF_LOT;
     if (quantity > ins.maxOrderQuantity[instrument]) return RejectReason.QUANTITY_ABOVE_MAX;
-    if (orderType === OrderType.Limit && (price < ins.bandLow[instrument] || price > ins.bandHigh[instrument])) {
-      return RejectReason.PRICE_OUTSIDE_BANDS;
-    }
-    if (tif === TimeInForce.GTD && expireTime <= this.now) return RejectReason.EXPIRE_TIME_IN_PAST;
+    const bandLow = ins.bandLow[instrument];
+    const bandHigh = ins.bandHigh[instrument];
+    if (orderType === OrderType.Limit && (price < bandLow || price > bandHigh)) return RejectReason.PRICE_OUTSIDE_BANDS;
+    if (isGtd && expireTime <= this.now) return RejectReason.EXPIRE_TIME_IN_PAST;
+    // The effective price: limit, a market order's protection (band edge), or the stop price.
+    const effectivePrice = hasLimit ? price : orderType === OrderType.Market ? (side === Side.Buy ? bandHigh : bandLow) : stopPrice;
+    if (effectivePrice * quantity > ins.maxOrderNotional[instrument]) return RejectReason.NOTIONAL_ABOVE_MAX;
     return 0;
   }
 
@@ -774,8 +792,8 @@ export class Matcher implements ImageComponent {
     const stateReason = this.stateReason(instrument);
     if (stateReason !== 0) return stateReason;
     if (newQuantity <= orders.quantity[slot] - orders.leaves[slot]) return REPLACE_TO_FILLED;
-    if (newPrice % ins.tickSize[instrument] !== 0) return RejectReason.PRICE_OFF_TICK;
-    if (newQuantity % ins.lotSize[instrument] !== 0) return RejectReason.QUANTITY_OFF_LOT;
+    if (!isMultipleOf(newPrice, ins.tickSize[instrument])) return RejectReason.PRICE_OFF_TICK;
+    if (!isMultipleOf(newQuantity, ins.lotSize[instrument])) return RejectReason.QUANTITY_OFF_LOT;
     if (newQuantity > ins.maxOrderQuantity[instrument]) return RejectReason.QUANTITY_ABOVE_MAX;
     const priceChanged = newPrice !== oldPrice;
     const isPendingStop = orders.status[slot] === OrderStatus.PendingStop;

@@ -9,7 +9,11 @@
  * cell can never answer for another order.
  */
 import { IdTable } from './id-table';
-import { NO_SLOT, OrderPool } from './order-pool';
+import * as orderPool from './order-pool';
+import type { OrderPool } from './order-pool';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
 
 export class OrderIndex {
   private readonly direct: Int32Array;

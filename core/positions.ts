@@ -5,17 +5,22 @@
  *
  * Each row is on three singly-linked lists: its account's positions, its
  * instrument's holders (dividends, splits) and, for margin accounts, its
- * instrument's margin holders (the only rows a trade's new mark must revisit).
+ * instrument's margin holders (splits re-evaluate them); a non-flat margin row is
+ * also on its instrument's trigger ladder (margin-triggers.ts), which is what a
+ * trade's new mark visits.
  *
  * Settlement buckets: a trade settling on date d adds to bucket d % 3 of the row
  * (cell row * 3 + bucket; at most T+2, so three buckets never collide); rows with a
  * non-empty bucket are listed per bucket so end of day touches only them.
  */
 import { IdTable } from './id-table';
-import { NO_SLOT } from './order-pool';
+import * as orderPool from './order-pool';
 import { ImagePart } from './state-image';
 
-export const SETTLEMENT_BUCKETS = 3;
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
+const SETTLEMENT_BUCKETS = 3;
+export { SETTLEMENT_BUCKETS };
 const INSTRUMENT_KEY_SPACE = 65536;
 
 export class PositionTable {
@@ -37,11 +42,18 @@ export class PositionTable {
   readonly maintenance: Float64Array;
   readonly liquidation: Float64Array;
   /**
-   * Margin rows: the mark at which this row alone would use up its share of the
-   * account's slack (long: re-evaluate at or below it; short: at or above). Set on
-   * each exact evaluation of the account (risk-engine.ts setTriggers).
+   * Margin rows: the integer mark at which this row must be re-evaluated (long: at or
+   * below it; short: at or above), or -/+Infinity for an account evaluated on every
+   * move. Armed by the risk engine (risk-engine.ts armAccount, rearmRow).
    */
   readonly trigger: Float64Array;
+  /**
+   * Margin rows: value minus maintenance (resp. initial) requirement of the position at
+   * its trigger mark, the least it can add to its account's equity above that level
+   * while its trigger is not crossed. Their sums per account are the account's floors.
+   */
+  readonly maintenanceFloor: Float64Array;
+  readonly initialFloor: Float64Array;
   readonly nextInAccount: Int32Array;
   readonly nextInInstrument: Int32Array;
   readonly nextMarginInInstrument: Int32Array;
@@ -70,6 +82,8 @@ export class PositionTable {
     this.maintenance = new Float64Array(capacity);
     this.liquidation = new Float64Array(capacity);
     this.trigger = new Float64Array(capacity);
+    this.maintenanceFloor = new Float64Array(capacity);
+    this.initialFloor = new Float64Array(capacity);
     this.nextInAccount = new Int32Array(capacity);
     this.nextInInstrument = new Int32Array(capacity);
     this.nextMarginInInstrument = new Int32Array(capacity);
@@ -129,7 +143,7 @@ export class PositionTable {
       ['account', this.account], ['instrument', this.instrument], ['quantity', this.quantity], ['costBasis', this.costBasis],
       ['realizedPnl', this.realizedPnl], ['openBuy', this.openBuy], ['openSell', this.openSell], ['reservedSell', this.reservedSell],
       ['value', this.value], ['initial', this.initial], ['maintenance', this.maintenance], ['liquidation', this.liquidation],
-      ['trigger', this.trigger],
+      ['trigger', this.trigger], ['maintenanceFloor', this.maintenanceFloor], ['initialFloor', this.initialFloor],
       ['nextInAccount', this.nextInAccount], ['nextInInstrument', this.nextInInstrument], ['nextMarginInInstrument', this.nextMarginInInstrument],
     ];
     const parts: ImagePart[] = rows.map(([name, array]) => ({ name: `positions.${name}`, array, length: n }));

@@ -10,7 +10,10 @@
  * next stop to trigger last.
  */
 import { LevelPool } from './level-pool';
-import { NO_SLOT } from './order-pool';
+import * as orderPool from './order-pool';
+
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const { NO_SLOT } = orderPool;
 
 export class PriceLadder {
   readonly levels: Int32Array;

@@ -12,23 +12,34 @@
  * See docs/accounts.md for the rules in a broker's words.
  */
 import { AccountTable } from './accounts';
-import {
-  AccountAction, AccountStatus, AccountType, CancelReason, CorporateActionKind, InstrumentState, OrderType, RejectReason, Side,
-  StateChangeReason,
-} from './codes';
+import * as codes from './codes';
 import { RecentKeyWindow } from './id-table';
-import { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } from './instruments';
+import * as instruments from './instruments';
 import { mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
-import { MarginParameters, refreshContribution } from './margin';
+import { MarginParameters, refreshContribution, surplusAt, triggerMark } from './margin';
+import { MarginTriggerLadders } from './margin-triggers';
 import type { Matcher } from './matcher';
-import { NO_SLOT, OrderStatus } from './order-pool';
-import { PositionTable, SETTLEMENT_BUCKETS } from './positions';
+import * as orderPool from './order-pool';
+import * as positionTable from './positions';
+import { PositionTable } from './positions';
 import type { RiskLayer } from './risk-layer';
 import { Commands, Events } from './schema';
 import type { ImagePart } from './state-image';
 
+/** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
+const {
+  AccountAction, AccountStatus, AccountType, CancelReason, CorporateActionKind, InstrumentState, OrderType, RejectReason, Side, StateChangeReason,
+} = codes;
+const { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } = instruments;
+const { NO_SLOT, OrderStatus } = orderPool;
+const { SETTLEMENT_BUCKETS } = positionTable;
 const C = Commands;
 const E = Events;
+/** checkedHold / applyHolds: no hold computed yet. */
+const NO_HOLD = -1;
+/** Indexes of RiskEngine.defaultLimits. */
+const LimitKind = { MaxOpenOrders: 0, MaxOrderNotional: 1, MaxPositionQuantity: 2, MaxGrossExposure: 3, MaxShortQuantity: 4 } as const;
+const LIMIT_KINDS = 5;
 /** Largest single deposit or withdrawal: keeps every balance sum a safe integer. */
 export const MAX_CASH_AMOUNT = 2 ** 50;
 
@@ -49,6 +60,16 @@ export const DEFAULT_RISK: RiskDefaults = Object.freeze({
   maxShortQuantity: 0,
 });
 
+export interface RiskEngineOptions {
+  /**
+   * Reference mode for tests: every trade evaluates its two accounts exactly and every
+   * non-flat margin holder of the instrument on a new mark, and buying power is always
+   * computed exactly; the triggers and floors are never consulted. The default lazy mode
+   * must emit exactly the same events (test/risk-properties.test.ts).
+   */
+  exhaustiveMargin?: boolean;
+}
+
 export class RiskEngine implements RiskLayer {
   private m!: Matcher;
   accounts!: AccountTable;
@@ -62,10 +83,40 @@ export class RiskEngine implements RiskLayer {
   private markPrice!: Float64Array;
   private cashReferences!: RecentKeyWindow;
   private liquidationQueue!: Int32Array;
+  /** Per instrument, the non-flat margin rows by trigger: what a new mark must re-evaluate. */
+  triggers!: MarginTriggerLadders;
+  /** Scratch: rows a new mark crossed. */
+  private crossedRows!: Int32Array;
+  /**
+   * What a passing checkNewOrder found: the position row (rows never move, so it stays valid
+   * for its account and instrument) and the order's hold, which the acceptance that always
+   * follows a passing check would otherwise compute again from the same state.
+   */
+  private checkedAccount = 0;
+  private checkedInstrument = 0;
+  private checkedRow = NO_SLOT;
+  private checkedHold = NO_HOLD;
   private liquidationCount = 0;
   feeAccount = 0;
 
-  constructor(readonly defaults: RiskDefaults = DEFAULT_RISK) {}
+  /**
+   * The defaults in a typed array (index: LimitKind), read as unboxed doubles like the
+   * per-account limits they stand in for: mixed with a default read from the frozen
+   * defaults object, every large per-account limit became a fresh heap number per order.
+   */
+  private readonly defaultLimits: Float64Array;
+
+  private readonly exhaustive: boolean;
+
+  constructor(readonly defaults: RiskDefaults = DEFAULT_RISK, options: RiskEngineOptions = {}) {
+    this.exhaustive = options.exhaustiveMargin ?? false;
+    this.defaultLimits = new Float64Array(LIMIT_KINDS);
+    this.defaultLimits[LimitKind.MaxOpenOrders] = defaults.maxOpenOrders;
+    this.defaultLimits[LimitKind.MaxOrderNotional] = defaults.maxOrderNotional;
+    this.defaultLimits[LimitKind.MaxPositionQuantity] = defaults.maxPositionQuantity;
+    this.defaultLimits[LimitKind.MaxGrossExposure] = defaults.maxGrossExposure;
+    this.defaultLimits[LimitKind.MaxShortQuantity] = defaults.maxShortQuantity;
+  }
 
   attach(matcher: Matcher): void {
     this.m = matcher;
@@ -78,6 +129,8 @@ export class RiskEngine implements RiskLayer {
     this.markPrice = new Float64Array(limits.maxInstruments + 1);
     this.cashReferences = new RecentKeyWindow(limits.cashReferenceWindow);
     this.liquidationQueue = new Int32Array(limits.maxAccounts + 1);
+    this.triggers = new MarginTriggerLadders(limits.maxPositions, limits.maxInstruments);
+    this.crossedRows = new Int32Array(limits.maxPositions);
   }
 
   handles(commandType: number): boolean {
@@ -100,8 +153,10 @@ export class RiskEngine implements RiskLayer {
 
   // ------------------------------------------------------------ limits and buying power
 
-  private limit(values: Float64Array, account: number, fallback: number): number {
-    return values[account] || fallback;
+  /** The account's limit, or the engine default where the account's is 0. */
+  private limit(values: Float64Array, account: number, kind: number): number {
+    const value = values[account];
+    return value !== 0 ? value : this.defaultLimits[kind];
   }
 
   private isMargin(account: number): boolean {
@@ -110,6 +165,20 @@ export class RiskEngine implements RiskLayer {
 
   private mark(instrument: number): number {
     return this.markPrice[instrument] || this.m.instruments.referencePrice[instrument];
+  }
+
+  /**
+   * Whether the account may commit `amount` more cash now: amount <= buyingPower, decided
+   * exactly. A margin account whose triggers hold has a floor under its buying power
+   * (cash + initial floor - reserved, accounts.ts) that costs three reads; only an amount
+   * above the floor pays for the exact figure (every position row at its current mark).
+   */
+  canCommit(account: number, amount: number): boolean {
+    const a = this.accounts;
+    if (this.isMargin(account) && a.evaluateEveryMove[account] === 0 && !this.exhaustive && amount <= a.cash[account] + a.initialFloor[account] - a.reserved[account]) {
+      return true;
+    }
+    return amount <= this.buyingPower(account);
   }
 
   /** Cash an account may commit to new orders now. */
@@ -138,8 +207,8 @@ export class RiskEngine implements RiskLayer {
   private holdFor(account: number, instrument: number, isBuy: boolean, price: number, leaves: number, covered: number): number {
     if (isBuy) {
       const notional = price * leaves;
-      const rate = this.isMargin(account) ? this.margin.initial(instrument) : BASIS_POINTS;
-      return mulDivCeil(notional, rate, BASIS_POINTS) + this.feeEstimate(notional);
+      const fee = this.feeEstimate(notional);
+      return this.isMargin(account) ? mulDivCeil(notional, this.margin.initial(instrument), BASIS_POINTS) + fee : notional + fee;
     }
     const short = leaves - covered;
     return short > 0 ? mulDivCeil(price * short, this.margin.initial(instrument), BASIS_POINTS) : 0;
@@ -162,14 +231,16 @@ export class RiskEngine implements RiskLayer {
 
   checkNewOrder(account: number, instrument: number, side: number, orderType: number, price: number, quantity: number): number {
     const a = this.accounts;
-    const d = this.defaults;
-    if (this.m.orders.accountOrderCount[account] >= this.limit(a.maxOpenOrders, account, d.maxOpenOrders)) return RejectReason.RISK_LIMIT;
-    if (price * quantity > this.limit(a.maxOrderNotional, account, d.maxOrderNotional)) return RejectReason.RISK_LIMIT;
+    if (this.m.orders.accountOrderCount[account] >= this.limit(a.maxOpenOrders, account, LimitKind.MaxOpenOrders)) return RejectReason.RISK_LIMIT;
+    if (price * quantity > this.limit(a.maxOrderNotional, account, LimitKind.MaxOrderNotional)) return RejectReason.RISK_LIMIT;
     const p = this.positions;
     const row = p.find(account, instrument);
+    this.checkedAccount = account;
+    this.checkedInstrument = instrument;
+    this.checkedRow = row;
     if (row === NO_SLOT && p.used === p.capacity) return RejectReason.POSITION_CAPACITY_EXCEEDED;
     const position = row === NO_SLOT ? 0 : p.quantity[row];
-    const maxPosition = this.limit(a.maxPositionQuantity, account, d.maxPositionQuantity);
+    const maxPosition = this.limit(a.maxPositionQuantity, account, LimitKind.MaxPositionQuantity);
     const isBuy = side === Side.Buy;
     let covered = 0;
     if (isBuy) {
@@ -180,14 +251,15 @@ export class RiskEngine implements RiskLayer {
       if (covered < quantity) {
         if (!this.isMargin(account)) return RejectReason.INSUFFICIENT_POSITION;
         const projectedShort = (row === NO_SLOT ? 0 : p.openSell[row]) + quantity - position;
-        if (projectedShort > this.limit(a.maxShortQuantity, account, d.maxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
+        if (projectedShort > this.limit(a.maxShortQuantity, account, LimitKind.MaxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
         if (projectedShort > maxPosition) return RejectReason.RISK_LIMIT;
       }
     }
-    const grossLimit = this.limit(a.maxGrossExposure, account, d.maxGrossExposure);
+    const grossLimit = this.limit(a.maxGrossExposure, account, LimitKind.MaxGrossExposure);
     if (grossLimit < Number.MAX_SAFE_INTEGER && this.grossExposure(account) + price * quantity > grossLimit) return RejectReason.RISK_LIMIT;
     const hold = this.holdFor(account, instrument, isBuy, this.holdPrice(instrument, isBuy, orderType, price), quantity, covered);
-    if (hold > 0 && hold > this.buyingPower(account)) return RejectReason.INSUFFICIENT_BUYING_POWER;
+    if (hold > 0 && !this.canCommit(account, hold)) return RejectReason.INSUFFICIENT_BUYING_POWER;
+    this.checkedHold = hold;
     return 0;
   }
 
@@ -203,7 +275,8 @@ export class RiskEngine implements RiskLayer {
 
   // ------------------------------------------------------------ holds
 
-  private applyHolds(slot: number): void {
+  /** Holds the order's cash and shares for its open quantity; `knownHold` is its cash hold if already computed, else NO_HOLD. */
+  private applyHolds(slot: number, knownHold: number): void {
     const orders = this.m.orders;
     const p = this.positions;
     const row = this.orderRow[slot];
@@ -220,12 +293,18 @@ export class RiskEngine implements RiskLayer {
       p.reservedSell[row] += covered;
       p.openSell[row] += leaves;
     }
-    const price = orders.status[slot] === OrderStatus.PendingStop
-      ? this.holdPrice(instrument, isBuy, orders.orderType[slot], orders.orderType[slot] === OrderType.Stop ? orders.stopPrice[slot] : orders.price[slot])
-      : orders.price[slot];
-    const hold = this.holdFor(account, instrument, isBuy, price, leaves, covered);
+    const hold = knownHold !== NO_HOLD ? knownHold : this.holdFor(account, instrument, isBuy, this.holdPriceOf(slot), leaves, covered);
     orders.reservedCash[slot] = hold;
     this.accounts.reserved[account] += hold;
+  }
+
+  /** The price an order's holds are computed at now (a pending stop: its stop terms). */
+  private holdPriceOf(slot: number): number {
+    const orders = this.m.orders;
+    if (orders.status[slot] !== OrderStatus.PendingStop) return orders.price[slot];
+    const orderType = orders.orderType[slot];
+    const isBuy = orders.side[slot] === Side.Buy;
+    return this.holdPrice(orders.instrument[slot], isBuy, orderType, orderType === OrderType.Stop ? orders.stopPrice[slot] : orders.price[slot]);
   }
 
   /** Removes every hold of the order, given the open quantity they were computed for. */
@@ -247,11 +326,16 @@ export class RiskEngine implements RiskLayer {
   onOrderAccepted(slot: number): void {
     const orders = this.m.orders;
     const account = orders.account[slot];
-    const row = this.positions.findOrCreate(account, orders.instrument[slot], this.accounts.positionHead, this.isMargin(account));
+    const instrument = orders.instrument[slot];
+    const row = this.checkedRow !== NO_SLOT && this.checkedAccount === account && this.checkedInstrument === instrument
+      ? this.checkedRow
+      : this.positions.findOrCreate(account, instrument, this.accounts.positionHead, this.isMargin(account));
     this.orderRow[slot] = row;
     // Pending stops are marked before entering the ladder so holds use their stop terms.
     if (orders.orderType[slot] === OrderType.Stop || orders.orderType[slot] === OrderType.StopLimit) orders.status[slot] = OrderStatus.PendingStop;
-    this.applyHolds(slot);
+    // The hold its passing check computed (NO_HOLD for a system order, which is not checked).
+    this.applyHolds(slot, this.checkedHold);
+    this.checkedHold = NO_HOLD;
     orders.status[slot] = OrderStatus.Matching;
     const hold = orders.reservedCash[slot];
     if (hold > 0) this.emitCashHold(E.CashReserved.code, account, orders.orderId[slot], hold);
@@ -263,9 +347,9 @@ export class RiskEngine implements RiskLayer {
     const account = orders.account[slot];
     const before = orders.reservedCash[slot];
     this.releaseHolds(slot, orders.leaves[slot]);
-    this.applyHolds(slot);
+    this.applyHolds(slot, NO_HOLD);
     const after = orders.reservedCash[slot];
-    if (after > before && this.buyingPower(account) < 0) return false;
+    if (after > before && !this.canCommit(account, 0)) return false;
     if (after > before) this.emitCashHold(E.CashReserved.code, account, orders.orderId[slot], after - before);
     else if (after < before) this.emitCashHold(E.CashReleased.code, account, orders.orderId[slot], before - after);
     return true;
@@ -277,21 +361,20 @@ export class RiskEngine implements RiskLayer {
     const instrument = orders.instrument[slot];
     const isBuy = orders.side[slot] === Side.Buy;
     const a = this.accounts;
-    const d = this.defaults;
-    if (newPrice * newLeaves > this.limit(a.maxOrderNotional, account, d.maxOrderNotional)) return RejectReason.RISK_LIMIT;
+    if (newPrice * newLeaves > this.limit(a.maxOrderNotional, account, LimitKind.MaxOrderNotional)) return RejectReason.RISK_LIMIT;
     const row = this.orderRow[slot];
     const p = this.positions;
     const oldLeaves = orders.leaves[slot];
     let covered = 0;
     if (isBuy) {
-      if (p.quantity[row] + p.openBuy[row] - oldLeaves + newLeaves > this.limit(a.maxPositionQuantity, account, d.maxPositionQuantity)) return RejectReason.RISK_LIMIT;
+      if (p.quantity[row] + p.openBuy[row] - oldLeaves + newLeaves > this.limit(a.maxPositionQuantity, account, LimitKind.MaxPositionQuantity)) return RejectReason.RISK_LIMIT;
     } else {
       const freeLong = Math.max(0, p.quantity[row] - (p.reservedSell[row] - this.heldShares[slot]));
       covered = Math.min(newLeaves, freeLong);
       if (covered < newLeaves) {
         if (!this.isMargin(account)) return RejectReason.INSUFFICIENT_POSITION;
         const projectedShort = p.openSell[row] - oldLeaves + newLeaves - p.quantity[row];
-        if (projectedShort > this.limit(a.maxShortQuantity, account, d.maxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
+        if (projectedShort > this.limit(a.maxShortQuantity, account, LimitKind.MaxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
       }
     }
     const pending = orders.status[slot] === OrderStatus.PendingStop;
@@ -299,7 +382,7 @@ export class RiskEngine implements RiskLayer {
     const price = pending ? this.holdPrice(instrument, isBuy, orders.orderType[slot], basePrice) : newPrice;
     const hold = this.holdFor(account, instrument, isBuy, price, newLeaves, covered);
     const increase = hold - orders.reservedCash[slot];
-    if (increase > 0 && increase > this.buyingPower(account)) return RejectReason.INSUFFICIENT_BUYING_POWER;
+    if (increase > 0 && !this.canCommit(account, increase)) return RejectReason.INSUFFICIENT_BUYING_POWER;
     return 0;
   }
 
@@ -307,7 +390,7 @@ export class RiskEngine implements RiskLayer {
     const orders = this.m.orders;
     const before = orders.reservedCash[slot];
     this.releaseHolds(slot, oldLeaves);
-    this.applyHolds(slot);
+    this.applyHolds(slot, NO_HOLD);
     const after = orders.reservedCash[slot];
     if (after > before) this.emitCashHold(E.CashReserved.code, orders.account[slot], orders.orderId[slot], after - before);
     else if (after < before) this.emitCashHold(E.CashReleased.code, orders.account[slot], orders.orderId[slot], before - after);
@@ -339,12 +422,11 @@ export class RiskEngine implements RiskLayer {
     const instrument = this.m.orders.instrument[taker];
     const changed = this.markPrice[instrument] !== price;
     this.markPrice[instrument] = price;
-    // The two traders' positions and cash changed: evaluate them exactly (and re-arm their triggers).
-    this.evaluate(this.m.orders.account[maker]);
-    this.evaluate(this.m.orders.account[taker]);
+    // The two traders' positions and cash changed: re-arm the traded rows, or evaluate exactly.
+    this.afterFill(maker);
+    this.afterFill(taker);
     if (changed) this.remarkHolders(instrument, price);
-    if (!this.isMargin(this.feeAccount)) return;
-    this.evaluate(this.feeAccount);
+    if (this.isMargin(this.feeAccount)) this.afterCashChange(this.feeAccount);
   }
 
   private fill(slot: number, price: number, quantity: number, fee: number): void {
@@ -365,7 +447,8 @@ export class RiskEngine implements RiskLayer {
       p.reservedSell[row] -= fromHeld;
     }
     const oldHold = orders.reservedCash[slot];
-    const newHold = this.holdFor(account, instrument, isBuy, orders.price[slot], orders.leaves[slot], this.heldShares[slot]);
+    const leaves = orders.leaves[slot];
+    const newHold = leaves === 0 ? 0 : this.holdFor(account, instrument, isBuy, orders.price[slot], leaves, this.heldShares[slot]);
     orders.reservedCash[slot] = newHold;
     a.reserved[account] += newHold - oldHold;
     // Cash moves at trade time; settlement later only releases proceeds.
@@ -378,7 +461,7 @@ export class RiskEngine implements RiskLayer {
     const proceeds = isBuy ? 0 : notional - fee;
     p.addPending(row, settleDate, isBuy ? quantity : -quantity, cashDelta, proceeds);
     a.unsettledProceeds[account] += proceeds;
-    if (this.isMargin(account)) refreshContribution(row, this.mark(instrument), p, a, this.margin);
+    // The row's margin contribution is refreshed when the account's aggregates are next read.
     this.emitPosition(row);
   }
 
@@ -421,17 +504,27 @@ export class RiskEngine implements RiskLayer {
   // ------------------------------------------------------------ margin
 
   /**
-   * New mark for an instrument: its margin holders are visited through the index, and
-   * each costs one comparison with its trigger; only holders whose trigger the mark
-   * crosses are re-evaluated exactly. Sound: every row of an account holds a share of
-   * its slack, so while no row has crossed its trigger the account is above maintenance.
+   * New mark for an instrument: only the margin rows whose trigger it crosses are taken
+   * off the instrument's ladder, and their accounts are evaluated exactly, in descending
+   * row order (the order of the instrument's holder list, which an exhaustive evaluation
+   * of every holder would follow, so MarginCall events and liquidations keep their order).
+   * Sound: while no row of an account has crossed its trigger, its floors prove it above
+   * maintenance (accounts.ts), so evaluating it could change nothing.
    */
   private remarkHolders(instrument: number, mark: number): void {
+    if (this.exhaustive) return this.remarkEveryHolder(instrument);
+    const rows = this.crossedRows;
+    const count = this.triggers.takeCrossed(instrument, mark, rows, 0);
+    if (count === 0) return;
+    sortDescending(rows, count);
+    for (let i = 0; i < count; i++) this.evaluate(this.positions.account[rows[i]]);
+  }
+
+  /** Reference mode: every non-flat margin holder of the instrument, in holder-list order. */
+  private remarkEveryHolder(instrument: number): void {
     const p = this.positions;
     for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) {
-      const quantity = p.quantity[row];
-      if (quantity === 0) continue;
-      if (quantity > 0 ? mark <= p.trigger[row] : mark >= p.trigger[row]) this.evaluate(p.account[row]);
+      if (p.quantity[row] !== 0) this.evaluate(p.account[row]);
     }
   }
 
@@ -443,44 +536,184 @@ export class RiskEngine implements RiskLayer {
     }
   }
 
-  /** Exact margin evaluation of an account: fresh aggregates, margin call / liquidation check, new triggers. */
+  /** Exact margin evaluation of an account: fresh aggregates, margin call / liquidation check, every row re-armed. */
   private evaluate(account: number): void {
     if (!this.isMargin(account)) return;
     this.refreshRows(account);
     this.checkMargin(account);
-    this.setTriggers(account);
+    this.armAccount(account);
   }
 
   /**
-   * Splits the account's slack (equity above maintenance, less one unit per row for the
-   * rounding of each row's requirement) evenly over its non-flat rows and sets each row's
-   * trigger mark: the price at which that row's loss, net of its change in requirement,
-   * would use up its share. No slack: any adverse move re-evaluates.
+   * After a fill of an order: its account's cash and one position row changed. If the
+   * row can be re-armed within what the account's floors leave (rearmRow), the account
+   * is provably above maintenance and nothing else needs to move; otherwise (or for an
+   * account evaluated on every move) it is evaluated exactly.
    */
-  private setTriggers(account: number): void {
+  private afterFill(slot: number): void {
+    const account = this.m.orders.account[slot];
+    if (!this.isMargin(account)) return;
+    if (this.exhaustive || this.accounts.evaluateEveryMove[account] === 1 || !this.rearmRow(account, this.orderRow[slot])) this.evaluate(account);
+  }
+
+  /** The account's cash changed (fees): evaluate it exactly unless its floors still prove it above maintenance. */
+  private afterCashChange(account: number): void {
+    const a = this.accounts;
+    if (this.exhaustive || a.evaluateEveryMove[account] === 1 || a.cash[account] + a.maintenanceFloor[account] < 0) this.evaluate(account);
+  }
+
+  /**
+   * Re-arms one row of an armed account after its quantity changed. The row keeps its
+   * trigger if the account's floors still hold with the row's new floor; otherwise it may
+   * use what the account would have above maintenance with this row at its current mark
+   * and every other row at its trigger. False (nothing proven, caller evaluates) when that
+   * is not positive or the row cannot get a trigger short of its mark. Exact: the floors
+   * are integers computed like the requirements, so the tests below are the proof.
+   */
+  private rearmRow(account: number, row: number): boolean {
+    const a = this.accounts;
+    const p = this.positions;
+    const quantity = p.quantity[row];
+    const othersMaintenance = a.maintenanceFloor[account] - p.maintenanceFloor[row];
+    const othersInitial = a.initialFloor[account] - p.initialFloor[row];
+    if (quantity === 0) {
+      this.disarmRow(row);
+      a.maintenanceFloor[account] = othersMaintenance;
+      a.initialFloor[account] = othersInitial;
+      return a.cash[account] + othersMaintenance >= 0;
+    }
+    const instrument = p.instrument[row];
+    const mark = this.mark(instrument);
+    const maintenanceBps = this.margin.maintenance(instrument);
+    const isLong = quantity > 0;
+    let trigger = p.trigger[row];
+    let floor = 0;
+    // Usually the row's trigger still holds at its new quantity: only its floors move.
+    const keeps = this.triggers.holds(row, isLong) && (isLong ? trigger < mark : trigger > mark) && Number.isSafeInteger(quantity * trigger);
+    if (keeps) floor = surplusAt(quantity, trigger, maintenanceBps);
+    if (!keeps || a.cash[account] + othersMaintenance + floor < 0) {
+      const available = a.cash[account] + othersMaintenance + surplusAt(quantity, mark, maintenanceBps);
+      if (!(available > 1)) return false;
+      // The rounding of the row's requirement at the trigger may cost one more unit than the budget.
+      trigger = triggerMark(quantity, mark, available - 1, maintenanceBps);
+      if (isLong ? !(trigger < mark) : !(trigger > mark)) return false;
+      if (!Number.isSafeInteger(quantity * trigger)) return false;
+      floor = surplusAt(quantity, trigger, maintenanceBps);
+      if (a.cash[account] + othersMaintenance + floor < 0) return false;
+      p.trigger[row] = trigger;
+      this.triggers.set(row, instrument, isLong, trigger);
+    }
+    const initialFloor = surplusAt(quantity, trigger, this.margin.initial(instrument));
+    p.maintenanceFloor[row] = floor;
+    p.initialFloor[row] = initialFloor;
+    a.maintenanceFloor[account] = othersMaintenance + floor;
+    a.initialFloor[account] = othersInitial + initialFloor;
+    return true;
+  }
+
+  /**
+   * Arms every row of a freshly evaluated account (aggregates exact): its slack (equity
+   * above maintenance) less one unit per non-flat row for the rounding of each row's
+   * requirement is split evenly over those rows, each getting the trigger at which it
+   * would have lost its share. A called account, one without slack, or one a row of
+   * which cannot get a trigger, is evaluated on every move instead (triggers at
+   * -/+Infinity: crossed by any mark), so the end of its call is seen too.
+   */
+  private armAccount(account: number): void {
     const a = this.accounts;
     const p = this.positions;
     let rows = 0;
     for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.quantity[row] !== 0) rows++;
-    if (rows === 0) return;
     const slack = a.cash[account] + a.marketValue[account] - a.maintenanceRequirement[account] - rows;
-    const share = slack > 0 ? slack / rows : 0;
-    // A called account (or one without slack) is re-evaluated on every move of its marks,
-    // either way: the end of its margin call must be seen too (one call per episode).
-    const always = slack <= 0 || a.marginCalled[account] === 1;
-    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
+    let armed = a.marginCalled[account] === 0 && slack > 0;
+    const share = armed ? slack / rows : 0;
+    let maintenanceFloor = 0;
+    let initialFloor = 0;
+    for (let row = a.positionHead[account]; row !== NO_SLOT && armed; row = p.nextInAccount[row]) {
       const quantity = p.quantity[row];
       if (quantity === 0) continue;
-      if (always) {
-        p.trigger[row] = quantity > 0 ? Infinity : -Infinity;
-        continue;
-      }
       const instrument = p.instrument[row];
       const mark = this.mark(instrument);
-      const rate = this.margin.maintenance(instrument) / BASIS_POINTS;
-      // Slack lost per unit of adverse price move: long q(1 - rate), short |q|(1 + rate).
-      p.trigger[row] = quantity > 0 ? mark - share / (quantity * (1 - rate)) : mark + share / (-quantity * (1 + rate));
+      const maintenanceBps = this.margin.maintenance(instrument);
+      const trigger = triggerMark(quantity, mark, share, maintenanceBps);
+      armed = (quantity > 0 ? trigger < mark : trigger > mark) && Number.isSafeInteger(quantity * trigger);
+      if (!armed) break;
+      p.trigger[row] = trigger;
+      p.maintenanceFloor[row] = surplusAt(quantity, trigger, maintenanceBps);
+      p.initialFloor[row] = surplusAt(quantity, trigger, this.margin.initial(instrument));
+      maintenanceFloor += p.maintenanceFloor[row];
+      initialFloor += p.initialFloor[row];
     }
+    // The floors are exact: they must prove what the split intended, or the account is watched on every move.
+    armed = armed && a.cash[account] + maintenanceFloor >= 0;
+    a.evaluateEveryMove[account] = armed ? 0 : 1;
+    a.maintenanceFloor[account] = armed ? maintenanceFloor : 0;
+    a.initialFloor[account] = armed ? initialFloor : 0;
+    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
+      const quantity = p.quantity[row];
+      if (quantity === 0) {
+        this.disarmRow(row);
+        continue;
+      }
+      if (!armed) {
+        p.trigger[row] = quantity > 0 ? Infinity : -Infinity;
+        p.maintenanceFloor[row] = 0;
+        p.initialFloor[row] = 0;
+      }
+      this.triggers.set(row, p.instrument[row], quantity > 0, p.trigger[row]);
+    }
+  }
+
+  /**
+   * Checks what the lazy margin evaluation relies on (O(rows): tests and verification only):
+   * every non-flat margin row is on its ladder; an armed account's floors are the exact sums
+   * of its rows' floors at their triggers, prove it above maintenance, and no trigger is
+   * crossed by the current mark; an account evaluated on every move has infinite triggers.
+   */
+  verifyMarginFloors(): void {
+    const a = this.accounts;
+    const p = this.positions;
+    for (let account = 1; account <= a.maxAccounts; account++) {
+      if (a.status[account] === 0 || !this.isMargin(account)) continue;
+      const armed = a.evaluateEveryMove[account] === 0;
+      let maintenanceFloor = 0;
+      let initialFloor = 0;
+      for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
+        const quantity = p.quantity[row];
+        const isLong = quantity > 0;
+        const where = `account ${account} row ${row} (quantity ${quantity}, trigger ${p.trigger[row]})`;
+        if (quantity === 0) {
+          if (this.triggers.holds(row, true) || this.triggers.holds(row, false)) throw new Error(`margin: flat ${where} is on a ladder`);
+          continue;
+        }
+        if (!this.triggers.holds(row, isLong)) throw new Error(`margin: ${where} is not on its ladder`);
+        if (!armed) {
+          if (p.trigger[row] !== (isLong ? Infinity : -Infinity)) throw new Error(`margin: ${where} of an account watched on every move`);
+          continue;
+        }
+        const instrument = p.instrument[row];
+        const mark = this.mark(instrument);
+        if (isLong ? !(p.trigger[row] < mark) : !(p.trigger[row] > mark)) throw new Error(`margin: ${where} is crossed at mark ${mark}`);
+        if (p.maintenanceFloor[row] !== surplusAt(quantity, p.trigger[row], this.margin.maintenance(instrument))) throw new Error(`margin: ${where} maintenance floor`);
+        if (p.initialFloor[row] !== surplusAt(quantity, p.trigger[row], this.margin.initial(instrument))) throw new Error(`margin: ${where} initial floor`);
+        maintenanceFloor += p.maintenanceFloor[row];
+        initialFloor += p.initialFloor[row];
+      }
+      if (!armed) continue;
+      if (maintenanceFloor !== a.maintenanceFloor[account] || initialFloor !== a.initialFloor[account]) {
+        throw new Error(`margin: account ${account} floors ${a.maintenanceFloor[account]} / ${a.initialFloor[account]}, rows add up to ${maintenanceFloor} / ${initialFloor}`);
+      }
+      if (a.cash[account] + maintenanceFloor < 0) throw new Error(`margin: account ${account} armed but its floors do not cover maintenance`);
+    }
+  }
+
+  /** A flat row has no trigger and adds nothing to the floors. */
+  private disarmRow(row: number): void {
+    const p = this.positions;
+    this.triggers.remove(row);
+    p.trigger[row] = 0;
+    p.maintenanceFloor[row] = 0;
+    p.initialFloor[row] = 0;
   }
 
   private checkMargin(account: number): void {
@@ -540,7 +773,10 @@ export class RiskEngine implements RiskLayer {
     const a = this.accounts;
     this.refreshRows(account);
     const equity = a.cash[account] + a.marketValue[account];
-    if (equity < a.maintenanceRequirement[account]) a.marginCalled[account] = 1;
+    if (equity < a.maintenanceRequirement[account]) {
+      a.marginCalled[account] = 1;
+      this.armAccount(account); // called: watched on every move until the call ends
+    }
   }
 
   // ------------------------------------------------------------ settlement
@@ -827,6 +1063,39 @@ export class RiskEngine implements RiskLayer {
   rebuildIndexes(): void {
     this.positions.rebuildIndex();
     this.cashReferences.rebuild();
+    // The ladders are derived from the rows' triggers: every non-flat margin row is on its instrument's.
+    const p = this.positions;
+    this.triggers.clear();
+    for (let row = 0; row < p.used; row++) {
+      const quantity = p.quantity[row];
+      if (quantity !== 0 && this.isMargin(p.account[row])) this.triggers.set(row, p.instrument[row], quantity > 0, p.trigger[row]);
+    }
   }
 }
 
+
+/** Sorts the first `count` entries of `values` in descending order, in place (heapsort: no allocation, no recursion). */
+function sortDescending(values: Int32Array, count: number): void {
+  // A min-heap: moving the minimum to the end again and again leaves the prefix descending.
+  for (let i = (count >> 1) - 1; i >= 0; i--) siftDownMin(values, i, count);
+  for (let end = count - 1; end > 0; end--) {
+    const first = values[0];
+    values[0] = values[end];
+    values[end] = first;
+    siftDownMin(values, 0, end);
+  }
+}
+
+function siftDownMin(values: Int32Array, start: number, end: number): void {
+  let parent = start;
+  for (;;) {
+    let child = 2 * parent + 1;
+    if (child >= end) return;
+    if (child + 1 < end && values[child + 1] < values[child]) child++;
+    if (values[parent] <= values[child]) return;
+    const swap = values[parent];
+    values[parent] = values[child];
+    values[child] = swap;
+    parent = child;
+  }
+}

@@ -15,7 +15,13 @@ import { createHash } from 'node:crypto';
 import { Matcher, EngineOptions } from './matcher';
 import { NO_SLOT, OrderStatus } from './order-pool';
 
-export const STATE_IMAGE_VERSION = 1;
+/**
+ * Layout version of the image; bumped whenever a part is added, removed or changes meaning.
+ * 2: client order ids as tagged 64-word rings (clientOrderIds.tags added, bits resized).
+ * 3: margin floors (positions.maintenanceFloor / initialFloor, accounts.maintenanceFloor /
+ *    initialFloor / evaluateEveryMove); triggers are integer marks.
+ */
+export const STATE_IMAGE_VERSION = 3;
 
 type Typed = Float64Array | Int32Array | Uint8Array;
 

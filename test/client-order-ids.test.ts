@@ -54,3 +54,30 @@ test('ids skipped by a jump are not remembered, even where older ids left their 
   for (let id = 2500 - B + 1; id <= 2000; id++) assert.equal(ids.has(1, id), true, `id ${id} is within the window`);
   assert.equal(ids.has(1, 2500 - B), false, 'just below the window: forgotten');
 });
+
+test('the ids just below the highest may span 33 blocks of 32: none of them shares a ring word', () => {
+  const ids = new ClientOrderIds(2, 16);
+  const highest = 32 * 40; // first id of block 40: the window (highest - B, highest] starts in block 8
+  for (let id = highest - B + 1; id <= highest; id++) ids.add(1, id);
+  for (let id = highest - B + 1; id <= highest; id++) assert.equal(ids.has(1, id), true, `id ${id} is within the window`);
+  assert.equal(ids.has(1, highest - B), false, 'never used');
+  // Sliding up in steps of 7: after each step exactly the used ids of the window are remembered.
+  const used = new Set<number>();
+  for (let id = highest - B + 1; id <= highest; id++) used.add(id);
+  for (let id = highest + 7; id <= highest + 3 * B; id += 7) {
+    ids.add(1, id);
+    used.add(id);
+    for (let probe = id - B - 40; probe <= id; probe++) {
+      assert.equal(ids.has(1, probe), probe > id - B && used.has(probe), `id ${probe} with highest ${id}`);
+    }
+  }
+});
+
+test('a re-tagged word forgets the old block and only it', () => {
+  const ids = new ClientOrderIds(2, 16);
+  ids.add(1, 5); // block 0, word 0
+  ids.add(1, 64 * 32 + 9); // block 64 re-tags word 0; id 5 is far out of the window anyway
+  assert.equal(ids.has(1, 64 * 32 + 9), true);
+  assert.equal(ids.has(1, 64 * 32 + 5), false, 'bit 5 of the old block does not leak into the new one');
+  assert.equal(ids.has(1, 5), false);
+});

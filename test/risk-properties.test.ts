@@ -13,7 +13,7 @@ import { CollectingSink, encodeCommand } from '../core/record-objects';
 import { cutImage, restoreImage, stateHash, verifyIntegrity } from '../core/state-image';
 import { AccountType } from '../core/codes';
 import { NO_SLOT } from '../core/order-pool';
-import { riskFlow } from './helpers/risk-flow';
+import { marginStressFlow, riskFlow } from './helpers/risk-flow';
 import { FlowCommand } from './helpers/random-flow';
 
 const limits = { maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 8192, maxPositions: 1024, maxPendingSettlements: 1024, cashReferenceWindow: 8192 };
@@ -83,6 +83,51 @@ test('cash and shares are conserved; holds add up; cash accounts never overspend
     }),
     { numRuns: 20, seed: 7 },
   );
+});
+
+test('margin floors and trigger ladders hold after every command of harsh margin streams', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1e9 }), (seed) => {
+      const { matcher, risk } = engine();
+      for (const c of marginStressFlow(seed, 1500)) {
+        apply(matcher, c);
+        risk.verifyMarginFloors();
+      }
+      verifyIntegrity(matcher);
+    }),
+    { numRuns: 15, seed: 23 },
+  );
+});
+
+test('lazy margin evaluation is unobservable: the same events as evaluating every holder on every move', () => {
+  const streams: Array<[string, (seed: number) => FlowCommand[]]> = [
+    ['risk flow', (seed) => riskFlow(seed, 1500)],
+    ['margin stress flow', (seed) => marginStressFlow(seed, 3000)],
+  ];
+  let marginCalls = 0;
+  let liquidations = 0;
+  for (const [name, flow] of streams) {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), (seed) => {
+        const lazy = engine();
+        const exhaustiveSink = new CollectingSink();
+        const exhaustive = new Matcher({ limits, risk: new RiskEngine(undefined, { exhaustiveMargin: true }), sink: exhaustiveSink });
+        for (const c of flow(seed)) {
+          apply(lazy.matcher, c);
+          apply(exhaustive, c);
+        }
+        const raw = (s: CollectingSink) => Buffer.concat(s.records.map((r) => Buffer.from(r.buffer))).toString('hex');
+        assert.equal(raw(lazy.sink), raw(exhaustiveSink), `${name}, seed ${seed}`);
+        for (const e of lazy.sink.take()) {
+          if (e.type === 'MarginCall') marginCalls++;
+          if (e.type === 'LiquidationStarted') liquidations++;
+        }
+      }),
+      { numRuns: 25, seed: 31 },
+    );
+  }
+  // The streams must actually exercise the margin machinery.
+  assert.ok(marginCalls > 20 && liquidations > 20, `margin calls ${marginCalls}, liquidations ${liquidations}`);
 });
 
 test('snapshot at a random point + replay gives the same events, balances and state hash', () => {
