@@ -48,12 +48,24 @@ describe('broker margin accounts', { timeout: 60_000 }, () => {
     const bought = await dana.call('POST', '/api/orders', { symbol: 'ACME', side: 'buy', price: 10_000, quantity: 150, timeInForce: 'IOC' });
     assert.equal(bought.body.order?.status, 'filled', JSON.stringify(bought.body));
 
+    // Buying power as the core counts it: equity above the initial requirement (50 %).
+    const before = await until(async () => {
+      const p = (await dana.call('GET', '/api/portfolio')).body.portfolio;
+      return p.positions.length === 1 ? p : undefined;
+    }, 'the position');
+    assert.equal(before.accountType, 'margin', JSON.stringify(before));
+    assert.equal(before.buyingPower, before.cash + 1_500_000 - 750_000, JSON.stringify(before));
+    assert.equal(before.withdrawable, Math.max(0, Math.min(before.cash - before.unsettledCash - before.reserved, before.buyingPower)));
+
     // 90 % maintenance on ACME: 13,500 required against ~10,000 of equity.
     ops.send('SetMarginParameters', { instrument: 1, initialBasisPoints: 9500, maintenanceBasisPoints: 9000, liquidationBasisPoints: 100 });
     await ops.next((m) => m.type === 'MarginParametersSet');
     const call = await until(async () => (await dana.call('GET', '/api/notifications')).body.notifications.find((n: any) => n.kind === 'margin_call'), 'the margin call');
     assert.match(call.message, /^Margin call: equity .* is below the maintenance requirement 13500\.00/);
     assert.equal(call.data.requirement, 1_350_000);
+    const after = (await dana.call('GET', '/api/portfolio')).body.portfolio;
+    assert.equal(after.buyingPower, after.cash + 1_500_000 - 1_425_000, 'the new initial margin (95 %) is applied');
+    assert.equal(after.withdrawable, 0);
     await until(async () => (pushed.some((m) => m.type === 'notification' && m.notification?.kind === 'margin_call') ? true : undefined), 'the pushed margin call');
     ws.close();
   });

@@ -154,6 +154,9 @@ describe('broker withdrawals', { timeout: 60_000 }, () => {
     const proceeds = 100_000 - sale.fee;
     assert.equal(p.unsettledCash, proceeds);
     assert.equal(p.settledCash, p.cash - proceeds);
+    assert.equal(p.accountType, 'cash');
+    assert.equal(p.withdrawable, p.cash - proceeds - p.reserved, 'settled, unheld cash');
+    assert.equal(p.buyingPower, p.withdrawable, 'a cash account buys with settled cash only');
     assert.equal((await alice.call('POST', '/api/withdrawals', { amount: p.cash, bankReference: bank, requestId: 'alice-w-0006' })).body.error.reason, 'INSUFFICIENT_FUNDS');
     const settled = await alice.call('POST', '/api/withdrawals', { amount: p.cash - 100_000, bankReference: bank, requestId: 'alice-w-0007' });
     assert.equal(settled.status, 201, JSON.stringify(settled.body));

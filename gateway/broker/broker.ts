@@ -163,6 +163,16 @@ export class Broker implements Service {
     return found;
   }
 
+  /**
+   * The core moves an order's hold without an event when a fill shrinks it (only CashReserved /
+   * CashReleased carry the total), so `reserved` can stay high after fills. An account with no
+   * working order holds nothing, exactly: then the read model says so.
+   */
+  private releaseHoldsIfIdle(userId: number, account: number): void {
+    const store = this.store!;
+    if (store.orders(userId, { status: 'open' }, 1).length === 0) store.setReserved(account, 0);
+  }
+
   /** Cash plus positions at the last trade prices (the portfolio's equity). */
   equityOf(account: number): number {
     const store = this.store!;
@@ -674,6 +684,7 @@ export class Broker implements Service {
           const leaves = w[o + leavesWord];
           const filled = order.filled + quantity;
           store.updateOrder(order.id, { filled, leaves, notional: order.notional + price * quantity, status: leaves === 0 ? 'filled' : 'partially_filled' }, now);
+          if (leaves === 0) this.releaseHoldsIfIdle(order.user_id, order.account);
           store.addExecution({ order_id: order.id, user_id: order.user_id, symbol: order.symbol, side: order.side, price, quantity, fee: w[o + feeWord], liquidity, sequence: w[o + EventHeader.sequence], created_at: now });
           this.pushOrder(order.id);
           this.notify(order.user_id, 'fill', `${order.side === 'buy' ? 'Bought' : 'Sold'} ${quantity} ${order.symbol} at ${money(price)}${leaves === 0 ? ' (filled)' : ` (${leaves} left)`}`,
@@ -720,6 +731,7 @@ export class Broker implements Service {
         const reasonCode = w[o + at.reason];
         const reason = nameOf(CancelReason, reasonCode);
         store.updateOrder(order.id, { status: reason === 'EXPIRED' ? 'expired' : 'canceled', leaves: 0, reason }, now);
+        this.releaseHoldsIfIdle(order.user_id, order.account);
         this.pushOrder(order.id);
         this.settle(`cancel:${order.exchange_order_id}`, { ok: true });
         return;
@@ -802,6 +814,9 @@ export class Broker implements Service {
         this.push(userId, { type: 'portfolio' });
         return;
       }
+      case E.MarginParametersSet.code:
+        store.setInitialMargin(w[o + E.MarginParametersSet.at.instrument], w[o + E.MarginParametersSet.at.initialBasisPoints]);
+        return;
       case E.TradingDayEnded.code:
         store.setTradeDate(w[o + E.TradingDayEnded.at.tradeDate]);
         return;

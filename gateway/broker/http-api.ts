@@ -4,6 +4,7 @@
  * the session (HttpOnly cookie or bearer token) and reads only the caller's rows;
  * back-office endpoints need the exchange's admin token.
  */
+import { DEFAULT_INITIAL_BPS } from '../../core/margin';
 import http from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -508,17 +509,19 @@ export class BrokerHttp {
 
   private portfolio(u: UserRow): Record<string, unknown> {
     const store = this.broker.store!;
-    if (u.account === null) return { account: null, cash: 0, settledCash: 0, unsettledCash: 0, reserved: 0, available: 0, positions: [], marketValue: 0, equity: 0, unrealizedPnl: 0, realizedPnl: 0 };
+    if (u.account === null) return { account: null, accountType: null, cash: 0, settledCash: 0, unsettledCash: 0, reserved: 0, available: 0, buyingPower: 0, withdrawable: 0, positions: [], marketValue: 0, equity: 0, unrealizedPnl: 0, realizedPnl: 0 };
     const cash = store.cash(u.account);
     const unsettled = store.unsettledProceeds(u.account);
     let marketValue = 0;
     let unrealized = 0;
     let realized = 0;
+    let initialRequirement = 0;
     const positions = store.positions(u.account).filter((p) => p.quantity !== 0 || p.realized_pnl !== 0).map((p) => {
       const instrument = this.broker.instrumentById(p.instrument);
       const last = this.broker.lastPrice.get(p.instrument) ?? 0;
       const value = p.quantity * last;
       const pnl = value - p.cost_basis;
+      initialRequirement += Math.ceil((Math.abs(p.quantity) * last * store.initialMargin(p.instrument, DEFAULT_INITIAL_BPS)) / 10_000);
       marketValue += value;
       unrealized += pnl;
       realized += p.realized_pnl;
@@ -528,9 +531,14 @@ export class BrokerHttp {
         unrealizedPnl: pnl, realizedPnl: p.realized_pnl,
       };
     });
+    // As the core decides them (core/risk-engine.ts buyingPower / withdrawable): a cash account commits and
+    // withdraws settled, unheld cash; a margin account commits its equity above the initial requirement.
+    const margin = store.kycOf(u.id)?.account_type === 'margin';
+    const settledFree = cash.balance - unsettled - cash.reserved;
+    const buyingPower = margin ? cash.balance + marketValue - initialRequirement - cash.reserved : settledFree;
     return {
-      account: u.account, cash: cash.balance, settledCash: cash.balance - unsettled, unsettledCash: unsettled, reserved: cash.reserved,
-      available: cash.balance - cash.reserved, positions, marketValue,
+      account: u.account, accountType: margin ? 'margin' : 'cash', cash: cash.balance, settledCash: cash.balance - unsettled, unsettledCash: unsettled, reserved: cash.reserved,
+      available: cash.balance - cash.reserved, buyingPower, withdrawable: Math.max(0, margin ? Math.min(settledFree, buyingPower) : settledFree), positions, marketValue,
       equity: cash.balance + marketValue, unrealizedPnl: unrealized, realizedPnl: realized,
     };
   }

@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS executions (
   sequence INTEGER NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_user ON executions(user_id, id);
 CREATE TABLE IF NOT EXISTS cash (account INTEGER PRIMARY KEY, balance INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0);
+-- Initial margin per instrument as the core's MarginParametersSet events set it (instrument 0: the default).
+CREATE TABLE IF NOT EXISTS margin_parameters (instrument INTEGER PRIMARY KEY, initial_bps INTEGER NOT NULL);
 -- Sale proceeds (net of fees) awaiting settlement, per account, instrument and settlement trade date (the core's rule).
 CREATE TABLE IF NOT EXISTS unsettled_proceeds (
   account INTEGER NOT NULL, instrument INTEGER NOT NULL, settle_date INTEGER NOT NULL, amount INTEGER NOT NULL,
@@ -510,6 +512,16 @@ export class BrokerStore {
   /** A Settled event: the proceeds due on that date for the position are settled. */
   settleProceeds(account: number, instrument: number, settleDate: number): void {
     this.db.prepare('DELETE FROM unsettled_proceeds WHERE account = ? AND instrument = ? AND settle_date = ?').run(account, instrument, settleDate);
+  }
+
+  setInitialMargin(instrument: number, basisPoints: number): void {
+    this.db.prepare('INSERT INTO margin_parameters (instrument, initial_bps) VALUES (?, ?) ON CONFLICT(instrument) DO UPDATE SET initial_bps = excluded.initial_bps').run(instrument, basisPoints);
+  }
+
+  /** Initial margin basis points of an instrument (its own, else the default's, else the core's default). */
+  initialMargin(instrument: number, fallback: number): number {
+    const row = this.db.prepare('SELECT initial_bps FROM margin_parameters WHERE instrument IN (?, 0) ORDER BY instrument DESC LIMIT 1').get(instrument) as { initial_bps: number } | undefined;
+    return row?.initial_bps ?? fallback;
   }
 
   unsettledProceeds(account: number): number {

@@ -339,7 +339,7 @@ function renderPortfolio() {
       el('td', { class: 'num last' }, money(last)), el('td', { class: `num pnl ${pnl >= 0 ? 'up' : 'down'}` }, money(pnl)), el('td', { class: 'num' }, money(p.realizedPnl)));
   });
   $('cash').replaceChildren(
-    el('div', {}, `Cash ${money(portfolio.cash)} (settled ${money(portfolio.settledCash)}, unsettled ${money(portfolio.unsettledCash)}) · available ${money(portfolio.available)} · equity `, el('span', { id: 'equity' }, money(portfolio.cash + marketValue))),
+    el('div', {}, `Cash ${money(portfolio.cash)} (settled ${money(portfolio.settledCash)}, unsettled ${money(portfolio.unsettledCash)}) · buying power ${money(portfolio.buyingPower)} · withdrawable ${money(portfolio.withdrawable)} · equity `, el('span', { id: 'equity' }, money(portfolio.cash + marketValue))),
     el('div', {}, 'Unrealized P&L ', el('span', { class: unrealized >= 0 ? 'up' : 'down', id: 'unrealized' }, money(unrealized)), ' · realized ', money(portfolio.realizedPnl)));
   $('positions').querySelector('tbody').replaceChildren(...rows);
 }
