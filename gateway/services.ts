@@ -17,6 +17,9 @@ import { MarketDataEndpointOptions, resolveMarketDataOptions } from './market-da
 import type { ApiKeySpec } from './session/key-registry';
 import { brokerService } from './broker/broker';
 
+/** How long dispose() waits for a worker to finish draining the outbound ring before ending it. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
 /** Unsent bytes a client may accumulate before it is disconnected as a slow consumer. */
 export const MAX_CLIENT_BUFFERED_BYTES = 8 << 20;
 
@@ -34,6 +37,8 @@ export function apiKeys(config: ExchangeConfig): ApiKeySpec[] {
  */
 class WorkerService implements Service {
   private worker?: Worker;
+  private drained = false;
+  private onDrained?: () => void;
   private stats?: GatewayStats;
   private marketData?: MarketDataStats;
 
@@ -51,6 +56,10 @@ class WorkerService implements Service {
     return new Promise((resolve, reject) => {
       worker.on('message', (message: { type: string; message?: string; level?: string }) => {
         if (message.type === 'listening') resolve();
+        if (message.type === 'drained') {
+          this.drained = true;
+          this.onDrained?.();
+        }
         if (message.type === 'stats') {
           if ((message as { kind?: string }).kind === 'market-data') this.marketData = message as unknown as MarketDataStats;
           else this.stats = message as unknown as GatewayStats;
@@ -94,8 +103,20 @@ class WorkerService implements Service {
     });
   }
 
+  /** After the core stopped: let the worker finish draining the ring (a gateway then saves its checkpoint), then end it. */
   async dispose(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (worker === undefined) return;
+    if (!this.drained) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+        this.onDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    await worker.terminate();
   }
 }
 

@@ -57,6 +57,18 @@ export interface AccountValuation {
 const E = Events;
 const CLIENT_KEY = 2 ** 32;
 
+/** The read model as plain data (gateway checkpoints, order-entry/gateway-checkpoint.ts). */
+export interface SavedAccountViews {
+  orders: OrderView[];
+  byClientOrderId: Array<[number, number]>;
+  finished: number[];
+  finishedCount: number;
+  finishedHead: number;
+  accounts: Array<[number, { cash: number; reserved: number; type: number; status: number; positions: PositionView[] }]>;
+  marks: Array<[number, { mark: number; tick: number }]>;
+  maintenanceBps: Array<[number, number]>;
+}
+
 export class AccountViews {
   private readonly orders = new Map<number, OrderView>();
   private readonly byClientOrderId = new Map<number, number>();
@@ -71,6 +83,35 @@ export class AccountViews {
   private readonly maintenanceBps = new Map<number, number>([[0, DEFAULT_MAINTENANCE_BPS]]);
 
   constructor(private readonly tracked: (account: number) => boolean) {}
+
+  save(): SavedAccountViews {
+    return {
+      orders: [...this.orders.values()],
+      byClientOrderId: [...this.byClientOrderId],
+      finished: Array.from(this.finished.subarray(0, this.finishedCount)), // the ring is filled from 0 before it wraps
+      finishedCount: this.finishedCount,
+      finishedHead: this.finishedHead,
+      accounts: [...this.accounts].map(([id, v]) => [id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: [...v.positions.values()] }]),
+      marks: [...this.marks].map(([id, m]) => [id, { ...m }]),
+      maintenanceBps: [...this.maintenanceBps],
+    };
+  }
+
+  /** Back to a saved state (these views must be fresh). */
+  restore(saved: SavedAccountViews): void {
+    if (this.orders.size !== 0 || this.accounts.size !== 0) throw new Error('account views: restore into used views');
+    for (const order of saved.orders) this.orders.set(order.orderId, { ...order });
+    for (const [key, orderId] of saved.byClientOrderId) this.byClientOrderId.set(key, orderId);
+    if (saved.finished.length > FINISHED_ORDERS_REMEMBERED) throw new RangeError('account views: more finished orders than remembered');
+    this.finished.set(saved.finished);
+    this.finishedCount = saved.finishedCount;
+    this.finishedHead = saved.finishedHead;
+    for (const [id, v] of saved.accounts) {
+      this.accounts.set(id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: new Map(v.positions.map((p) => [p.instrument, { ...p }])) });
+    }
+    for (const [id, m] of saved.marks) this.marks.set(id, { ...m });
+    for (const [id, bps] of saved.maintenanceBps) this.maintenanceBps.set(id, bps);
+  }
 
   apply(w: Float64Array, o: number): void {
     switch (w[o]) {

@@ -94,6 +94,25 @@ export class SequenceIndex {
   eventSequence(c: number): number {
     return this.entries[c % this.entries.length];
   }
+
+  /** The held entries, oldest first, and how many were ever added (a checkpoint). */
+  save(): { count: number; held: number[] } {
+    const held: number[] = [];
+    for (let c = this.firstHeld; c < this.count; c++) held.push(this.eventSequence(c));
+    return { count: this.count, held };
+  }
+
+  /** Back to a saved state (this index must be fresh). */
+  restore(saved: { count: number; held: number[] }): void {
+    if (this.count !== 0) throw new Error('sequence index: restore into a used index');
+    if (!Number.isSafeInteger(saved.count) || saved.held.length > saved.count || saved.held.length > this.capacity) throw new RangeError('sequence index: a saved state that does not fit');
+    let size = this.entries.length;
+    while (size < saved.held.length) size *= 2;
+    this.entries = new Float64Array(Math.min(this.capacity, Math.max(size, this.entries.length)));
+    const first = saved.count - saved.held.length;
+    for (let i = 0; i < saved.held.length; i++) this.entries[(first + i) % this.entries.length] = saved.held[i]!;
+    this.count = saved.count;
+  }
 }
 
 /** One API key served by this gateway: its counters (shared with its SessionRecord), index and recent bytes. */

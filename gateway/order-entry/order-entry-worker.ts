@@ -38,6 +38,7 @@ import { AccountViews } from './account-view';
 import { KeyRouting, KeyStream } from './key-routing';
 import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
 import { ScanReport, scanJournal } from './sequence-scan';
+import { restoreCheckpoint, saveCheckpoint } from './gateway-checkpoint';
 import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
 import { OrderStatusCode } from '../protocol/session-schema';
 import * as hdr from 'hdr-histogram-js';
@@ -669,13 +670,19 @@ parentPort!.on('message', (message: { type: string }) => {
 async function main(): Promise<void> {
   const log = (message: string) => parentPort!.postMessage({ type: 'log', level: 'info', message });
   const rate = (r: ScanReport) => Math.round(r.events / Math.max(r.millis, 1) * 1000);
+  const restored = await restoreCheckpoint(data.journalPath, data.gatewayId, data.recoveredSequence, routing, views);
+  if (restored.reason !== undefined) log(`gateway ${data.gatewayId}: scanning the whole journal (${restored.reason})`);
   const scanned = await scanJournal(data.journalPath, data.recoveredSequence, routing, (words, offset) => views.apply(words, offset), (r) => {
-    log(`gateway ${data.gatewayId}: numbering session sequences, event ${r.events} of ${data.recoveredSequence} (${rate(r)} events/s)`);
-  });
+    log(`gateway ${data.gatewayId}: numbering session sequences, event ${r.fromSequence + r.events - 1} of ${data.recoveredSequence} (${rate(r)} events/s)`);
+  }, restored.eventSequence + 1);
   log(`gateway ${data.gatewayId}: session sequences of ${routing.streams.length} keys from ${scanned.events} journal events `
-    + `(${scanned.records} records, ${scanned.messages} messages) in ${Math.round(scanned.millis)} ms, ${rate(scanned)} events/s`);
+    + `(${scanned.fromSequence}..${data.recoveredSequence}; ${scanned.records} records, ${scanned.messages} messages) in ${Math.round(scanned.millis)} ms, ${rate(scanned)} events/s`);
   listen();
   await pumpOutbound();
+  // Drained: everything routed is in the journal. The next start scans only what comes after.
+  if (await saveCheckpoint(data.journalPath, data.gatewayId, expectedEvent - 1, routing, views)) {
+    log(`gateway ${data.gatewayId}: checkpoint of session sequences at event ${expectedEvent - 1}`);
+  }
 }
 
 main().then(

@@ -20,6 +20,8 @@ import { COMMAND_CLIENT_SEQUENCE_WORD, originKeyId } from './command-stamp';
 export const SCAN_PROGRESS_INTERVAL_MS = 2000;
 
 export interface ScanReport {
+  /** First event scanned (1, or after a checkpoint's event). */
+  fromSequence: number;
   events: number;
   records: number;
   /** Messages numbered, over all keys. */
@@ -38,14 +40,16 @@ export async function scanJournal(
   routing: KeyRouting,
   each: (words: Float64Array, offset: number) => void,
   onProgress: (report: ScanReport) => void = () => {},
+  /** Start here instead of at 1: the routing and the read model already hold every event before it (a checkpoint). */
+  fromSequence = 1,
 ): Promise<ScanReport> {
   const started = performance.now();
-  const report: ScanReport = { events: 0, records: 0, messages: 0, millis: 0 };
-  if (toSequence === 0) return report;
-  let expected = 1;
+  const report: ScanReport = { fromSequence, events: 0, records: 0, messages: 0, millis: 0 };
+  if (toSequence < fromSequence) return report;
+  let expected = fromSequence;
   let lastProgress = started;
   const recipients = routing.recipients;
-  const pages = new JournalPages(journalPath, 1, SCAN_PAGE_RECORDS);
+  const pages = new JournalPages(journalPath, fromSequence, SCAN_PAGE_RECORDS);
   try {
     for (let page = pages.next(); page !== null && expected <= toSequence; page = pages.next()) {
       const words = page.events;
@@ -71,7 +75,7 @@ export async function scanJournal(
         }
         report.records++;
       }
-      report.events = expected - 1;
+      report.events = expected - fromSequence;
       const now = performance.now();
       if (now - lastProgress >= SCAN_PROGRESS_INTERVAL_MS) {
         lastProgress = now;

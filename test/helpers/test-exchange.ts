@@ -27,6 +27,8 @@ export async function startTestExchange(
   dataDirectory?: string,
   /** The supervisor's clock (time commands, calendar), an EventStoreDB client, ...: the real ones by default. */
   extras: SupervisorExtras = {},
+  /** The supervisor's logger (threads' log lines included); silent by default. */
+  log: pino.Logger = pino({ level: 'silent' }),
 ): Promise<TestExchange> {
   const config = defaultConfig();
   const base = nextPort;
@@ -39,7 +41,6 @@ export async function startTestExchange(
   });
   validateConfig(config);
   const fatal: string[] = [];
-  const log = pino({ level: 'silent' });
   let supervisor: Supervisor | undefined = undefined;
   supervisor = new Supervisor(config, log, gatewayServices(config, log, (who, message) => {
     fatal.push(`${who}: ${message}`);

@@ -1,0 +1,109 @@
+/**
+ * A gateway's start-up scan state, saved when it stops: every served key's message count,
+ * sparse index and last client sequence, and the query read model, as of journal event E.
+ * The next start restores it and scans only events E+1.. instead of the whole journal (the
+ * scan grows with the journal: ~1M events/s, so a busy month would cost minutes).
+ *
+ * A checkpoint is valid forever for the history it describes (the journal is append-only),
+ * so a crash after it costs only the longer tail scan. It is used only when it provably
+ * describes this journal and this gateway: same format version, the same served keys with
+ * the same accounts (the routing's input), E at or below the recovered sequence, and the
+ * journal record ending at E carrying the hash the checkpoint recorded. Anything else is
+ * reported and the gateway scans from event 1, which is always correct.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { readJournalFile } from '../../journal/sqlite-journal';
+import type { AccountViews, SavedAccountViews } from './account-view';
+import type { KeyRouting } from './key-routing';
+
+export const GATEWAY_CHECKPOINT_VERSION = 1;
+
+interface SavedStream {
+  keyId: number;
+  account: number;
+  nextServerSequence: number;
+  lastClientSequence: number;
+  index: { count: number; held: number[] };
+}
+
+interface GatewayCheckpoint {
+  version: number;
+  /** The last journal event the state includes. */
+  eventSequence: number;
+  /** Hash (hex) of the journal record ending at eventSequence. */
+  recordHash: string;
+  streams: SavedStream[];
+  views: SavedAccountViews;
+}
+
+export function checkpointPath(journalPath: string, gatewayId: number): string {
+  return path.join(path.dirname(journalPath), `gateway-${gatewayId}.checkpoint.json`);
+}
+
+/** Hash (hex) of the record ending exactly at `sequence`, or undefined when no record ends there. */
+async function recordHashAt(journalPath: string, sequence: number): Promise<string | undefined> {
+  for await (const record of readJournalFile(journalPath, sequence)) {
+    return record.lastSequence === sequence ? Buffer.from(record.hash).toString('hex') : undefined;
+  }
+  return undefined;
+}
+
+/** Saves the state as of event `eventSequence` (atomic: a temporary file renamed over the old one). */
+export async function saveCheckpoint(journalPath: string, gatewayId: number, eventSequence: number, routing: KeyRouting, views: AccountViews): Promise<boolean> {
+  if (eventSequence === 0) return false;
+  const recordHash = await recordHashAt(journalPath, eventSequence);
+  if (recordHash === undefined) return false; // not a record boundary the journal holds: nothing safe to save
+  const checkpoint: GatewayCheckpoint = {
+    version: GATEWAY_CHECKPOINT_VERSION,
+    eventSequence,
+    recordHash,
+    streams: routing.streams.map((s) => ({
+      keyId: s.keyId, account: s.account, nextServerSequence: s.nextServerSequence, lastClientSequence: s.lastClientSequence, index: s.index.save(),
+    })),
+    views: views.save(),
+  };
+  const file = checkpointPath(journalPath, gatewayId);
+  writeFileSync(`${file}.tmp`, JSON.stringify(checkpoint));
+  renameSync(`${file}.tmp`, file);
+  return true;
+}
+
+/**
+ * Restores the newest checkpoint into fresh `routing` and `views` when it is valid for this
+ * journal, key table and recovered sequence: returns the event it includes (scan from the
+ * next one), or 0 with the reason it was not used.
+ */
+export async function restoreCheckpoint(
+  journalPath: string,
+  gatewayId: number,
+  recoveredSequence: number,
+  routing: KeyRouting,
+  views: AccountViews,
+): Promise<{ eventSequence: number; reason?: string }> {
+  const file = checkpointPath(journalPath, gatewayId);
+  if (!existsSync(file)) return { eventSequence: 0, reason: 'no checkpoint' };
+  let checkpoint: GatewayCheckpoint;
+  try {
+    checkpoint = JSON.parse(readFileSync(file, 'utf8')) as GatewayCheckpoint;
+  } catch (error) {
+    return { eventSequence: 0, reason: `unreadable checkpoint: ${(error as Error).message}` };
+  }
+  if (checkpoint.version !== GATEWAY_CHECKPOINT_VERSION) return { eventSequence: 0, reason: `checkpoint format ${checkpoint.version}` };
+  if (!(checkpoint.eventSequence >= 1 && checkpoint.eventSequence <= recoveredSequence)) {
+    return { eventSequence: 0, reason: `checkpoint at ${checkpoint.eventSequence} is beyond the recovered sequence ${recoveredSequence}` };
+  }
+  const keys = (streams: ReadonlyArray<{ keyId: number; account: number }>) => streams.map((s) => `${s.keyId}:${s.account}`).sort().join(',');
+  if (keys(checkpoint.streams) !== keys(routing.streams)) return { eventSequence: 0, reason: 'the served keys or their accounts changed' };
+  if ((await recordHashAt(journalPath, checkpoint.eventSequence)) !== checkpoint.recordHash) {
+    return { eventSequence: 0, reason: `the journal's record at ${checkpoint.eventSequence} is not the one the checkpoint saw` };
+  }
+  for (const saved of checkpoint.streams) {
+    const stream = routing.stream(saved.keyId)!;
+    stream.nextServerSequence = saved.nextServerSequence;
+    stream.lastClientSequence = saved.lastClientSequence;
+    stream.index.restore(saved.index);
+  }
+  views.restore(checkpoint.views);
+  return { eventSequence: checkpoint.eventSequence };
+}
