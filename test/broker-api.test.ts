@@ -7,6 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
@@ -252,6 +254,23 @@ describe('broker API', { timeout: 60_000 }, () => {
     assert.deepEqual((await userB.call('GET', '/api/notifications')).body.notifications, []);
     assert.equal((await userB.call('POST', '/api/orders', { symbol: 'ACME', side: 'buy', price: 10_000, quantity: 1 })).body.error.code, 'BROKER_KYC_REQUIRED');
     assert.deepEqual((await userA.call('GET', '/api/watchlists')).body.watchlists[0].symbols, ['ACME'], 'A\'s watchlist untouched');
+  });
+
+  it('serves the terminal\'s production build: minified scripts and styles, the charting library, security headers', async () => {
+    const source = readFileSync(join(__dirname, '..', '..', 'gateway', 'web', 'static', 'app.js'), 'utf8');
+    const served = await fetch(`${base}/app.js`);
+    assert.equal(served.status, 200);
+    assert.match(served.headers.get('content-type')!, /^text\/javascript/);
+    assert.match(served.headers.get('content-security-policy')!, /script-src 'self'/);
+    const body = await served.text();
+    assert.ok(body.length < source.length * 0.8, `minified (${body.length} of ${source.length} bytes)`);
+    assert.ok(!body.includes('// '), 'no comments left');
+    const page = await (await fetch(`${base}/`)).text();
+    assert.match(page, /<script src="\/dom.js" defer><\/script>/);
+    const library = await fetch(`${base}/vendor/lightweight-charts.js`);
+    assert.equal(library.status, 200);
+    assert.match(await library.text(), /LightweightCharts/);
+    assert.equal((await fetch(`${base}/../package.json`)).status, 404);
   });
 
   it('logout ends the session and closes its live sockets, not those of the user\'s other sessions', async () => {
