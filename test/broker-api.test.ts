@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
+import type { TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 import { searchInstruments } from '../gateway/broker/http-api';
-import { Api, freePort, until, whenConnected } from './helpers/broker-api';
+import { Api, until, whenConnected, startBrokerExchange } from './helpers/broker-api';
 
 describe('broker API', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -23,9 +23,7 @@ describe('broker API', { timeout: 60_000 }, () => {
   const a = () => new Api(base);
 
   before(async () => {
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange());
     maker = exchange.client(2);
     await maker.connect();
   });

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
-import { Api, brokerOf, freePort, newUser } from './helpers/broker-api';
+import type { TestExchange } from './helpers/test-exchange';
+import { Api, brokerOf, newUser, startBrokerExchange } from './helpers/broker-api';
 
 describe('broker password reset and e-mail verification', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -34,9 +34,7 @@ describe('broker password reset and e-mail verification', { timeout: 60_000 }, (
   const login = (email: string, password: string) => anonymous().call('POST', '/api/login', { email, password });
 
   before(async () => {
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange());
   });
 
   after(async () => {

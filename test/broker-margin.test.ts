@@ -6,10 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
+import type { TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
-import { Api, freePort, newUser, until, whenConnected } from './helpers/broker-api';
+import { Api, newUser, until, whenConnected, startBrokerExchange } from './helpers/broker-api';
 
 describe('broker margin accounts', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -17,9 +17,7 @@ describe('broker margin accounts', { timeout: 60_000 }, () => {
   const clients: ExchangeClient[] = [];
 
   before(async () => {
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort, demoFlow: false });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange({ demoFlow: false }));
   });
 
   after(async () => {

@@ -7,8 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
-import { Api, freePort, newUser } from './helpers/broker-api';
+import type { TestExchange } from './helpers/test-exchange';
+import { Api, newUser, startBrokerExchange } from './helpers/broker-api';
 import { base32Decode, totp } from '../gateway/broker/totp';
 
 const STEP_MS = 30_000;
@@ -27,9 +27,7 @@ describe('broker two-factor authentication', { timeout: 90_000 }, () => {
   const login = (email: string, password: string, code?: string) => anonymous().call('POST', '/api/login', { email, password, ...(code === undefined ? {} : { code }) });
 
   before(async () => {
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange());
   });
 
   after(async () => {

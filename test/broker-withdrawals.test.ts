@@ -7,11 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
+import type { TestExchange } from './helpers/test-exchange';
 import { ExchangeClient } from '../gateway/client/exchange-client';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 import { encodeCommand } from '../core/record-objects';
-import { Api, brokerOf, freePort, newUser, until, whenConnected } from './helpers/broker-api';
+import { Api, brokerOf, newUser, until, whenConnected, startBrokerExchange } from './helpers/broker-api';
 
 describe('broker withdrawals', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -27,9 +27,7 @@ describe('broker withdrawals', { timeout: 60_000 }, () => {
   const cash = async (api: Api) => (await api.call('GET', '/api/portfolio')).body.portfolio;
 
   before(async () => {
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange());
     maker = exchange.client(2);
     await maker.connect();
     const a = await newUser(base, 'alice@example.com', { approve: true, adminToken: exchange.config.adminToken });

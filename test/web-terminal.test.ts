@@ -15,11 +15,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startTestExchange, TestExchange } from './helpers/test-exchange';
+import type { TestExchange } from './helpers/test-exchange';
+import { startBrokerExchange } from './helpers/broker-api';
 import { base32Decode, totp } from '../gateway/broker/totp';
 
 // The waitForFunction callbacks run in the page, where document exists.
@@ -28,17 +28,6 @@ declare const document: any;
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR ?? path.join(__dirname, '..', '..', 'test-artifacts');
 const skip = existsSync(CHROMIUM) ? false : 'chromium not installed: apt-get install chromium';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function adminCall(base: string, token: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
   for (let i = 0; i < 50; i++) {
@@ -71,9 +60,7 @@ describe('web terminal in a headless browser', { skip, timeout: 90_000 }, () => 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     for (const file of readdirSync(ARTIFACTS)) if (/^web-terminal-.*\.png$/.test(file)) rmSync(path.join(ARTIFACTS, file));
-    const brokerPort = await freePort();
-    exchange = await startTestExchange({ brokerPort, demoFlow: true });
-    base = `http://127.0.0.1:${brokerPort}`;
+    ({ exchange, base } = await startBrokerExchange({ demoFlow: true }));
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(path.join(os.tmpdir(), 'broker-chromium-'));
     context = await chromium.launchPersistentContext(profile, {

@@ -1,7 +1,8 @@
 /** Helpers for tests that drive the broker's HTTP API (docs/broker-api.md). */
 import net from 'node:net';
 import { Broker } from '../../gateway/broker/broker';
-import type { TestExchange } from './test-exchange';
+import { startTestExchange, TestExchange } from './test-exchange';
+import type { ExchangeConfig } from '../../core/runtime/config';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -84,4 +85,11 @@ export async function newUser(base: string, email: string, options: { approve?: 
   const approved = await whenConnected(() => new Api(base, options.adminToken).call('POST', `/api/admin/kyc/${kyc.body.kyc.id}/approve`));
   if (approved.status !== 200) throw new Error(`approval failed: ${JSON.stringify(approved.body)}`);
   return { api, account: approved.body.kyc.account, userId: signup.body.user.id };
+}
+
+/** A test exchange with its broker on a free port, and the broker's base URL. */
+export async function startBrokerExchange(overrides: Partial<ExchangeConfig> = {}): Promise<{ exchange: TestExchange; base: string }> {
+  const brokerPort = await freePort();
+  const exchange = await startTestExchange({ brokerPort, ...overrides });
+  return { exchange, base: `http://127.0.0.1:${brokerPort}` };
 }
