@@ -25,7 +25,8 @@ import { hostname } from 'node:os';
 import { eventCount, HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
 import { encodedRecordBytesMax, decodeRecord, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
 import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
-import { ChainFaultReason, ChainVerifier, GENESIS_HASH, sealRecord, VerifyResult, verifyChain } from './hash-chain';
+import { ChainFaultReason, ChainVerifier, GENESIS_HASH, VerifyResult, verifyChain } from './hash-chain';
+import { ChainLinkHasher, sealEncodedRecords } from './chain-hasher';
 import {
   checkAppendable, checkReadPosition, DEFAULT_DURABILITY, Durability, DURABILITY_LEVELS, DurabilityWaiters, isJournalError,
   Journal, JournalError, journalError, NOTHING_DURABLE,
@@ -145,6 +146,11 @@ export class SqliteJournal implements Journal {
   private readonly maxTransactionBytes: number;
   private readonly writer = new RecordWriter(WRITER_ARENA_BYTES);
   private readonly insertParameters: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS_PER_ROW);
+  /** The staged rows' records and their [start, end) in the writer, sealed together by insertRows. */
+  private readonly stagedRecords: Array<JournalRecord | undefined> = new Array(ROWS_PER_INSERT);
+  private readonly stagedBounds = new Uint32Array(2 * ROWS_PER_INSERT);
+  private readonly link = new ChainLinkHasher();
+  private readonly headBeforeSeal = new Uint8Array(HASH_BYTES);
   private readonly statements: Statements;
   private readonly waiters = new DurabilityWaiters();
   private pending: JournalRecord[] = [];
@@ -347,8 +353,10 @@ export class SqliteJournal implements Journal {
           this.insertRows(rows);
           rows = 0;
         }
-        const bodyStart = sealRecord(this.writer, record, this.headHash);
-        this.headHash.set(record.hash);
+        const bodyStart = this.writer.writeRecord(record);
+        this.stagedBounds[2 * rows] = bodyStart;
+        this.stagedBounds[2 * rows + 1] = this.writer.position;
+        this.stagedRecords[rows] = record;
         const offset = rows * COLUMNS_PER_ROW;
         this.insertParameters[offset] = record.firstSequence;
         this.insertParameters[offset + 1] = record.lastSequence;
@@ -370,8 +378,22 @@ export class SqliteJournal implements Journal {
     this.counters.events += this.pending[end - 1]!.lastSequence - this.pending[start]!.firstSequence + 1;
   }
 
-  /** Inserts the rows staged in insertParameters (sqlite copies the blobs), then frees the arena. */
+  /**
+   * Seals the staged records into the chain (one native call for all of them, chain-hasher.ts),
+   * inserts their rows (sqlite copies the blobs), then frees the arena.
+   */
   private insertRows(rows: number): void {
+    const bytes = this.writer.bytes;
+    const bounds = this.stagedBounds;
+    this.headBeforeSeal.set(this.headHash);
+    sealEncodedRecords(bytes, bounds, rows, this.headHash, this.link);
+    for (let row = 0; row < rows; row++) {
+      const record = this.stagedRecords[row]!;
+      const end = bounds[2 * row + 1]!;
+      record.previousHash.set(row === 0 ? this.headBeforeSeal : this.stagedRecords[row - 1]!.hash);
+      for (let i = 0; i < HASH_BYTES; i++) record.hash[i] = bytes[end - HASH_BYTES + i]!;
+    }
+    this.stagedRecords.fill(undefined, 0, rows);
     const parameters = this.insertParameters;
     if (rows === ROWS_PER_INSERT) {
       this.statements.insertMany.run(parameters);

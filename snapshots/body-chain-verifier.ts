@@ -14,29 +14,23 @@
  * Hashing the stored bytes directly (instead of re-encoding a decoded record) is both
  * cheaper and at least as strict: for the canonical encoding the two are the same bytes.
  */
-import * as crypto from 'node:crypto';
 import { ChainAnchor, ChainFaultReason, GENESIS_ANCHOR, VerifyResult } from '../journal/hash-chain';
 import { HASH_BYTES } from '../journal/journal-record';
-import { HASH_FIELD_BYTES, RECORD_BYTES_MAX } from '../journal/record-codec';
+import { HASH_FIELD_BYTES } from '../journal/record-codec';
+import { ChainLinkHasher } from '../journal/chain-hasher';
 import { parseRecordBody, RecordBody } from './replay-page';
-
-// One call, no Hash object: ~30% cheaper per record where it exists (Node >= 20.12), as in hash-chain.ts.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
 
 /**
  * recordHash of journal/hash-chain.ts — SHA-256(previousHash || stored body without its hash
- * field) — computed in a reused scratch buffer instead of a fresh one per record.
+ * field) — in reused memory (journal/chain-hasher.ts) instead of a fresh buffer per record.
+ * The digest returned is valid until the next call.
  */
 export class StoredRecordHasher {
-  private scratch = Buffer.allocUnsafe(HASH_BYTES + RECORD_BYTES_MAX);
+  private readonly link = new ChainLinkHasher();
 
-  hash(previousHash: Uint8Array, stored: Uint8Array): Buffer {
-    const length = HASH_BYTES + stored.length - HASH_FIELD_BYTES;
-    if (length > this.scratch.length) this.scratch = Buffer.allocUnsafe(length);
-    this.scratch.set(previousHash, 0);
-    this.scratch.set(stored.subarray(0, stored.length - HASH_FIELD_BYTES), HASH_BYTES);
-    const hashed = this.scratch.subarray(0, length);
-    return oneShotHash !== undefined ? oneShotHash('sha256', hashed, 'buffer') : crypto.createHash('sha256').update(hashed).digest();
+  hash(previousHash: Uint8Array, stored: Uint8Array): Uint8Array {
+    this.link.setHead(previousHash);
+    return this.link.digest(stored, 0, stored.length - HASH_FIELD_BYTES);
   }
 }
 
@@ -108,7 +102,7 @@ export class BodyChainVerifier {
     }
     const computed = this.hasher.hash(this.headHash, row.body);
     if (!equal32(computed, 0, record.bytes, record.hashAt)) return this.fail(record.firstSequence, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
-    this.headHash = computed;
+    this.headHash.set(computed);
     this.expectedSequence = record.lastSequence + 1;
     this.count++;
     return record;

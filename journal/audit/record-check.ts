@@ -19,13 +19,13 @@
  * Hashing the stored bytes of a canonical body equals hashing its re-encoding, so the verdict
  * is the one ChainVerifier gives, only stricter about non-canonical bytes.
  */
-import * as crypto from 'node:crypto';
 import { commandByCode, eventByCode } from '../../core/schema';
 import { ChainAnchor, ChainFaultReason, recordHash } from '../hash-chain';
 import {
   BYTES_PER_WORD, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, recordShapeFault, WORDS_PER_COMMAND, WORDS_PER_EVENT,
 } from '../journal-record';
 import { decodeRecord, encodeRecord, HASH_FIELD_BYTES } from '../record-codec';
+import { ChainLinkHasher } from '../chain-hasher';
 
 export type AuditFaultReason = ChainFaultReason | 'BAD_CONTENT';
 
@@ -46,10 +46,6 @@ const COMMAND_BYTES = WORDS_PER_COMMAND * BYTES_PER_WORD;
 const EVENT_BYTES = WORDS_PER_EVENT * BYTES_PER_WORD;
 const TWO_POW_32 = 2 ** 32;
 
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;
-function sha256(data: Uint8Array): Uint8Array {
-  return oneShotHash !== undefined ? oneShotHash('sha256', data, 'buffer') : crypto.createHash('sha256').update(data).digest();
-}
 
 function equalBytes(left: Uint8Array, leftStart: number, right: Uint8Array, rightStart: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (left[leftStart + i] !== right[rightStart + i]) return false;
@@ -237,8 +233,7 @@ export class RecordChecker {
   private expected: number;
   private readonly head = Buffer.alloc(HASH_BYTES);
   private adopt: boolean;
-  private scratch = Buffer.alloc(64 * 1024);
-  private readonly saved = Buffer.alloc(HASH_BYTES);
+  private readonly link = new ChainLinkHasher();
   private view: DataView | undefined;
   private viewBuffer: ArrayBufferLike | undefined;
   private readonly layout = newLayout();
@@ -302,34 +297,10 @@ export class RecordChecker {
     return true;
   }
 
-  /**
-   * SHA-256(head || body without its hash field). When the 32 bytes before the body belong to
-   * the same buffer (a body inside a page read by sqlite-pages.ts), they are saved, overwritten
-   * with the head, hashed in place with the body and restored: no copy of the body. Otherwise
-   * head and body are copied into a scratch buffer.
-   */
+  /** SHA-256(head || body without its hash field), in reused memory (chain-hasher.ts). */
   private digest(body: Buffer): Uint8Array {
-    const head = this.head;
-    const hashedLength = HASH_BYTES + body.length - HASH_FIELD_BYTES;
-    const start = body.byteOffset;
-    if (start >= HASH_BYTES) {
-      const window = Buffer.from(body.buffer, start - HASH_BYTES, hashedLength);
-      const saved = this.saved;
-      for (let i = 0; i < HASH_BYTES; i++) {
-        saved[i] = window[i]!;
-        window[i] = head[i]!;
-      }
-      try {
-        return sha256(window);
-      } finally {
-        for (let i = 0; i < HASH_BYTES; i++) window[i] = saved[i]!;
-      }
-    }
-    if (this.scratch.length < hashedLength) this.scratch = Buffer.alloc(hashedLength * 2);
-    const scratch = this.scratch;
-    head.copy(scratch, 0, 0, HASH_BYTES);
-    body.copy(scratch, HASH_BYTES, 0, body.length - HASH_FIELD_BYTES);
-    return sha256(scratch.subarray(0, hashedLength));
+    this.link.setHead(this.head);
+    return this.link.digest(body, 0, body.length - HASH_FIELD_BYTES);
   }
 
   /** Checks a decoded record (any version), hashing its re-encoding as ChainVerifier does. */
