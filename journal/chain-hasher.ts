@@ -114,3 +114,22 @@ export function sealEncodedRecords(bytes: Uint8Array, bounds: Uint32Array, count
     bytes.set(digest, end - HASH_BYTES);
   }
 }
+
+/**
+ * Verifies `count` stored records (bounds: start, end per record; any version, the hash being
+ * the last field): SHA-256(head || record without its hash field) must equal the stored hash.
+ * Returns the index of the first record that fails (head = the hash before it), or count (head =
+ * the last record's hash). Sequence, previousHash and content checks are the caller's.
+ */
+export function verifyEncodedRecords(bytes: Uint8Array, bounds: Uint32Array, count: number, head: Uint8Array, link: ChainLinkHasher): number {
+  if (native !== undefined) return native.chainVerify(bytes, bounds, count, head);
+  for (let i = 0; i < count; i++) {
+    const start = bounds[2 * i]!;
+    const end = bounds[2 * i + 1]!;
+    link.setHead(head);
+    const digest = link.digest(bytes, start, end - HASH_FIELD_BYTES);
+    for (let b = 0; b < HASH_BYTES; b++) if (digest[b] !== bytes[end - HASH_BYTES + b]) return i;
+    head.set(digest);
+  }
+  return count;
+}

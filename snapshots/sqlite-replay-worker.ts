@@ -2,8 +2,8 @@
  * One reader thread of the sqlite replay feed (started by sqlite-replay-feed.ts). Reads the
  * journal file through its own read-only connection, range by range: this reader owns the
  * sequence ranges index, index + readers, index + 2·readers, ... of RANGE_EVENTS each. Within
- * a range it verifies the hash chain record by record (BodyChainVerifier anchored on the
- * range's first record; the replaying thread checks the joints between ranges), packs the
+ * a range it verifies the hash chain (BodyChainVerifier anchored on the range's first record,
+ * hashes checked a run of records per native call; the replaying thread checks the joints between ranges), packs the
  * verified records into a replay page and transfers it. It runs at most `readAhead` ranges
  * ahead of the replaying thread (credit-based: one credit per range taken).
  *
@@ -115,11 +115,14 @@ function readFromPages(start: number, end: number, verifier: BodyChainVerifier, 
     row.lastSequence = stored.lastSequence;
     row.timestampMicros = stored.timestampMicros;
     row.body = arena.subarray(used, used + length);
+    const record = verifier.checkIn(row, arena, used, used + length);
     used += length;
-    const record = verifier.check(row);
-    if (record === undefined) return;
+    if (record === undefined) break;
     bodies.push(record);
   }
+  // The hashes were checked in batches (one native call each): keep only the records that passed.
+  verifier.settle();
+  bodies.length = verifier.verified;
 }
 
 function pump(): void {
