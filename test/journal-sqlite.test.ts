@@ -4,12 +4,12 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { readJournalFileDeclaration, SqliteJournal, SqliteJournalOptions } from '../journal/sqlite-journal';
+import { CHECKPOINT_PAGES_MIN, PAGE_SIZE_BYTES, readJournalFileDeclaration, SqliteJournal, SqliteJournalOptions } from '../journal/sqlite-journal';
 import { declareEngine } from '../journal/engine-declaration';
 import { createRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
 import { DURABILITY_LEVELS, isJournalError } from '../journal/journal';
@@ -83,6 +83,45 @@ describe('sqlite journal', () => {
     for (const record of makeRecords(records[199]!.lastSequence + 1, 3)) await journal.append([record]);
     assert.equal(journal.stats().transactions, 4, 'awaited one by one, each append is its own group');
     await journal.close();
+  });
+
+  it('checkpoints the log itself in small steps: the log stays bounded, small commits checkpoint at CHECKPOINT_PAGES_MIN', async () => {
+    const journal = open({ durability: 'os' });
+    const wal = () => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    let sequence = 1;
+    let walMax = 0;
+    // Small commits (one 2-event record each, ~1 page): the threshold stays at the minimum.
+    for (let i = 0; i < 400; i++) {
+      const [record] = makeRecords(sequence, 1);
+      journal.appendSync([record!]);
+      sequence = record!.lastSequence + 1;
+      walMax = Math.max(walMax, wal());
+    }
+    const small = journal.stats().checkpoints;
+    assert.ok(small >= 400 * 2 / CHECKPOINT_PAGES_MIN - 1, `${small} checkpoints for ~800 log pages`);
+    // The log is rewound after each checkpoint: it never holds much more than one threshold's pages.
+    assert.ok(walMax <= (CHECKPOINT_PAGES_MIN + 8) * PAGE_SIZE_BYTES * 1.1, `log peaked at ${walMax} bytes`);
+    // Large commits raise the threshold: fewer checkpoints per page written.
+    for (let i = 0; i < 40; i++) {
+      const records = makeRecords(sequence, 400);
+      journal.appendSync(records);
+      sequence = records[records.length - 1]!.lastSequence + 1;
+    }
+    const large = journal.stats().checkpoints - small;
+    assert.ok(large >= 1 && large < 40 / 2, `${large} checkpoints over 40 large commits (one per commit would be ${40})`);
+    assert.ok((await journal.verify()).ok);
+    await journal.close();
+    const fixed = temporaryPath();
+    try {
+      const every = SqliteJournal.open({ path: fixed.path, checkpointPages: 1 });
+      const first = makeRecords(1, 3);
+      every.appendSync(first);
+      every.appendSync(makeRecords(first[2]!.lastSequence + 1, 3));
+      assert.equal(every.stats().checkpoints, 2, 'a fixed threshold of one page checkpoints after every commit');
+      await every.close();
+    } finally {
+      rmSync(fixed.dir, { recursive: true, force: true });
+    }
   });
 
   it('appendSync writes at once, after anything queued before it', async () => {
