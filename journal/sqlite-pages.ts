@@ -251,15 +251,19 @@ export function leafPagesWithBounds(file: PageFile, root: number): { leaves: num
 /**
  * The leaf pages, read a run at a time: leaves appended in key order usually sit in
  * consecutive pages, so a run is one read call. Yields each page's number and where it
- * starts in `buffer` (reused: valid until the next page run).
+ * starts in `buffer`. Two buffers alternate: a run's pages stay valid while the next run is
+ * read (a reader may defer work on a run until it sees the next one), then are reused.
  */
 function* leafPageRuns(file: PageFile, leaves: readonly number[]): Generator<{ page: number; buffer: Buffer; base: number }> {
   const size = file.geometry.pageSize;
   const RUN = Math.max(1, Math.floor((1 << 20) / size));
-  const buffer = Buffer.alloc(RUN * size);
-  const at = { page: 0, buffer, base: 0 };
+  const buffers = [Buffer.alloc(RUN * size), Buffer.alloc(RUN * size)];
+  const at = { page: 0, buffer: buffers[0]!, base: 0 };
   let i = 0;
+  let runs = 0;
   while (i < leaves.length) {
+    const buffer = buffers[runs++ & 1]!;
+    at.buffer = buffer;
     let run = 1;
     while (run < RUN && i + run < leaves.length && leaves[i + run] === leaves[i]! + run) run++;
     file.pages(leaves[i]!, run, buffer);
@@ -301,14 +305,18 @@ export interface PageRow {
   lastSequence: number;
   timestampMicros: number;
   body: Buffer;
+  /** The buffer the body lies in (a page run's, or an overflowing record's own) and where in it. */
+  bytes: Buffer;
+  bodyStart: number;
 }
 
 /**
  * Journal rows of the given leaves: journal(first_seq INTEGER PRIMARY KEY = rowid, last_seq,
- * ts, body). The row object and body are reused/views: valid until the next row.
+ * ts, body). The row object is reused (valid until the next row); the body is a view that
+ * stays valid through the next page run (leafPageRuns).
  */
 export function* journalRows(file: PageFile, leaves: readonly number[]): Generator<PageRow> {
-  const row: PageRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0) };
+  const row: PageRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0), bytes: Buffer.alloc(0), bodyStart: 0 };
   const size = file.geometry.pageSize;
   const maxLocal = file.geometry.usableSize - 35;
   for (const { page: n, buffer, base } of leafPageRuns(file, leaves)) {
@@ -365,6 +373,8 @@ function setRow(row: PageRow, rowid: number, data: Buffer, start: number, end: n
   const bodyBytes = (bodyType - 12) / 2;
   if (d + bodyBytes !== end) throw new PageFormatError(`row ${rowid}: the body does not end the record`);
   row.body = data.subarray(d, end);
+  row.bytes = data;
+  row.bodyStart = d;
 }
 
 /** What the main thread needs to split a journal across workers. */

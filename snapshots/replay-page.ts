@@ -211,25 +211,78 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Copies parsed bodies into one page (native copies, no views per record). */
-export function pageFromBodies(bodies: readonly RecordBody[]): ReplayPage {
-  let events = 0;
-  for (const r of bodies) events += r.lastSequence - r.firstSequence + 1;
-  const page = allocatePage(bodies.length, events);
-  const commandBytes = asBuffer(wordBytes(page.commands));
-  const eventBytes = asBuffer(wordBytes(page.events));
-  let at = 0;
-  for (let i = 0; i < bodies.length; i++) {
-    const r = bodies[i]!;
+/**
+ * Builds pages record by record in reused scratch arrays (capacity fixed at construction),
+ * then take() copies the filled part into an exact-size page. A reader appends a record as soon
+ * as it is parsed, while its bytes are at hand, and may drop provisional records at the end
+ * (truncate: hashes checked in batches after the records were added).
+ */
+export class PageBuilder {
+  private readonly scratch: ReplayPage;
+  private readonly commandBytes: Buffer;
+  private readonly eventBytes: Buffer;
+  private events = 0;
+  count = 0;
+
+  constructor(readonly maxRecords: number, readonly maxEvents: number) {
+    this.scratch = allocatePage(maxRecords, maxEvents);
+    this.commandBytes = asBuffer(wordBytes(this.scratch.commands));
+    this.eventBytes = asBuffer(wordBytes(this.scratch.events));
+  }
+
+  /** Appends a parsed record; throws RangeError beyond the capacity. */
+  add(r: RecordBody): void {
+    const i = this.count;
+    const events = r.lastSequence - r.firstSequence + 1;
+    if (i === this.maxRecords || this.events + events > this.maxEvents) {
+      throw new RangeError(`page builder full (${this.maxRecords} records, ${this.maxEvents} events)`);
+    }
+    const page = this.scratch;
     const source = asBuffer(r.bytes);
     page.firstSequence[i] = r.firstSequence;
     page.lastSequence[i] = r.lastSequence;
     page.timestamp[i] = r.timestampMicros;
-    source.copy(commandBytes, i * COMMAND_BYTES, r.commandAt, r.commandAt + COMMAND_BYTES);
-    page.eventStart[i] = at;
-    source.copy(eventBytes, at * EVENT_BYTES, r.eventsAt, r.eventsAt + r.eventsLength);
-    at += r.lastSequence - r.firstSequence + 1;
+    source.copy(this.commandBytes, i * COMMAND_BYTES, r.commandAt, r.commandAt + COMMAND_BYTES);
+    page.eventStart[i] = this.events;
+    source.copy(this.eventBytes, this.events * EVENT_BYTES, r.eventsAt, r.eventsAt + r.eventsLength);
+    this.events += events;
+    this.count = i + 1;
   }
-  page.eventStart[bodies.length] = at;
-  return page;
+
+  /** Keeps only the first `count` records. */
+  truncate(count: number): void {
+    if (count >= this.count) return;
+    this.count = count;
+    this.events = this.scratch.eventStart[count]!;
+  }
+
+  /** The records added since the last take(), as an exact-size page (null if none); resets the builder. */
+  take(): ReplayPage | null {
+    const count = this.count;
+    if (count === 0) return null;
+    const s = this.scratch;
+    s.eventStart[count] = this.events;
+    const page: ReplayPage = {
+      count,
+      firstSequence: s.firstSequence.slice(0, count),
+      lastSequence: s.lastSequence.slice(0, count),
+      timestamp: s.timestamp.slice(0, count),
+      commands: s.commands.slice(0, count * WORDS_PER_COMMAND),
+      events: s.events.slice(0, this.events * WORDS_PER_EVENT),
+      eventStart: s.eventStart.slice(0, count + 1),
+    };
+    this.count = 0;
+    this.events = 0;
+    return page;
+  }
+}
+
+
+/** Copies parsed bodies into one page. */
+export function pageFromBodies(bodies: readonly RecordBody[]): ReplayPage {
+  let events = 0;
+  for (const r of bodies) events += r.lastSequence - r.firstSequence + 1;
+  const builder = new PageBuilder(bodies.length, events);
+  for (const r of bodies) builder.add(r);
+  return builder.take() ?? allocatePage(0, 0);
 }

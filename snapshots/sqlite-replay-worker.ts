@@ -14,19 +14,26 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { BodyChainVerifier, StoredRow } from './body-chain-verifier';
+import { BodyChainVerifier } from './body-chain-verifier';
 import { isPageFormatError, journalRows, PageFile } from '../journal/sqlite-pages';
-import { pageBuffers, pageFromBodies, RecordBody } from './replay-page';
+import { PageBuilder, pageBuffers } from './replay-page';
+import { MAX_EVENTS_PER_RECORD } from '../journal/journal-record';
 import type { RangeMessage, ReaderWorkerData } from './sqlite-replay-feed';
 
 const data = workerData as ReaderWorkerData;
 const port = parentPort!;
-const db = new Database(data.path, { readonly: true, fileMustExist: true });
-const rangeRows = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw();
+/** The sqlite connection, opened only if rows must come through sqlite (not opened when every page reads directly). */
+let db: Database.Database | undefined;
+let rangeRowsStatement: Database.Statement | undefined;
+function rangeRows(start: number, end: number): Array<[number, number, number, Buffer]> {
+  db ??= new Database(data.path, { readonly: true, fileMustExist: true });
+  rangeRowsStatement ??= db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw();
+  return rangeRowsStatement.all(start, end) as Array<[number, number, number, Buffer]>;
+}
 const pages = data.layout === null ? undefined : new PageFile(data.path);
 let usePages = pages !== undefined;
-/** Bodies of the range being read, copied out of the reader's reused page buffer. */
-let arena = Buffer.allocUnsafe(4 << 20);
+/** The range's records, copied into page arrays as they are read (a range holds at most rangeEvents records). */
+const builder = new PageBuilder(data.rangeEvents, data.rangeEvents + MAX_EVENTS_PER_RECORD);
 let range = data.index;
 let credit = data.readAhead;
 let scheduled = false;
@@ -41,31 +48,32 @@ function oneRange(): void {
   const start = rangeStart(range);
   const end = Math.min(rangeStart(range + 1), data.toSequence + 1);
   let verifier = new BodyChainVerifier('first-record');
-  const bodies: RecordBody[] = [];
   let message: RangeMessage;
+  builder.truncate(0);
   try {
     if (usePages) {
       try {
-        readFromPages(start, end, verifier, bodies);
+        readFromPages(start, end, verifier);
       } catch (error) {
         if (!isPageFormatError(error)) throw error;
         usePages = false; // sqlite stays the reference: this range again, and the rest, through it
-        bodies.length = 0;
+        builder.truncate(0);
         verifier = new BodyChainVerifier('first-record');
       }
     }
     if (!usePages) {
-      const rows = rangeRows.all(start, end) as Array<[number, number, number, Buffer]>;
+      const rows = rangeRows(start, end);
       for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
         const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
         if (record === undefined) break;
-        bodies.push(record);
+        builder.add(record);
       }
     }
     const result = verifier.result();
+    builder.truncate(verifier.verified);
     message = {
       range,
-      page: bodies.length > 0 ? pageFromBodies(bodies) : null,
+      page: builder.take(),
       firstPreviousHash: verifier.firstPreviousHash,
       lastHash: result.ok ? result.headHash : null,
       fault: result.ok ? null : result,
@@ -78,7 +86,7 @@ function oneRange(): void {
   range += data.readers;
   if (rangeStart(range) > data.toSequence || message.fault !== null || message.error !== null) {
     finished = true;
-    db.close();
+    db?.close();
     pages?.close();
   }
 }
@@ -95,34 +103,25 @@ function firstAtOrAbove(bounds: number[], key: number): number {
   return low;
 }
 
-/** The range's records from the leaf pages that may hold keys start..end-1, verified. */
-function readFromPages(start: number, end: number, verifier: BodyChainVerifier, bodies: RecordBody[]): void {
+/**
+ * The range's records from the leaf pages that may hold keys start..end-1, verified. Each
+ * record goes into the page builder as soon as it is parsed (its bytes are in the page run
+ * buffer); hashes are checked in batches (checkIn: one native call per page run, the run's
+ * buffer stays valid while the next is read), and the records after a failed one are dropped.
+ */
+function readFromPages(start: number, end: number, verifier: BodyChainVerifier): void {
   const { leaves, upperKeys } = data.layout!;
   const from = firstAtOrAbove(upperKeys, start);
   const to = Math.min(leaves.length, firstAtOrAbove(upperKeys, end - 1) + 1);
-  let used = 0;
-  const row: StoredRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: arena };
   for (const stored of journalRows(pages!, leaves.slice(from, to))) {
     if (stored.firstSequence < start) continue;
     if (stored.firstSequence >= end) break;
-    const length = stored.body.length;
-    if (used + length > arena.length) { // grow: the bodies already parsed keep the old arena alive
-      arena = Buffer.allocUnsafe(Math.max(arena.length * 2, length));
-      used = 0;
-    }
-    stored.body.copy(arena, used);
-    row.firstSequence = stored.firstSequence;
-    row.lastSequence = stored.lastSequence;
-    row.timestampMicros = stored.timestampMicros;
-    row.body = arena.subarray(used, used + length);
-    const record = verifier.checkIn(row, arena, used, used + length);
-    used += length;
+    const record = verifier.checkIn(stored, stored.bytes, stored.bodyStart, stored.bodyStart + stored.body.length);
     if (record === undefined) break;
-    bodies.push(record);
+    builder.add(record);
   }
-  // The hashes were checked in batches (one native call each): keep only the records that passed.
   verifier.settle();
-  bodies.length = verifier.verified;
+  builder.truncate(verifier.verified);
 }
 
 function pump(): void {
@@ -142,7 +141,7 @@ port.on('message', (message: { credit: number }) => {
 });
 if (rangeStart(range) > data.toSequence) {
   finished = true;
-  db.close();
+  db?.close();
   pages?.close();
 } else {
   scheduled = true;
