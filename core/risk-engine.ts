@@ -19,6 +19,7 @@ import { mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
 import { MarginParameters, refreshContribution, surplusAt, triggerMark } from './margin';
 import { MarginTriggerLadders } from './margin-triggers';
 import type { Matcher } from './matcher';
+import { ENGINE_SEMANTICS_LATEST, EngineSemantics } from './engine-semantics';
 import * as orderPool from './order-pool';
 import * as positionTable from './positions';
 import { PositionTable } from './positions';
@@ -68,6 +69,8 @@ export interface RiskEngineOptions {
    * must emit exactly the same events (test/risk-properties.test.ts).
    */
   exhaustiveMargin?: boolean;
+  /** The semantics to emit events under (core/engine-semantics.ts); default the latest. */
+  semantics?: EngineSemantics;
 }
 
 export class RiskEngine implements RiskLayer {
@@ -107,9 +110,11 @@ export class RiskEngine implements RiskLayer {
   private readonly defaultLimits: Float64Array;
 
   private readonly exhaustive: boolean;
+  readonly semantics: EngineSemantics;
 
   constructor(readonly defaults: RiskDefaults = DEFAULT_RISK, options: RiskEngineOptions = {}) {
     this.exhaustive = options.exhaustiveMargin ?? false;
+    this.semantics = options.semantics ?? ENGINE_SEMANTICS_LATEST;
     this.defaultLimits = new Float64Array(LIMIT_KINDS);
     this.defaultLimits[LimitKind.MaxOpenOrders] = defaults.maxOpenOrders;
     this.defaultLimits[LimitKind.MaxOrderNotional] = defaults.maxOrderNotional;
@@ -499,6 +504,7 @@ export class RiskEngine implements RiskLayer {
     ev[e + P.costBasis] = p.costBasis[row];
     ev[e + P.realizedPnl] = p.realizedPnl[row];
     ev[e + P.cashBalance] = this.accounts.cash[account];
+    if (this.semantics >= 2) ev[e + P.reservedTotal] = this.accounts.reserved[account];
   }
 
   // ------------------------------------------------------------ margin

@@ -166,6 +166,8 @@ export const Events = {
   CashReleased: event(25, 'CashReleased', { account: 'u32', orderId: 'i64', amount: 'i64', reservedTotal: 'i64' }),
   PositionChanged: event(26, 'PositionChanged', {
     account: 'u32', instrument: 'u32', quantity: 'i64', costBasis: 'i64', realizedPnl: 'i64', cashBalance: 'i64',
+    /** The account's reserved cash after the fill (engine semantics 2; 0 under 1: core/engine-semantics.ts). */
+    reservedTotal: 'i64',
   }),
   Settled: event(27, 'Settled', { account: 'u32', instrument: 'u32', quantity: 'i64', cash: 'i64', tradeDate: 'u32' }),
   CorporateActionApplied: event(28, 'CorporateActionApplied', {

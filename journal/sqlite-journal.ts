@@ -22,6 +22,8 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { ENGINE_SEMANTICS_LATEST, ENGINE_SEMANTICS_UNDECLARED, EngineSemantics } from '../core/engine-semantics';
 import { eventCount, HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
 import { encodedRecordBytesMax, decodeRecord, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
 import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
@@ -576,6 +578,25 @@ export function readDeclaration(db: Database.Database): EngineDeclaration | unde
 }
 
 /** The engine declaration of an embedded journal file, read without the writer lease. */
+/**
+ * The engine semantics to re-execute a journal file under: its declaration's, 1 for a journal
+ * with records but no declaration (written before declarations), the latest for a journal
+ * without records or no file yet (its writer will declare the latest when it creates it).
+ */
+export function journalFileSemantics(path: string): EngineSemantics {
+  if (!existsSync(path)) return ENGINE_SEMANTICS_LATEST;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const declared = readDeclaration(db);
+    if (declared !== undefined) return declared.semantics;
+    const hasRecords = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'journal'").get() !== undefined
+      && db.prepare('SELECT 1 FROM journal LIMIT 1').get() !== undefined;
+    return hasRecords ? ENGINE_SEMANTICS_UNDECLARED : ENGINE_SEMANTICS_LATEST;
+  } finally {
+    db.close();
+  }
+}
+
 export function readJournalFileDeclaration(path: string): EngineDeclaration | undefined {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {

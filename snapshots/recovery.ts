@@ -29,6 +29,7 @@ import { Matcher } from '../core/matcher';
 import { DISCARD_SINK, EventSink } from '../core/event-buffer';
 import { DEFAULT_RISK, RiskDefaults, RiskEngine } from '../core/risk-engine';
 import type { EngineLimits } from '../core/limits';
+import type { EngineSemantics } from '../core/engine-semantics';
 import { restoreImage } from '../core/state-image';
 import { GENESIS_HASH, VerifyResult } from '../journal/hash-chain';
 import type { Journal } from '../journal/journal';
@@ -80,6 +81,8 @@ export interface RecoverOptions {
   risk: boolean;
   /** Risk defaults of the RiskEngine (must match how the journal was written). */
   riskDefaults?: RiskDefaults;
+  /** The semantics the journal was written under (default the latest: a journal this build wrote). */
+  semantics?: EngineSemantics;
   /** Engine limits for a full replay; a snapshot brings its own (a difference is noted). */
   limits?: Partial<EngineLimits>;
   /** Installed as the engine's sink once recovery is done (default: discard). */
@@ -219,7 +222,7 @@ export async function recover(options: RecoverOptions): Promise<RecoveryResult> 
 }
 
 function newRisk(options: RecoverOptions): RiskEngine | null {
-  return options.risk ? new RiskEngine(options.riskDefaults ?? DEFAULT_RISK) : null;
+  return options.risk ? new RiskEngine(options.riskDefaults ?? DEFAULT_RISK, { semantics: options.semantics }) : null;
 }
 
 function emptyStart(options: RecoverOptions): Start {

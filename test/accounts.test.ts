@@ -118,6 +118,29 @@ describe('pre-trade risk on a cash account', () => {
     assert.equal(buyer.quantity, 4);
     assert.equal(buyer.cashBalance, 6_000);
     assert.equal(risk.accounts.reserved[1], 6_000);
+    assert.equal(buyer.reservedTotal, 6_000, 'the fill shrank the hold: PositionChanged says what is still reserved');
+    const seller = ev[3].account === 2 ? ev[3] : ev[4];
+    assert.equal(seller.reservedTotal, risk.accounts.reserved[2]);
+  });
+
+  test('engine semantics 1 (journals written before 2): the same events with reservedTotal left 0', () => {
+    const run = (semantics: 1 | 2) => {
+      const risk = new RiskEngine(undefined, { semantics });
+      const h = new Harness({ risk });
+      h.addInstrument({ instrument: 1, symbol: 'ACME', referencePrice: 1000, bandBasisPoints: 5000 });
+      account(h, 1, 10_000);
+      shortSeller(h, 2);
+      h.buy(1000, 10);
+      return { events: h.sell(990, 4, { account: 2 }), reserved: risk.accounts.reserved[1] };
+    };
+    const [v1, v2] = [run(1), run(2)];
+    assert.deepEqual(types(v1.events), types(v2.events));
+    assert.equal(v1.reserved, v2.reserved, 'the state is the same; only what the events say differs');
+    const fills = (events: typeof v1.events) => events.filter((e) => e.type === 'PositionChanged');
+    assert.deepEqual(fills(v1.events).map((e) => e.reservedTotal), [0, 0]);
+    assert.ok(fills(v2.events).some((e) => e.reservedTotal === 6_000));
+    const strip = (events: typeof v1.events) => events.map((e) => ({ ...e, reservedTotal: 0 }));
+    assert.deepEqual(strip(v1.events), strip(v2.events), 'nothing else differs');
   });
 
   test('a sell must be covered by the position less shares held by open sells', () => {

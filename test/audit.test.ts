@@ -207,6 +207,22 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.match(undeclared.stdout, /^risk layer\s+on \(engine options from defaults \(the journal records none\)\)$/m);
   });
 
+  it('reexecute uses the engine semantics the journal records; other semantics diverge at PositionChanged.reservedTotal', () => {
+    const old = writeTradingDay(join(dir, 'semantics-1.db'), { declare: true, semantics: 1 });
+    const ok = audit('reexecute', old.path);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^engine semantics\s+1$/m);
+    assert.match(ok.stdout, /^result\s+IDENTICAL$/m);
+    const latest = audit('reexecute', old.path, '--semantics', '2', '--format', 'json');
+    assert.equal(latest.status, 1, 'under semantics 2 the journal of semantics 1 diverges');
+    const divergence = (JSON.parse(latest.stdout) as { divergence: { eventType: string; field: string } }).divergence;
+    assert.deepEqual([divergence.eventType, divergence.field], ['PositionChanged', 'reservedTotal']);
+    assert.match(audit('reexecute', old.path, '--semantics', '2').stderr, /try --semantics 1/);
+    assert.match(audit('reexecute', old.path, '--semantics', '7').stderr, /--semantics must be one of 1\.\.2/);
+    const current = writeTradingDay(join(dir, 'semantics-2.db'), { declare: true });
+    assert.match(audit('reexecute', current.path).stdout, /^engine semantics\s+2$/m);
+  });
+
   it('the read-ahead worker (used above 50K events) gives the same answers, and stops early cleanly', () => {
     const env = { EXCHANGE_AUDIT_READ_AHEAD_MIN_EVENTS: '0' };
     const run = auditWith(env, 'reexecute', day.path, '--format', 'json');

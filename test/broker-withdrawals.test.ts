@@ -200,4 +200,21 @@ describe('broker withdrawals', { timeout: 60_000 }, () => {
       broker.options.withdrawalsPerDay = saved;
     }
   });
+
+  it('a partial fill shrinks the hold in the read model at once (PositionChanged.reservedTotal, engine semantics 2)', async () => {
+    const deposit = await new Api(base, exchange.config.adminToken).call('POST', '/api/admin/deposits', { email: 'alice@example.com', amount: 200_000 });
+    assert.equal(deposit.status, 201, JSON.stringify(deposit.body));
+    const start = await until(async () => { const p = await cash(alice); return p.reserved === 0 && p.buyingPower >= 10 * 9_600 ? p : undefined; }, 'buying power for 10 @ 95.00');
+    assert.equal(start.reserved, 0);
+    const order = await alice.call('POST', '/api/orders', { symbol: 'ACME', side: 'buy', price: 9_500, quantity: 10, timeInForce: 'GTC' });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    const held = await until(async () => { const p = await cash(alice); return p.reserved > 0 ? p : undefined; }, 'the hold');
+    maker.send('NewOrder', { account: 2, instrument: 1, clientOrderId: 90, side: Side.Sell, orderType: OrderType.Limit, timeInForce: TimeInForce.IOC, price: 9_500, quantity: 4 });
+    const partly = await until(async () => { const p = await cash(alice); return p.reserved < held.reserved ? p : undefined; }, 'the smaller hold');
+    // 6 of 10 still working hold 3/5 of it, to the rounding of the fee estimate; before semantics 2 it stayed at `held`.
+    assert.ok(Math.abs(partly.reserved - (held.reserved * 6) / 10) <= 1, `hold after the fill ${partly.reserved}, before ${held.reserved}`);
+    assert.equal((await alice.call('GET', `/api/orders/${order.body.order.id}`)).body.order.status, 'partially_filled');
+    assert.equal((await alice.call('DELETE', `/api/orders/${order.body.order.id}`)).status, 200);
+    await until(async () => ((await cash(alice)).reserved === 0 ? true : undefined), 'the released hold');
+  });
 });

@@ -12,7 +12,9 @@ import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ExchangeCore } from '../core/runtime/exchange';
-import { readJournalFileDeclaration, SqliteJournal } from '../journal/sqlite-journal';
+import { journalFileSemantics, readJournalFileDeclaration, SqliteJournal } from '../journal/sqlite-journal';
+import { writeTradingDay } from './helpers/trading-day';
+import Database from 'better-sqlite3';
 import { declareEngine } from '../journal/engine-declaration';
 import { Matcher } from '../core/matcher';
 import { CollectingSink, encodeCommand } from '../core/record-objects';
@@ -144,6 +146,37 @@ test('a journal records the engine options it was written with; a restart with t
     const flipped = new ExchangeCore({ dataDirectory: dir, risk: true, limits, onFatal: (who, message) => fatal.push(`${who}: ${message}`) });
     await assert.rejects(flipped.start(), /written with the risk layer off; this exchange is configured with it on/);
     await flipped.kill();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a journal written under engine semantics 1 recovers under them (under 2 it would diverge); new journals declare the latest', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pipeline-semantics-'));
+  try {
+    const journalPath = path.join(dir, 'journal.db');
+    assert.equal(journalFileSemantics(journalPath), 2, 'no file yet: its writer will declare the latest');
+    const day = writeTradingDay(journalPath, { declare: true, semantics: 1 });
+    assert.equal(journalFileSemantics(journalPath), 1);
+    const progress: string[] = [];
+    const core = new ExchangeCore({ dataDirectory: dir, risk: true, onProgress: (_who, line) => progress.push(line) });
+    const report = await core.start();
+    assert.equal(report.sequence, day.lastSequence, 'every event of the day re-executed and matched');
+    assert.ok(progress.some((line) => /written under engine semantics 1/.test(line)), progress.join('\n'));
+    await core.stop();
+    // The same journal declared as semantics 2 (a lie): replay diverges at the first fill that moved a hold.
+    const db = new Database(journalPath);
+    db.prepare("UPDATE journal_meta SET value = replace(value, '\"semantics\":1', '\"semantics\":2') WHERE key = 'engine'").run();
+    db.close();
+    assert.equal(journalFileSemantics(journalPath), 2);
+    const lied = new ExchangeCore({ dataDirectory: dir, risk: true, onFatal: () => {} });
+    await assert.rejects(lied.start(), /diverge|differ|PositionChanged|mismatch/i);
+    await lied.kill();
+    const fresh = path.join(dir, 'fresh');
+    const created = new ExchangeCore({ dataDirectory: fresh, risk: true });
+    await created.start();
+    await created.stop();
+    assert.equal(readJournalFileDeclaration(created.journalPath)!.semantics, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { recover } from '../../snapshots/recovery';
 import { declarationDifferences, declareEngine } from '../../journal/engine-declaration';
 import type { EngineLimits } from '../limits';
 import type { Matcher } from '../matcher';
+import { ENGINE_SEMANTICS_UNDECLARED, EngineSemantics } from '../engine-semantics';
 
 export interface RecoverEngineOptions {
   journalPath: string;
@@ -28,7 +29,7 @@ export interface RecoveredEngine {
 export async function recoverEngine(options: RecoverEngineOptions): Promise<RecoveredEngine> {
   const journal = SqliteJournal.open({ path: options.journalPath, durability: 'fsync', verifyOnOpen: 'tail' });
   try {
-    checkDeclaration(journal, options);
+    const semantics = checkDeclaration(journal, options);
     // Nothing writes until recovery ends: with the log checkpointed, the replay readers read
     // the file's leaf pages directly (several times faster than rows through sqlite).
     journal.checkpoint();
@@ -37,6 +38,7 @@ export async function recoverEngine(options: RecoverEngineOptions): Promise<Reco
       journalPath: options.journalPath,
       store: SnapshotStore.forJournal(options.journalPath),
       risk: options.risk,
+      semantics,
       limits: options.limits,
       onProgress: (p) => options.onProgress(p.line),
       log: options.onProgress,
@@ -61,17 +63,24 @@ export async function recoverEngine(options: RecoverEngineOptions): Promise<Reco
  * Different limits only warn: replay verifies every event, so a limit that mattered stops
  * recovery with the first divergence, and one that never mattered (raised capacity) is fine.
  */
-function checkDeclaration(journal: SqliteJournal, options: RecoverEngineOptions): void {
+function checkDeclaration(journal: SqliteJournal, options: RecoverEngineOptions): EngineSemantics {
   const configured = declareEngine(options.risk, options.limits);
   const declared = journal.engineDeclaration();
   if (declared === undefined) {
-    if (journal.durableSequence() === 0) journal.declareEngine(configured);
-    else options.onProgress('the journal records no engine options (written before they were recorded): recovering with the configured ones');
-    return;
+    if (journal.durableSequence() === 0) {
+      journal.declareEngine(configured);
+      return configured.semantics;
+    }
+    options.onProgress(`the journal records no engine options (written before they were recorded): recovering with the configured ones under engine semantics ${ENGINE_SEMANTICS_UNDECLARED}`);
+    return ENGINE_SEMANTICS_UNDECLARED;
   }
-  const differences = declarationDifferences(declared, configured);
+  if (declared.semantics !== configured.semantics) {
+    options.onProgress(`the journal was written under engine semantics ${declared.semantics} (this build's latest: ${configured.semantics}); the engine keeps them for this journal (core/engine-semantics.ts)`);
+  }
+  const differences = declarationDifferences(declared, { ...configured, semantics: declared.semantics });
   if (declared.risk !== configured.risk) {
     throw new Error(`journal ${options.journalPath} was written with the risk layer ${declared.risk ? 'on' : 'off'}; this exchange is configured with it ${configured.risk ? 'on' : 'off'}: set risk to ${declared.risk} or use another data directory`);
   }
   if (differences.length > 0) options.onProgress(`engine options differ from the journal's (replay verifies every event): ${differences.join('; ')}`);
+  return declared.semantics;
 }

@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { readJournalFile, SqliteJournal } from '../../journal/sqlite-journal';
+import { journalFileSemantics, readJournalFile, SqliteJournal } from '../../journal/sqlite-journal';
+import { ENGINE_SEMANTICS_LATEST, type EngineSemantics } from '../engine-semantics';
 import { EventStoreClientLike, EventStoreJournal } from '../../journal/eventstore-journal';
 import type { JournalRecord } from '../../journal/journal-record';
 import { declareEngine } from '../../journal/engine-declaration';
@@ -29,6 +30,8 @@ export interface StandbySource {
   leaderProvedAlive(): boolean;
   /** Before the hand-over: the local journal holds everything followed, and is free for the new leader. */
   prepareTakeover(): Promise<void>;
+  /** The engine semantics the followed journal is written under (core/engine-semantics.ts). */
+  engineSemantics(): EngineSemantics;
 }
 
 /** Records mirrored into the local journal per transaction while catching up. */
@@ -83,6 +86,10 @@ export class LocalJournalSource implements StandbySource {
   }
 
   async prepareTakeover(): Promise<void> {}
+
+  engineSemantics(): EngineSemantics {
+    return journalFileSemantics(this.localJournalPath);
+  }
 }
 
 /**
@@ -107,6 +114,11 @@ export class EventStoreStandbySource implements StandbySource {
     if (this.mirror.engineDeclaration() === undefined && this.mirror.durableSequence() === 0) {
       this.mirror.declareEngine(declareEngine(config.risk, config.limits));
     }
+  }
+
+  /** The mirror's declaration: the stream carries none, so a new mirror declares this build's latest. */
+  engineSemantics(): EngineSemantics {
+    return this.mirror?.engineDeclaration()?.semantics ?? ENGINE_SEMANTICS_LATEST;
   }
 
   static async open(config: ExchangeConfig, client?: EventStoreClientLike): Promise<EventStoreStandbySource> {

@@ -61,7 +61,7 @@ export class Standby {
   ) {
     this.store = SnapshotStore.forJournal(source.localJournalPath);
     this.matcher = new Matcher({
-      limits: config.limits, risk: config.risk ? new RiskEngine() : null,
+      limits: config.limits, risk: config.risk ? new RiskEngine(undefined, { semantics: source.engineSemantics() }) : null,
       sink: { onEvents: (words, count) => { this.regenerated.push(words.slice(0, count * EVENT_WORDS)); } },
     });
   }
@@ -153,7 +153,7 @@ export class Standby {
     for (const entry of this.store.list()) {
       if (entry.sequence > this.sequence || this.verified.has(entry.sequence)) continue;
       const snapshot = this.store.load(entry.sequence);
-      const theirs = restoreImage(snapshot.image, { risk: this.config.risk ? new RiskEngine() : null });
+      const theirs = restoreImage(snapshot.image, { risk: this.config.risk ? new RiskEngine(undefined, { semantics: this.source.engineSemantics() }) : null });
       for await (const record of this.source.records(entry.sequence + 1)) {
         if (record.firstSequence > this.sequence) break;
         if (record.firstSequence > entry.sequence && record.command[0] !== 0) theirs.process(record.command, 0);

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { ExchangeConfig, InstrumentConfig } from '../../core/runtime/config';
 import type { ExchangeCore } from '../../core/runtime/exchange';
 import type { Service, ServiceFactory } from '../../core/runtime/supervisor';
-import { readJournalFile } from '../../journal/sqlite-journal';
+import { journalFileSemantics, readJournalFile } from '../../journal/sqlite-journal';
 import { SpmcConsumer } from '../../core/ring';
 import { ControlBlock, WorkerState } from '../../core/runtime/control-block';
 import { COMMAND_ECHO_FLAG } from '../../core/event-buffer';
@@ -28,6 +28,7 @@ import { BrokerHttp } from './http-api';
 import { EquityHistory } from './equity-history';
 import { ChartCandles } from './chart-candles';
 import { Mailer, OutboxMailer } from './outbox';
+import { ENGINE_SEMANTICS_LATEST, EngineSemantics } from '../../core/engine-semantics';
 
 export interface BrokerOptions {
   /** First account id the broker allocates to approved customers. */
@@ -119,6 +120,8 @@ export class Broker implements Service {
   private consumer?: SpmcConsumer;
   /** Last exchange event applied to broker.db (persisted with the read models, in the same transaction). */
   private appliedThrough = 0;
+  /** What the journal's events carry (core/engine-semantics.ts): read from the journal at start. */
+  private engineSemantics: EngineSemantics = ENGINE_SEMANTICS_LATEST;
   private control?: ControlBlock;
   private pumping?: Promise<void>;
   private stopping = false;
@@ -164,11 +167,13 @@ export class Broker implements Service {
   }
 
   /**
-   * The core moves an order's hold without an event when a fill shrinks it (only CashReserved /
-   * CashReleased carry the total), so `reserved` can stay high after fills. An account with no
-   * working order holds nothing, exactly: then the read model says so.
+   * Under engine semantics 1 (a journal written before semantics 2) a fill shrinks its order's
+   * hold without an event (only CashReserved / CashReleased carry the total), so `reserved` can
+   * stay high after fills. An account with no working order holds nothing, exactly: then the
+   * read model says so. Under 2, PositionChanged carries the total and this is not needed.
    */
   private releaseHoldsIfIdle(userId: number, account: number): void {
+    if (this.engineSemantics >= 2) return;
     const store = this.store!;
     if (store.orders(userId, { status: 'open' }, 1).length === 0) store.setReserved(account, 0);
   }
@@ -194,6 +199,7 @@ export class Broker implements Service {
     this.mailer ??= new OutboxMailer(this.store, this.options.outboxKept);
     for (const { id, account } of this.store.accounts()) this.owners.set(account, id);
     if (this.core !== undefined) {
+      this.engineSemantics = journalFileSemantics(path.join(directory, 'journal.db'));
       await this.catchUp();
       this.consumer = SpmcConsumer.attach(this.core.outbound.buffer, this.consumerIndex);
       this.control = this.core.control;
@@ -775,6 +781,7 @@ export class Broker implements Service {
         const account = w[o + at.account];
         store.setPosition(account, w[o + at.instrument], w[o + at.quantity], w[o + at.costBasis], w[o + at.realizedPnl]);
         store.setCash(account, w[o + at.cashBalance]);
+        if (this.engineSemantics >= 2) store.setReserved(account, w[o + at.reservedTotal]);
         this.push(userId, { type: 'portfolio' });
         return;
       }

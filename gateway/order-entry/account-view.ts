@@ -16,6 +16,7 @@ import { BASIS_POINTS } from '../../core/instruments';
 import { mulDivCeil, mulDivFloor } from '../../core/integer-math';
 import { Events } from '../../core/schema';
 import { OrderStatusCode } from '../protocol/session-schema';
+import { ENGINE_SEMANTICS_LATEST, EngineSemantics } from '../../core/engine-semantics';
 
 export const FINISHED_ORDERS_REMEMBERED = 65_536;
 
@@ -82,7 +83,8 @@ export class AccountViews {
   /** Maintenance basis points per instrument; 0 holds the default. */
   private readonly maintenanceBps = new Map<number, number>([[0, DEFAULT_MAINTENANCE_BPS]]);
 
-  constructor(private readonly tracked: (account: number) => boolean) {}
+  /** semantics: what the journal's events carry (core/engine-semantics.ts); under 1 PositionChanged has no reservedTotal. */
+  constructor(private readonly tracked: (account: number) => boolean, private readonly semantics: EngineSemantics = ENGINE_SEMANTICS_LATEST) {}
 
   save(): SavedAccountViews {
     return {
@@ -220,6 +222,7 @@ export class AccountViews {
         const view = this.account(w[o + P.account]);
         if (view === undefined) return;
         view.cash = w[o + P.cashBalance];
+        if (this.semantics >= 2) view.reserved = w[o + P.reservedTotal];
         const instrument = w[o + P.instrument];
         view.positions.set(instrument, { instrument, quantity: w[o + P.quantity], costBasis: w[o + P.costBasis], realizedPnl: w[o + P.realizedPnl] });
         return;

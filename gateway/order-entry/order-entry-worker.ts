@@ -40,6 +40,7 @@ import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './comm
 import { ScanReport, scanJournal } from './sequence-scan';
 import { restoreCheckpoint, saveCheckpoint } from './gateway-checkpoint';
 import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
+import { journalFileSemantics } from '../../journal/sqlite-journal';
 import { OrderStatusCode } from '../protocol/session-schema';
 import * as hdr from 'hdr-histogram-js';
 
@@ -89,7 +90,7 @@ const registry = new SessionRegistry(undefined, (key) => {
   if (stream === undefined) throw new Error(`key ${key.keyId} is not served by gateway ${data.gatewayId}`); // logon checks the gateway first
   return stream;
 });
-const views = new AccountViews((account) => trackedAccounts.has(account));
+const views = new AccountViews((account) => trackedAccounts.has(account), journalFileSemantics(data.journalPath));
 const decoder = new FrameDecoder(ClientTemplates);
 const scratch = new Float64Array(16);
 const nowMicros = () => Date.now() * 1000;

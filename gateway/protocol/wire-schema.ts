@@ -141,9 +141,18 @@ const EVENT_HEADER_ON_WIRE: readonly FieldInput[] = Object.freeze([
   { name: 'timestamp', kind: 'i64', word: EventHeader.timestamp },
 ]);
 
+/**
+ * Event fields the core gained after this schema version was published, kept off the wire
+ * until the next version (a schema-1 decoder refuses a message longer than its template, so
+ * appending a field would break every deployed client). Each is reachable another way.
+ *   PositionChanged.reservedTotal (engine semantics 2): AccountSummary.reservedCash.
+ */
+const EVENT_FIELDS_NOT_ON_WIRE: Readonly<Record<string, readonly string[]>> = { PositionChanged: ['reservedTotal'] };
+
 function fromEvent(spec: MessageSpec): WireTemplate {
+  const offWire = EVENT_FIELDS_NOT_ON_WIRE[spec.name] ?? [];
   return buildTemplate(spec.code, spec.name, 'server-to-client', 'event', spec.code, true,
-    [...EVENT_HEADER_ON_WIRE, ...spec.fields.map((f) => ({ name: f.name, kind: f.kind, word: f.word }))]);
+    [...EVENT_HEADER_ON_WIRE, ...spec.fields.filter((f) => !offWire.includes(f.name)).map((f) => ({ name: f.name, kind: f.kind, word: f.word }))]);
 }
 
 function fromSession(spec: SessionTemplateSpec, direction: Direction): WireTemplate {

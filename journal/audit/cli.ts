@@ -27,6 +27,7 @@ import {
 } from './reports';
 import { AuditSource, openSource, resolveSource } from './source';
 import { verifyJournal } from './verify';
+import { ENGINE_SEMANTICS_LATEST, EngineSemantics, isEngineSemantics } from '../../core/engine-semantics';
 
 interface CommonOptions {
   instance?: string;
@@ -38,6 +39,7 @@ interface CommonOptions {
 interface EngineOptions extends CommonOptions {
   risk?: string;
   limits?: string;
+  semantics?: string;
 }
 
 /**
@@ -57,8 +59,15 @@ function engineConfig(options: EngineOptions, source: AuditSource): EngineConfig
     }
   }
   const risk = options.risk !== undefined ? options.risk === 'on' : declared?.risk ?? true;
-  const origin = options.risk !== undefined || options.limits !== undefined ? 'command line' : declared !== undefined ? 'journal' : 'defaults (the journal records none)';
-  return { risk, limits, origin };
+  let semantics: EngineSemantics = declared?.semantics ?? ENGINE_SEMANTICS_LATEST;
+  if (options.semantics !== undefined) {
+    const chosen = Number(options.semantics);
+    if (!isEngineSemantics(chosen)) throw usageError(`--semantics must be one of 1..${ENGINE_SEMANTICS_LATEST}, got "${options.semantics}"`);
+    semantics = chosen;
+  }
+  const overridden = options.risk !== undefined || options.limits !== undefined || options.semantics !== undefined;
+  const origin = overridden ? 'command line' : declared !== undefined ? 'journal' : 'defaults (the journal records none)';
+  return { risk, limits, semantics, origin };
 }
 
 async function withSource<T>(journal: string, options: CommonOptions, body: (source: AuditSource) => Promise<T>): Promise<T> {
@@ -86,7 +95,8 @@ const commonOptions = (command: Command, formats: string[], defaultFormat: strin
 
 const engineOptions = (command: Command): Command => command
   .option('--risk <on|off>', 'override: re-execute with the accounts-and-risk layer on/off (default: what the journal records, else on)')
-  .option('--limits <file.json>', 'override: engine limits (JSON of EngineLimits fields; default: what the journal records, else DEFAULT_LIMITS)');
+  .option('--limits <file.json>', 'override: engine limits (JSON of EngineLimits fields; default: what the journal records, else DEFAULT_LIMITS)')
+  .option('--semantics <n>', 'override: engine semantics the journal was written under (default: what the journal records, else the latest)');
 
 function line(label: string, value: unknown): string {
   return `${label.padEnd(20)}${String(value)}\n`;
@@ -145,6 +155,7 @@ async function reexecuteCommand(journal: string, options: EngineOptions): Promis
   } else {
     out.write(line('journal', report.source));
     out.write(line('risk layer', `${report.risk ? 'on' : 'off'} (engine options from ${config!.origin})`));
+    out.write(line('engine semantics', String(config!.semantics ?? ENGINE_SEMANTICS_LATEST)));
     out.write(line('records', `${report.records} (${report.commands} commands)`));
     out.write(line('events', `${report.events} identical`));
     out.write(line('rate', `${Math.round(report.eventsPerSecond)} events/s in ${report.seconds.toFixed(3)} s`));
@@ -166,7 +177,9 @@ async function reexecuteCommand(journal: string, options: EngineOptions): Promis
   if (!report.ok) {
     const d = report.divergence!;
     const hint = d.field === 'type' && config!.origin !== 'journal' && /Account|Cash|Position|CommandRejected/.test(`${d.eventType} ${d.engineEventType}`)
-      ? ` (was the journal produced with the risk layer ${config!.risk ? 'off' : 'on'}? try --risk ${config!.risk ? 'off' : 'on'})` : '';
+      ? ` (was the journal produced with the risk layer ${config!.risk ? 'off' : 'on'}? try --risk ${config!.risk ? 'off' : 'on'})`
+      : d.field === 'reservedTotal' && config!.origin !== 'journal'
+        ? ` (was the journal written under other engine semantics? try --semantics ${config!.semantics === 1 ? ENGINE_SEMANTICS_LATEST : 1})` : '';
     process.stderr.write(`exchange-audit: reexecute FAILED: ${formatDivergence(d)}${hint}\n`);
   }
   return report.ok ? ExitCode.OK : ExitCode.FAILED;

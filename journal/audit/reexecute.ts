@@ -22,11 +22,14 @@ import { WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
 import { journalFault } from './errors';
 import { Progress } from './progress';
 import { AuditSource, RecordView } from './source';
+import type { EngineSemantics } from '../../core/engine-semantics';
 
 export interface EngineConfig {
   /** Whether the journal was produced with the accounts-and-risk layer (RiskEngine). */
   risk: boolean;
   limits?: Partial<EngineLimits>;
+  /** The engine semantics the journal was written under (core/engine-semantics.ts); default the latest. */
+  semantics?: EngineSemantics;
   /** Where these options came from, for the report ("journal", "command line", "defaults ..."). */
   origin?: string;
 }
@@ -89,7 +92,7 @@ export class Replayer {
   private engineBits: Uint32Array | undefined;
 
   constructor(config: EngineConfig) {
-    this.risk = config.risk ? new RiskEngine() : null;
+    this.risk = config.risk ? new RiskEngine(undefined, { semantics: config.semantics }) : null;
     this.matcher = new Matcher({ limits: config.limits, risk: this.risk, sink: { onEvents: (words, count) => this.compare(words, count) } });
     this.expected = new Float64Array(1024 * WORDS_PER_EVENT);
     this.expectedBits = new Uint32Array(this.expected.buffer);

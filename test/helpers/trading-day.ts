@@ -15,6 +15,7 @@ import { CommandName, packSymbol } from '../../core/schema';
 import { AccountAction, AccountType, InstrumentState, OrderType, Side, TimeInForce } from '../../core/codes';
 import { RecordBuilder } from '../../journal/record-builder';
 import { SqliteJournal } from '../../journal/sqlite-journal';
+import type { EngineSemantics } from '../../core/engine-semantics';
 
 type Step = { [N in CommandName]: { name: N; fields: CommandFields<N>; at: string } }[CommandName];
 
@@ -159,15 +160,15 @@ export interface TradingDay {
 }
 
 /** Runs the day through the real engine into a fresh sqlite journal at `path`. */
-export function writeTradingDay(path: string, options: { risk?: boolean; declare?: boolean } = {}): TradingDay {
+export function writeTradingDay(path: string, options: { risk?: boolean; declare?: boolean; semantics?: EngineSemantics } = {}): TradingDay {
   const builder = new RecordBuilder();
   const matcher = new Matcher({
     echoCommands: true,
-    risk: options.risk === false ? null : new RiskEngine(),
+    risk: options.risk === false ? null : new RiskEngine(undefined, { semantics: options.semantics }),
     sink: { onEvents: (words, count) => builder.consume(words, count) },
   });
   const journal = SqliteJournal.open({ path, durability: 'none' });
-  if (options.declare === true) journal.declareEngine(declareEngine(options.risk !== false)); // as the exchange does
+  if (options.declare === true) journal.declareEngine(declareEngine(options.risk !== false, {}, options.semantics)); // as the exchange does
   const index: Array<{ at: string; name: CommandName; firstSequence: number; lastSequence: number }> = [];
   let records = 0;
   let last: { hash: Uint8Array; lastSequence: number } | undefined;
