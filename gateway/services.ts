@@ -166,6 +166,7 @@ export function orderEntryServices(config: ExchangeConfig, log: Logger, onFatal:
         gatewayId: i + 1, gatewayCount: config.gatewayWorkers, host: config.host, port: config.orderEntryBasePort + i, keys,
         maxBufferedBytes: MAX_CLIENT_BUFFERED_BYTES, throttle: config.throttle,
         journalPath: core.journalPath, recoveredSequence: core.startReport.sequence,
+        checkpointEveryEvents: config.gatewayCheckpointEveryEvents,
       };
       const file = path.join(__dirname, 'order-entry', 'order-entry-worker.js');
       return new WorkerService(`order-entry gateway ${i + 1} (port ${data.port})`, file, data, log, (message) => onFatal(`gateway ${i + 1}`, message));

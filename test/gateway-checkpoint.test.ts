@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { checkpointPath } from '../gateway/order-entry/gateway-checkpoint';
@@ -89,3 +89,46 @@ test('a graceful stop leaves a checkpoint: the next start scans only the tail, s
     rmSync(dataDirectory, { recursive: true, force: true });
   }
 });
+
+test('a running gateway checkpoints every gatewayCheckpointEveryEvents events; a restart from such a checkpoint (as after a crash) numbers exactly as a full scan', { timeout: 60_000 }, async () => {
+  const dataDirectory = mkdtempSync(path.join(os.tmpdir(), 'gateway-checkpoint-running-'));
+  const overrides = { gatewayWorkers: 1, gatewayCheckpointEveryEvents: 10 };
+  const file = checkpointPath(path.join(dataDirectory, 'journal.db'), 1);
+  try {
+    let exchange = await startTestExchange(overrides, dataDirectory);
+    await trade(exchange, 1, 15);
+    // Saved while running (no stop yet), at a record boundary some events back.
+    const running = await waitFor(() => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined), 'a checkpoint while running');
+    assert.ok(running.eventSequence >= 10, `checkpoint at ${running.eventSequence}`);
+    await trade(exchange, 100, 10);
+    const midRun = JSON.parse(readFileSync(file, 'utf8'));
+    assert.ok(midRun.eventSequence > running.eventSequence, 'later checkpoints replace earlier ones');
+    const lastNext = await nextSequence(exchange);
+    await exchange.stop();
+    // As after a crash: the newest file is the last periodic one, not the one the stop saved.
+    writeFileSync(file, JSON.stringify(midRun));
+    const captured = capturing();
+    exchange = await startTestExchange(overrides, dataDirectory, {}, captured.log);
+    const [scan] = scans(captured.lines);
+    assert.match(scan!, new RegExp(` \\(${midRun.eventSequence + 1}\\.\\.`), 'the scan starts after the periodic checkpoint');
+    assert.equal(await nextSequence(exchange), lastNext, 'the key continues exactly where it was');
+    const client = exchange.client(4, { cancelOnDisconnect: false });
+    await client.connect();
+    client.send('OrderStatusRequest', { account: 4, orderId: 0, clientOrderId: 105 });
+    assert.equal((await client.next((m) => m.type === 'OrderStatus')).clientOrderId, 105, 'the query view knows the orders of the tail too');
+    await client.close();
+    await exchange.stop();
+  } finally {
+    rmSync(dataDirectory, { recursive: true, force: true });
+  }
+});
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -86,14 +86,15 @@ export class AccountViews {
   /** semantics: what the journal's events carry (core/engine-semantics.ts); under 1 PositionChanged has no reservedTotal. */
   constructor(private readonly tracked: (account: number) => boolean, private readonly semantics: EngineSemantics = ENGINE_SEMANTICS_LATEST) {}
 
+  /** A deep copy: a running gateway captures it and writes it later while the views go on changing. */
   save(): SavedAccountViews {
     return {
-      orders: [...this.orders.values()],
+      orders: [...this.orders.values()].map((order) => ({ ...order })),
       byClientOrderId: [...this.byClientOrderId],
       finished: Array.from(this.finished.subarray(0, this.finishedCount)), // the ring is filled from 0 before it wraps
       finishedCount: this.finishedCount,
       finishedHead: this.finishedHead,
-      accounts: [...this.accounts].map(([id, v]) => [id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: [...v.positions.values()] }]),
+      accounts: [...this.accounts].map(([id, v]) => [id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: [...v.positions.values()].map((p) => ({ ...p })) }]),
       marks: [...this.marks].map(([id, m]) => [id, { ...m }]),
       maintenanceBps: [...this.maintenanceBps],
     };

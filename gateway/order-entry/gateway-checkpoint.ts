@@ -1,5 +1,6 @@
 /**
- * A gateway's start-up scan state, saved when it stops: every served key's message count,
+ * A gateway's start-up scan state, saved every gatewayCheckpointEveryEvents events while it
+ * runs and when it stops: every served key's message count,
  * sparse index and last client sequence, and the query read model, as of journal event E.
  * The next start restores it and scans only events E+1.. instead of the whole journal (the
  * scan grows with the journal: ~1M events/s, so a busy month would cost minutes).
@@ -49,24 +50,36 @@ async function recordHashAt(journalPath: string, sequence: number): Promise<stri
   return undefined;
 }
 
-/** Saves the state as of event `eventSequence` (atomic: a temporary file renamed over the old one). */
-export async function saveCheckpoint(journalPath: string, gatewayId: number, eventSequence: number, routing: KeyRouting, views: AccountViews): Promise<boolean> {
-  if (eventSequence === 0) return false;
-  const recordHash = await recordHashAt(journalPath, eventSequence);
-  if (recordHash === undefined) return false; // not a record boundary the journal holds: nothing safe to save
-  const checkpoint: GatewayCheckpoint = {
+/** The state as of event `eventSequence`, copied now (the gateway goes on changing the originals). */
+export function captureCheckpoint(eventSequence: number, routing: KeyRouting, views: AccountViews): Omit<GatewayCheckpoint, 'recordHash'> {
+  return {
     version: GATEWAY_CHECKPOINT_VERSION,
     eventSequence,
-    recordHash,
     streams: routing.streams.map((s) => ({
       keyId: s.keyId, account: s.account, nextServerSequence: s.nextServerSequence, lastClientSequence: s.lastClientSequence, index: s.index.save(),
     })),
     views: views.save(),
   };
+}
+
+/**
+ * Writes a captured state once the journal's record ending at its event is found (atomic: a
+ * temporary file renamed over the old one). False when no record ends there (nothing saved).
+ */
+export async function writeCheckpoint(journalPath: string, gatewayId: number, captured: Omit<GatewayCheckpoint, 'recordHash'>): Promise<boolean> {
+  if (captured.eventSequence === 0) return false;
+  const recordHash = await recordHashAt(journalPath, captured.eventSequence);
+  if (recordHash === undefined) return false; // not a record boundary the journal holds: nothing safe to save
+  const checkpoint: GatewayCheckpoint = { ...captured, recordHash };
   const file = checkpointPath(journalPath, gatewayId);
   writeFileSync(`${file}.tmp`, JSON.stringify(checkpoint));
   renameSync(`${file}.tmp`, file);
   return true;
+}
+
+/** Saves the state as of event `eventSequence` (a graceful stop: nothing changes it meanwhile). */
+export async function saveCheckpoint(journalPath: string, gatewayId: number, eventSequence: number, routing: KeyRouting, views: AccountViews): Promise<boolean> {
+  return writeCheckpoint(journalPath, gatewayId, captureCheckpoint(eventSequence, routing, views));
 }
 
 /**

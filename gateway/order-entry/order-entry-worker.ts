@@ -38,7 +38,7 @@ import { AccountViews } from './account-view';
 import { KeyRouting, KeyStream } from './key-routing';
 import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
 import { ScanReport, scanJournal } from './sequence-scan';
-import { restoreCheckpoint, saveCheckpoint } from './gateway-checkpoint';
+import { captureCheckpoint, restoreCheckpoint, saveCheckpoint, writeCheckpoint } from './gateway-checkpoint';
 import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
 import { journalFileSemantics } from '../../journal/sqlite-journal';
 import { OrderStatusCode } from '../protocol/session-schema';
@@ -62,6 +62,8 @@ export interface OrderEntryWorkerData {
   journalPath: string;
   /** The sequence the matcher recovered to: events 1..recoveredSequence are in the journal file, the ring starts after. */
   recoveredSequence: number;
+  /** Save the scan state (gateway-checkpoint.ts) every this many events while running. */
+  checkpointEveryEvents: number;
 }
 
 const FRAME_BYTES = 16_384;
@@ -557,6 +559,24 @@ function deliver(stream: KeyStream, template: WireTemplate, words: Float64Array,
 
 /** The next event the pump must see: the scan numbered every event before it. */
 let expectedEvent = data.recoveredSequence + 1;
+/** The event the newest checkpoint includes (or the start), and the checkpoint being written, if any. */
+let lastCheckpointEvent = data.recoveredSequence;
+let checkpointWrite: Promise<void> | undefined;
+
+/**
+ * Every checkpointEveryEvents events: the state as of the last routed event (all durable: the
+ * pump routes nothing beyond the durable sequence) is captured now, between two batches, and
+ * written in the background while the pump goes on. A point that is not a record boundary is
+ * skipped (tried again after the next batch).
+ */
+function checkpointWhileRunning(): void {
+  const event = expectedEvent - 1;
+  const state = captureCheckpoint(event, routing, views);
+  checkpointWrite = writeCheckpoint(data.journalPath, data.gatewayId, state).then(
+    (saved) => { if (saved) lastCheckpointEvent = event; },
+    (error: Error) => parentPort!.postMessage({ type: 'log', level: 'warn', message: `gateway ${data.gatewayId}: checkpoint at event ${event} not saved: ${error.message}` }),
+  ).finally(() => { checkpointWrite = undefined; });
+}
 
 async function pumpOutbound(): Promise<void> {
   const words = consumer.words;
@@ -580,6 +600,7 @@ async function pumpOutbound(): Promise<void> {
     for (const connection of touched) connection.flush();
     touched.clear();
     if (s > next) consumer.release(s);
+    if (expectedEvent - 1 - lastCheckpointEvent >= data.checkpointEveryEvents && checkpointWrite === undefined) checkpointWhileRunning();
     if (s < end) await control.waitDurableAsync(control.durableTick, 20);
     if (stopping && control.matcherState >= WorkerState.Stopped && consumer.nextSequence === consumer.available()) return;
   }
@@ -680,6 +701,7 @@ async function main(): Promise<void> {
     + `(${scanned.fromSequence}..${data.recoveredSequence}; ${scanned.records} records, ${scanned.messages} messages) in ${Math.round(scanned.millis)} ms, ${rate(scanned)} events/s`);
   listen();
   await pumpOutbound();
+  await checkpointWrite;
   // Drained: everything routed is in the journal. The next start scans only what comes after.
   if (await saveCheckpoint(data.journalPath, data.gatewayId, expectedEvent - 1, routing, views)) {
     log(`gateway ${data.gatewayId}: checkpoint of session sequences at event ${expectedEvent - 1}`);
