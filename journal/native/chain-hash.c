@@ -48,27 +48,23 @@ static int fail(napi_env env, const char* message, int range) {
   return 0;
 }
 
-/* The bytes of a Uint8Array / Buffer argument. */
-static int bytes_of(napi_env env, napi_value value, uint8_t** data, size_t* length) {
+/* The elements of a typed array argument of the expected type (a Buffer is a Uint8Array). */
+static int typed_array_of(napi_env env, napi_value value, napi_typedarray_type expected, const char* expected_name, void** data, size_t* length) {
   napi_typedarray_type type;
   napi_value buffer;
   size_t offset;
-  void* raw;
-  if (napi_get_typedarray_info(env, value, &type, length, &raw, &buffer, &offset) != napi_ok) return fail(env, "unreadable Uint8Array", 0);
-  if (type != napi_uint8_array) return fail(env, "expected a Uint8Array", 0);
-  *data = (uint8_t*)raw;
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok || type != expected) {
+    return fail(env, expected_name, 0);
+  }
   return 1;
 }
 
+static int bytes_of(napi_env env, napi_value value, uint8_t** data, size_t* length) {
+  return typed_array_of(env, value, napi_uint8_array, "expected a Uint8Array", (void**)data, length);
+}
+
 static int uint32_array_of(napi_env env, napi_value value, uint32_t** data, size_t* length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  void* raw;
-  if (napi_get_typedarray_info(env, value, &type, length, &raw, &buffer, &offset) != napi_ok) return fail(env, "unreadable Uint32Array", 0);
-  if (type != napi_uint32_array) return fail(env, "expected a Uint32Array", 0);
-  *data = (uint32_t*)raw;
-  return 1;
+  return typed_array_of(env, value, napi_uint32_array, "expected a Uint32Array", (void**)data, length);
 }
 
 static int index_of(napi_env env, napi_value value, uint32_t* out) {
