@@ -113,12 +113,13 @@ test('candles: OHLCV of scripted trades over HTTP and WebSocket, bad input, and 
       assert.deepEqual(ohlcv(got), want, `${name} candles`);
       assert.ok(want.length >= (name === '1s' ? 2 : 1));
     }
-    const first = expected(prints, INTERVALS['1h'])[0];
-    assert.equal(first.open, 4_200);
-    assert.equal(first.high, 4_300);
-    assert.equal(first.low, 4_100);
-    assert.equal(first.close, 4_100);
-    assert.equal(first.trades, 6);
+    // The reference itself, checked against the script (the prints may straddle an hour boundary of the wall clock).
+    const hours = expected(prints, INTERVALS['1h']);
+    assert.equal(hours[0]!.open, 4_200);
+    assert.equal(Math.max(...hours.map((c) => c.high!)), 4_300);
+    assert.equal(Math.min(...hours.map((c) => c.low!)), 4_100);
+    assert.equal(hours.at(-1)!.close, 4_100);
+    assert.equal(hours.reduce((n, c) => n + c.trades!, 0), 6);
 
     // The WebSocket series (snapshot, then updates that replace the candle with the same time) ends up the same.
     const want1s = expected(prints, INTERVALS['1s']);
@@ -136,7 +137,8 @@ test('candles: OHLCV of scripted trades over HTTP and WebSocket, bad input, and 
       const candles = (await user.call('GET', '/api/candles/INITECH?interval=1s')).body.candles;
       return candles.every((c: any) => c.closed) || undefined;
     }, 'the clock closing the 1 s candles');
-    assert.equal((await user.call('GET', '/api/candles/INITECH?interval=1h')).body.candles.at(-1).closed, false, 'the hour is still open');
+    const lastHour = (await user.call('GET', '/api/candles/INITECH?interval=1h')).body.candles.at(-1);
+    if (lastHour.time === Math.floor(Date.now() / 3_600_000) * 3_600_000) assert.equal(lastHour.closed, false, 'the hour is still open');
     ws.close();
 
     for (const client of clients.splice(0)) await client.close();

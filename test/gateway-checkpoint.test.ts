@@ -13,6 +13,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import pino from 'pino';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { checkpointPath } from '../gateway/order-entry/gateway-checkpoint';
+import { AccountViews } from '../gateway/order-entry/account-view';
+import { Events } from '../core/schema';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 
 /** A logger that keeps the threads' log lines. */
@@ -20,6 +22,18 @@ function capturing(): { log: pino.Logger; lines: string[] } {
   const lines: string[] = [];
   const sink = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
   return { log: pino({ level: 'info' }, sink), lines };
+}
+
+/** A checkpoint file's JSON line (the raw Float64Array bytes follow it). */
+function checkpointHeader(file: string): any {
+  const bytes = readFileSync(file);
+  return JSON.parse(bytes.toString('utf8', 0, bytes.indexOf(0x0a)));
+}
+
+/** Rewrites a checkpoint file's JSON line, keeping the bytes after it. */
+function rewriteHeader(file: string, header: unknown): void {
+  const bytes = readFileSync(file);
+  writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), bytes.subarray(bytes.indexOf(0x0a) + 1)]));
 }
 
 const scans = (lines: string[]) => lines.map((l) => JSON.parse(l).msg as string).filter((m) => /session sequences of \d+ keys/.test(m));
@@ -54,7 +68,7 @@ test('a graceful stop leaves a checkpoint: the next start scans only the tail, s
     let exchange = await startTestExchange(overrides, dataDirectory);
     const firstRunNext = await trade(exchange, 1, 20);
     await exchange.stop();
-    const checkpoint = JSON.parse(readFileSync(checkpointPath(path.join(dataDirectory, 'journal.db'), 1), 'utf8'));
+    const checkpoint = checkpointHeader(checkpointPath(path.join(dataDirectory, 'journal.db'), 1));
     assert.ok(checkpoint.eventSequence > 0);
 
     // Second run: the scan starts after the checkpoint; the key's numbering continues.
@@ -74,10 +88,10 @@ test('a graceful stop leaves a checkpoint: the next start scans only the tail, s
 
     // A checkpoint from another history (its record hash differs): refused, full scan, same numbering.
     const file = checkpointPath(path.join(dataDirectory, 'journal.db'), 1);
-    const foreign = JSON.parse(readFileSync(file, 'utf8'));
+    const foreign = checkpointHeader(file);
     foreign.recordHash = '00'.repeat(32);
     foreign.streams.find((s: { keyId: number }) => s.keyId === 4).nextServerSequence = 1;
-    writeFileSync(file, JSON.stringify(foreign));
+    rewriteHeader(file, foreign);
     captured = capturing();
     exchange = await startTestExchange(overrides, dataDirectory, {}, captured.log);
     const messages = captured.lines.map((l) => JSON.parse(l).msg as string);
@@ -98,15 +112,16 @@ test('a running gateway checkpoints every gatewayCheckpointEveryEvents events; a
     let exchange = await startTestExchange(overrides, dataDirectory);
     await trade(exchange, 1, 15);
     // Saved while running (no stop yet), at a record boundary some events back.
-    const running = await waitFor(() => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined), 'a checkpoint while running');
+    const running = await waitFor(() => (existsSync(file) ? checkpointHeader(file) : undefined), 'a checkpoint while running');
     assert.ok(running.eventSequence >= 10, `checkpoint at ${running.eventSequence}`);
     await trade(exchange, 100, 10);
-    const midRun = JSON.parse(readFileSync(file, 'utf8'));
+    const midRunBytes = readFileSync(file);
+    const midRun = checkpointHeader(file);
     assert.ok(midRun.eventSequence > running.eventSequence, 'later checkpoints replace earlier ones');
     const lastNext = await nextSequence(exchange);
     await exchange.stop();
     // As after a crash: the newest file is the last periodic one, not the one the stop saved.
-    writeFileSync(file, JSON.stringify(midRun));
+    writeFileSync(file, midRunBytes);
     const captured = capturing();
     exchange = await startTestExchange(overrides, dataDirectory, {}, captured.log);
     const [scan] = scans(captured.lines);
@@ -132,3 +147,31 @@ async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+test('account views: save() is a deep copy in flat arrays; restore(save()) gives views that save the same', () => {
+  const views = new AccountViews(() => true);
+  const w = new Float64Array(16);
+  const A = Events.OrderAccepted.at;
+  for (let i = 1; i <= 500; i++) {
+    w.fill(0);
+    w[0] = Events.OrderAccepted.code;
+    w[A.orderId] = i;
+    w[A.account] = 4 + (i % 3);
+    w[A.instrument] = 1;
+    w[A.clientOrderId] = 1000 + i;
+    w[A.side] = i % 2 === 0 ? Side.Buy : Side.Sell;
+    w[A.orderType] = OrderType.Limit;
+    w[A.price] = 9_000 + i;
+    w[A.quantity] = 1 + (i % 7);
+    views.apply(w, 0);
+  }
+  const saved = views.save();
+  assert.equal(saved.orders.length, 500 * 9);
+  assert.equal(saved.byClientOrderId.length, 500 * 2);
+  const copy = new AccountViews(() => true);
+  copy.restore(saved);
+  assert.deepEqual(copy.save(), saved);
+  assert.equal(copy.order(5, 0, 1004)?.orderId, 4, 'found by client order id after the restore');
+  views.apply(w, 0); // the original goes on changing; the saved copy does not
+  assert.deepEqual(copy.save(), saved);
+});

@@ -241,15 +241,25 @@ function youngBytes(): number {
  * by one run of `work`, after warm-up runs let the JIT settle: the least of a few
  * runs, skipping any a scavenge interrupted. JIT code lives in other spaces.
  */
-function youngGrowth(work: () => void): number {
-  for (let warmUp = 0; warmUp < 5; warmUp++) work();
+/**
+ * Young-generation bytes one run of `work` allocates in the steady state: the least of several
+ * measured runs after warm-up. Until TurboFan has compiled the loop (a background thread, slow
+ * on a loaded 2-core machine), the interpreter boxes doubles beyond 2^31 and allocates per
+ * record; so while a measurement is above `bound`, it warms up more and measures again
+ * (bounded: 2 s). Code that allocates per record once optimized stays above it.
+ */
+function youngGrowth(work: () => void, bound = Number.POSITIVE_INFINITY): number {
+  const deadline = performance.now() + 2000;
   let least = Number.POSITIVE_INFINITY;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const before = youngBytes();
-    work();
-    const growth = youngBytes() - before;
-    if (growth >= 0 && growth < least) least = growth;
-  }
+  do {
+    for (let warmUp = 0; warmUp < 5; warmUp++) work();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = youngBytes();
+      work();
+      const growth = youngBytes() - before;
+      if (growth >= 0 && growth < least) least = growth;
+    }
+  } while (least >= bound && performance.now() < deadline);
   return least;
 }
 
@@ -275,7 +285,7 @@ describe('steady state allocates nothing per record', () => {
         ring.poll(handler, 256);
       }
     };
-    const growth = youngGrowth(run);
+    const growth = youngGrowth(run, GROWTH_MAX_BYTES);
     assert.ok(growth < GROWTH_MAX_BYTES, `allocated ${growth} bytes over ${RECORDS} records`);
   });
 
@@ -295,7 +305,7 @@ describe('steady state allocates nothing per record', () => {
         consumer.release(to);
       }
     };
-    const growth = youngGrowth(run);
+    const growth = youngGrowth(run, GROWTH_MAX_BYTES);
     assert.ok(growth < GROWTH_MAX_BYTES, `allocated ${growth} bytes over ${RECORDS} records`);
   });
 });

@@ -58,11 +58,20 @@ export interface AccountValuation {
 const E = Events;
 const CLIENT_KEY = 2 ** 32;
 
-/** The read model as plain data (gateway checkpoints, order-entry/gateway-checkpoint.ts). */
+/** An order view's fields in a saved state, ORDER_FIELDS numbers per order. */
+const ORDER_FIELDS = ['orderId', 'account', 'instrument', 'clientOrderId', 'side', 'price', 'quantity', 'leaves', 'status'] as const satisfies ReadonlyArray<keyof OrderView>;
+
+/**
+ * The read model as plain data (gateway checkpoints, order-entry/gateway-checkpoint.ts). The
+ * large parts are flat Float64Arrays: a running gateway copies up to ~100K orders between two
+ * ring batches, and a loop over numbers costs a few ms where objects and JSON cost ~100 ms.
+ */
 export interface SavedAccountViews {
-  orders: OrderView[];
-  byClientOrderId: Array<[number, number]>;
-  finished: number[];
+  /** ORDER_FIELDS.length numbers per order. */
+  orders: Float64Array;
+  /** (client key, order id) pairs. */
+  byClientOrderId: Float64Array;
+  finished: Float64Array;
   finishedCount: number;
   finishedHead: number;
   accounts: Array<[number, { cash: number; reserved: number; type: number; status: number; positions: PositionView[] }]>;
@@ -89,9 +98,9 @@ export class AccountViews {
   /** A deep copy: a running gateway captures it and writes it later while the views go on changing. */
   save(): SavedAccountViews {
     return {
-      orders: [...this.orders.values()].map((order) => ({ ...order })),
-      byClientOrderId: [...this.byClientOrderId],
-      finished: Array.from(this.finished.subarray(0, this.finishedCount)), // the ring is filled from 0 before it wraps
+      orders: this.savedOrders(),
+      byClientOrderId: this.savedClientOrderIds(),
+      finished: this.finished.slice(0, this.finishedCount), // the ring is filled from 0 before it wraps
       finishedCount: this.finishedCount,
       finishedHead: this.finishedHead,
       accounts: [...this.accounts].map(([id, v]) => [id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: [...v.positions.values()].map((p) => ({ ...p })) }]),
@@ -100,11 +109,47 @@ export class AccountViews {
     };
   }
 
+  private savedOrders(): Float64Array {
+    const n = ORDER_FIELDS.length;
+    const out = new Float64Array(this.orders.size * n);
+    let o = 0;
+    // Field by field in ORDER_FIELDS order (a keyed loop over the names was ~6x slower).
+    for (const order of this.orders.values()) {
+      out[o] = order.orderId;
+      out[o + 1] = order.account;
+      out[o + 2] = order.instrument;
+      out[o + 3] = order.clientOrderId;
+      out[o + 4] = order.side;
+      out[o + 5] = order.price;
+      out[o + 6] = order.quantity;
+      out[o + 7] = order.leaves;
+      out[o + 8] = order.status;
+      o += n;
+    }
+    return out;
+  }
+
+  private savedClientOrderIds(): Float64Array {
+    const out = new Float64Array(this.byClientOrderId.size * 2);
+    let p = 0;
+    for (const [key, orderId] of this.byClientOrderId) {
+      out[p++] = key;
+      out[p++] = orderId;
+    }
+    return out;
+  }
+
   /** Back to a saved state (these views must be fresh). */
   restore(saved: SavedAccountViews): void {
     if (this.orders.size !== 0 || this.accounts.size !== 0) throw new Error('account views: restore into used views');
-    for (const order of saved.orders) this.orders.set(order.orderId, { ...order });
-    for (const [key, orderId] of saved.byClientOrderId) this.byClientOrderId.set(key, orderId);
+    const n = ORDER_FIELDS.length;
+    if (saved.orders.length % n !== 0 || saved.byClientOrderId.length % 2 !== 0) throw new RangeError('account views: a saved state of the wrong shape');
+    for (let o = 0; o < saved.orders.length; o += n) {
+      const order = {} as OrderView;
+      for (let f = 0; f < n; f++) order[ORDER_FIELDS[f]!] = saved.orders[o + f]!;
+      this.orders.set(order.orderId, order);
+    }
+    for (let p = 0; p < saved.byClientOrderId.length; p += 2) this.byClientOrderId.set(saved.byClientOrderId[p]!, saved.byClientOrderId[p + 1]!);
     if (saved.finished.length > FINISHED_ORDERS_REMEMBERED) throw new RangeError('account views: more finished orders than remembered');
     this.finished.set(saved.finished);
     this.finishedCount = saved.finishedCount;

@@ -12,20 +12,22 @@
  * journal record ending at E carrying the hash the checkpoint recorded. Anything else is
  * reported and the gateway scans from event 1, which is always correct.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { readJournalFile } from '../../journal/sqlite-journal';
 import type { AccountViews, SavedAccountViews } from './account-view';
 import type { KeyRouting } from './key-routing';
 
-export const GATEWAY_CHECKPOINT_VERSION = 1;
+/** 2: a JSON line, then the large parts (orders, client order ids, index entries) as raw Float64Array bytes. */
+export const GATEWAY_CHECKPOINT_VERSION = 2;
 
 interface SavedStream {
   keyId: number;
   account: number;
   nextServerSequence: number;
   lastClientSequence: number;
-  index: { count: number; held: number[] };
+  index: { count: number; held: Float64Array };
 }
 
 interface GatewayCheckpoint {
@@ -36,6 +38,42 @@ interface GatewayCheckpoint {
   recordHash: string;
   streams: SavedStream[];
   views: SavedAccountViews;
+}
+
+/**
+ * The file: one line of JSON, then the raw bytes of every Float64Array it names. In the JSON a
+ * Float64Array is { f64: [start, words] } (start: its byte offset after the newline), so writing
+ * costs no encoding of the large parts (written with writev, off this thread) and reading copies
+ * each once.
+ */
+function encodeCheckpoint(checkpoint: GatewayCheckpoint): Buffer[] {
+  const parts: Buffer[] = [];
+  let at = 0;
+  const header = JSON.stringify(checkpoint, (_key, value: unknown) => {
+    if (!(value instanceof Float64Array)) return value;
+    const start = at;
+    parts.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    at += value.byteLength;
+    return { f64: [start, value.length] };
+  });
+  return [Buffer.from(`${header}\n`, 'utf8'), ...parts];
+}
+
+function decodeCheckpoint(file: Buffer): GatewayCheckpoint {
+  const newline = file.indexOf(0x0a);
+  if (newline < 0) throw new Error('no header line');
+  const base = newline + 1;
+  return JSON.parse(file.toString('utf8', 0, newline), (_key, value: unknown) => {
+    const f64 = (value as { f64?: unknown } | null)?.f64;
+    if (!Array.isArray(f64)) return value;
+    const [start, words] = f64 as [number, number];
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(words) || start < 0 || words < 0 || base + start + words * 8 > file.length) {
+      throw new Error('a Float64Array outside the file');
+    }
+    const out = new Float64Array(words);
+    new Uint8Array(out.buffer).set(file.subarray(base + start, base + start + words * 8));
+    return out;
+  }) as GatewayCheckpoint;
 }
 
 export function checkpointPath(journalPath: string, gatewayId: number): string {
@@ -72,7 +110,12 @@ export async function writeCheckpoint(journalPath: string, gatewayId: number, ca
   if (recordHash === undefined) return false; // not a record boundary the journal holds: nothing safe to save
   const checkpoint: GatewayCheckpoint = { ...captured, recordHash };
   const file = checkpointPath(journalPath, gatewayId);
-  writeFileSync(`${file}.tmp`, JSON.stringify(checkpoint));
+  const handle = await open(`${file}.tmp`, 'w');
+  try {
+    await handle.writev(encodeCheckpoint(checkpoint)); // off this thread, no copy of the large parts
+  } finally {
+    await handle.close();
+  }
   renameSync(`${file}.tmp`, file);
   return true;
 }
@@ -98,7 +141,7 @@ export async function restoreCheckpoint(
   if (!existsSync(file)) return { eventSequence: 0, reason: 'no checkpoint' };
   let checkpoint: GatewayCheckpoint;
   try {
-    checkpoint = JSON.parse(readFileSync(file, 'utf8')) as GatewayCheckpoint;
+    checkpoint = decodeCheckpoint(readFileSync(file));
   } catch (error) {
     return { eventSequence: 0, reason: `unreadable checkpoint: ${(error as Error).message}` };
   }

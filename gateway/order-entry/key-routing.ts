@@ -96,14 +96,14 @@ export class SequenceIndex {
   }
 
   /** The held entries, oldest first, and how many were ever added (a checkpoint). */
-  save(): { count: number; held: number[] } {
-    const held: number[] = [];
-    for (let c = this.firstHeld; c < this.count; c++) held.push(this.eventSequence(c));
+  save(): { count: number; held: Float64Array } {
+    const held = new Float64Array(this.count - this.firstHeld);
+    for (let c = this.firstHeld; c < this.count; c++) held[c - this.firstHeld] = this.eventSequence(c);
     return { count: this.count, held };
   }
 
   /** Back to a saved state (this index must be fresh). */
-  restore(saved: { count: number; held: number[] }): void {
+  restore(saved: { count: number; held: ArrayLike<number> }): void {
     if (this.count !== 0) throw new Error('sequence index: restore into a used index');
     if (!Number.isSafeInteger(saved.count) || saved.held.length > saved.count || saved.held.length > this.capacity) throw new RangeError('sequence index: a saved state that does not fit');
     let size = this.entries.length;
