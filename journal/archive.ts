@@ -19,6 +19,7 @@ import { FIRST_SEQUENCE, HASH_BYTES, JournalRecord } from './journal-record';
 import { decodeRecord, encodeRecord } from './record-codec';
 import { ChainAnchor, ChainVerifier, VerifyResult, verifyChain } from './hash-chain';
 import { isJournalError, Journal, journalError } from './journal';
+import { decodeDeclaration, EngineDeclaration, encodeDeclaration } from './engine-declaration';
 
 export const ARCHIVE_MAGIC = Buffer.from('EXJA', 'latin1');
 export const ARCHIVE_FORMAT_VERSION = 1;
@@ -41,7 +42,12 @@ export interface ArchiveHeader {
   headHash: Uint8Array;
   contentSha256: Uint8Array;
   contentBytes: number;
+  /** The engine options of the journal it came from (risk, limits, semantics), when known; absent in older archives. */
+  engine?: EngineDeclaration;
 }
+
+/** What exporting reads: any journal, or a read-only view of one (`exchange-audit export`). */
+export type ArchiveSourceJournal = Pick<Journal, 'readFrom' | 'durableSequence'>;
 
 export interface ExportArchiveOptions {
   /** Inclusive range; the archive holds every record touching it (whole records). */
@@ -49,6 +55,8 @@ export interface ExportArchiveOptions {
   toSequence: number;
   path: string;
   compression?: ArchiveCompression;
+  /** Recorded in the header so that re-executing the archive needs no flags. */
+  engine?: EngineDeclaration;
 }
 
 const packr = new Packr({ useRecords: false });
@@ -57,7 +65,7 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false });
 const sha256 = (bytes: Uint8Array): Uint8Array => createHash('sha256').update(bytes).digest();
 
 /** Writes the records covering [fromSequence, toSequence] (durable, chain-checked) to `path` atomically. */
-export async function exportArchive(journal: Journal, options: ExportArchiveOptions): Promise<ArchiveHeader> {
+export async function exportArchive(journal: ArchiveSourceJournal, options: ExportArchiveOptions): Promise<ArchiveHeader> {
   const { fromSequence, toSequence } = options;
   if (!Number.isSafeInteger(fromSequence) || fromSequence < FIRST_SEQUENCE || !Number.isSafeInteger(toSequence) || toSequence < fromSequence) {
     throw journalError('JOURNAL_BAD_OPTION', `bad archive range [${fromSequence}, ${toSequence}]`);
@@ -93,17 +101,19 @@ export async function exportArchive(journal: Journal, options: ExportArchiveOpti
   const header: ArchiveHeader = {
     formatVersion: ARCHIVE_FORMAT_VERSION, compression, firstSequence: first.firstSequence, lastSequence: last.lastSequence,
     recordCount: bodies.length, previousHash: first.previousHash, headHash: last.hash, contentSha256: sha256(content),
-    contentBytes: content.length,
+    contentBytes: content.length, ...(options.engine === undefined ? {} : { engine: options.engine }),
   };
   await writeAtomically(options.path, [...prefixAndHeader(header), compress(content, compression)]);
   return header;
 }
 
 function prefixAndHeader(header: ArchiveHeader): Uint8Array[] {
-  const encoded = packr.pack([
+  const fields: unknown[] = [
     header.formatVersion, header.compression, header.firstSequence, header.lastSequence, header.recordCount,
     header.previousHash, header.headHash, header.contentSha256, header.contentBytes,
-  ]);
+  ];
+  if (header.engine !== undefined) fields.push(encodeDeclaration(header.engine)); // a 10th field: readers of 9 stay valid
+  const encoded = packr.pack(fields);
   const prefix = Buffer.alloc(PREFIX_BYTES);
   ARCHIVE_MAGIC.copy(prefix, 0);
   prefix.writeUInt32LE(encoded.length, ARCHIVE_MAGIC.length);
@@ -143,13 +153,20 @@ function parseHeader(file: Buffer): { header: ArchiveHeader; bodyStart: number }
   const f = fields as unknown[];
   const isHash = (value: unknown) => value instanceof Uint8Array && value.length === HASH_BYTES;
   if (!Array.isArray(f) || f[0] !== ARCHIVE_FORMAT_VERSION || (f[1] !== 'brotli' && f[1] !== 'gzip') || ![2, 3, 4, 8].every((i) => Number.isSafeInteger(f[i]))
-    || !isHash(f[5]) || !isHash(f[6]) || !isHash(f[7]) || (f[8] as number) > ARCHIVE_MAX_CONTENT_BYTES) {
+    || !isHash(f[5]) || !isHash(f[6]) || !isHash(f[7]) || (f[8] as number) > ARCHIVE_MAX_CONTENT_BYTES
+    || (f.length !== 9 && !(f.length === 10 && typeof f[9] === 'string'))) {
     throw journalError('JOURNAL_CORRUPT', 'malformed archive header');
+  }
+  let engine: EngineDeclaration | undefined;
+  try {
+    engine = f.length === 10 ? decodeDeclaration(f[9] as string) : undefined;
+  } catch (error) {
+    throw journalError('JOURNAL_CORRUPT', `archive header: ${(error as Error).message}`);
   }
   const header: ArchiveHeader = {
     formatVersion: f[0] as number, compression: f[1] as ArchiveCompression, firstSequence: f[2] as number, lastSequence: f[3] as number,
     recordCount: f[4] as number, previousHash: new Uint8Array(f[5] as Uint8Array), headHash: new Uint8Array(f[6] as Uint8Array),
-    contentSha256: new Uint8Array(f[7] as Uint8Array), contentBytes: f[8] as number,
+    contentSha256: new Uint8Array(f[7] as Uint8Array), contentBytes: f[8] as number, ...(engine === undefined ? {} : { engine }),
   };
   return { header, bodyStart: PREFIX_BYTES + headerBytes };
 }

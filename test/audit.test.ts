@@ -207,6 +207,32 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.match(undeclared.stdout, /^risk layer\s+on \(engine options from defaults \(the journal records none\)\)$/m);
   });
 
+  it('export: a range into chained archive files that verify to the same head and re-execute with the recorded engine options', () => {
+    const out = join(dir, 'archives');
+    const exported = json<{ files: Array<{ firstSequence: number; lastSequence: number }>; headHash: string; lastSequence: number; engineRecorded: boolean }>(
+      audit('export', day.path, '--dir', out, '--events-per-file', '20', '--format', 'json'));
+    assert.ok(exported.files.length >= 3, `${exported.files.length} files`);
+    exported.files.forEach((f, i) => { if (i > 0) assert.equal(f.firstSequence, exported.files[i - 1]!.lastSequence + 1, 'contiguous'); });
+    assert.deepEqual([exported.lastSequence, exported.headHash, exported.engineRecorded], [68, day.headHash, false]);
+    const verified = json(audit('verify', out, '--format', 'json'));
+    assert.deepEqual([verified.ok, verified.headHash, verified.events], [true, day.headHash, 68]);
+    assert.match(audit('reexecute', out).stdout, /^result\s+IDENTICAL$/m);
+    // A range, and bad ranges.
+    const part = json<{ files: Array<{ firstSequence: number }>; lastSequence: number }>(audit('export', day.path, '--dir', join(dir, 'part'), '--from', '11', '--to', '30', '--format', 'json'));
+    assert.ok(part.files[0]!.firstSequence <= 11 && part.lastSequence >= 30);
+    assert.match(audit('verify', join(dir, 'part')).stdout, /anchored\s+on the first archive's header/);
+    assert.equal(audit('export', day.path, '--dir', join(dir, 'bad'), '--to', '69').status, 2, 'past the end');
+    assert.equal(audit('export', out, '--dir', join(dir, 'bad')).status, 2, 'archives are not an embedded journal');
+    // The engine options travel in the headers: a semantics-1 journal's archives re-execute without flags.
+    const old = writeTradingDay(join(dir, 'export-semantics-1.db'), { declare: true, semantics: 1 });
+    const oldOut = join(dir, 'archives-1');
+    assert.equal(json<{ engineRecorded: boolean }>(audit('export', old.path, '--dir', oldOut, '--format', 'json')).engineRecorded, true);
+    const run = audit('reexecute', oldOut);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^engine semantics\s+1$/m);
+    assert.match(run.stdout, /engine options from journal/);
+  });
+
   it('reexecute uses the engine semantics the journal records; other semantics diverge at PositionChanged.reservedTotal', () => {
     const old = writeTradingDay(join(dir, 'semantics-1.db'), { declare: true, semantics: 1 });
     const ok = audit('reexecute', old.path);

@@ -5,6 +5,7 @@
  *   reexecute <journal>                      fresh engine, byte-identical events
  *   replay <journal> [--to P] <query> ...    state at a point: book SYM | account ID | order ID | trades
  *   report <kind> <journal>                  blotter | audit-trail | settlement | statement (CSV/JSON)
+ *   export <journal.db> --out DIR            a range of an embedded journal into archive files (retention)
  *
  * <journal> is a sqlite journal file, an archive file / comma-separated list / directory of
  * archives, or an EventStoreDB connection string (esdb://...) with --instance.
@@ -27,6 +28,7 @@ import {
 } from './reports';
 import { AuditSource, openSource, resolveSource } from './source';
 import { verifyJournal } from './verify';
+import { EXPORT_EVENTS_PER_FILE, exportJournal } from './export';
 import { ENGINE_SEMANTICS_LATEST, EngineSemantics, isEngineSemantics } from '../../core/engine-semantics';
 
 interface CommonOptions {
@@ -108,6 +110,40 @@ interface VerifyCliOptions extends CommonOptions {
   parallelAbove?: string;
   chunkEvents?: string;
   reader?: 'auto' | 'pages' | 'sqlite';
+}
+
+interface ExportCliOptions extends CommonOptions {
+  dir: string;
+  from?: string;
+  to?: string;
+  eventsPerFile?: string;
+  compression: 'brotli' | 'gzip';
+}
+
+async function exportCommand(journal: string, options: ExportCliOptions): Promise<number> {
+  if (resolveSource(journal, { instance: options.instance }).kind !== 'sqlite') throw usageError('export reads an embedded (sqlite) journal file');
+  const report = await exportJournal(journal, {
+    outDirectory: options.dir,
+    fromSequence: options.from === undefined ? undefined : parseId(options.from, '--from'),
+    toSequence: options.to === undefined ? undefined : parseId(options.to, '--to'),
+    eventsPerFile: options.eventsPerFile === undefined ? undefined : parseId(options.eventsPerFile, '--events-per-file'),
+    compression: options.compression,
+    progress: progressFor('export', options),
+  });
+  const out = new Output(options.out);
+  if (options.format === 'json') {
+    out.write(`${JSON.stringify({
+      files: report.files.map((f) => ({ path: f.path, firstSequence: f.header.firstSequence, lastSequence: f.header.lastSequence, records: f.header.recordCount })),
+      firstSequence: report.firstSequence, lastSequence: report.lastSequence, headHash: report.headHash, engineRecorded: report.engineRecorded,
+    }, null, 2)}\n`);
+  } else {
+    for (const f of report.files) out.write(line('archive', `${f.path} (${f.header.firstSequence}..${f.header.lastSequence}, ${f.header.recordCount} records)`));
+    out.write(line('events', `${report.firstSequence}..${report.lastSequence}`));
+    out.write(line('head hash', report.headHash));
+    out.write(line('engine options', report.engineRecorded ? 'recorded in every header' : 'none (the journal records none)'));
+  }
+  out.close();
+  return ExitCode.OK;
 }
 
 async function verifyCommand(journal: string, options: VerifyCliOptions): Promise<number> {
@@ -349,6 +385,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--symbol <symbol>', 'trades: only this instrument')
     .option('--account <id>', 'trades: only trades of this account'), ['text', 'json', 'csv'], 'text'))
     .action(run((journal: string, query: string, args: string[], options: ReplayOptions) => replayCommand(journal, query, args, options)));
+
+  commonOptions(program.command('export')
+    .description('write a range of an embedded journal to compressed, hash-verified archive files (for retention); read them back with every other command')
+    .argument('<journal>', 'sqlite journal file (read-only: the exchange may be running)')
+    .requiredOption('--dir <directory>', 'where the archive files go (created if missing)')
+    .option('--from <seq>', 'first event sequence (default 1)')
+    .option('--to <seq>', 'last event sequence (default: the journal\'s durable end)')
+    .option('--events-per-file <n>', `about this many events per archive file (default ${EXPORT_EVENTS_PER_FILE})`)
+    .addOption(new Option('--compression <kind>', 'archive compression').choices(['brotli', 'gzip']).default('brotli')), ['text', 'json'], 'text')
+    .action(run((journal: string, options: ExportCliOptions) => exportCommand(journal, options)));
 
   engineOptions(commonOptions(program.command('report')
     .description('reports: blotter | audit-trail | settlement | statement')

@@ -22,7 +22,7 @@ import { isJournalError } from '../journal';
 import { BYTES_PER_WORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
 import { decodeRecord } from '../record-codec';
 import { readDeclaration } from '../sqlite-journal';
-import type { EngineDeclaration } from '../engine-declaration';
+import { decodeDeclaration, type EngineDeclaration } from '../engine-declaration';
 import { AuditError, ExitCode, journalFault, sourceError } from './errors';
 import { readAhead } from './read-ahead';
 import { newLayout, parseV1 } from './record-check';
@@ -71,8 +71,8 @@ function readPrefix(path: string, bytes: number): Buffer {
   }
 }
 
-/** Sequence range from an archive's header, reading only the file's first few KiB. */
-export function archiveRange(path: string): { firstSequence: number; lastSequence: number } {
+/** Sequence range (and engine options, when recorded) from an archive's header, reading only the file's first few KiB. */
+export function archiveRange(path: string): { firstSequence: number; lastSequence: number; engine?: EngineDeclaration } {
   const prefix = readPrefix(path, 8 + 4096);
   if (prefix.length < 8 || !prefix.subarray(0, 4).equals(ARCHIVE_MAGIC)) throw sourceError(`${path}: not a journal archive`);
   const length = prefix.readUInt32LE(4);
@@ -86,7 +86,15 @@ export function archiveRange(path: string): { firstSequence: number; lastSequenc
   if (!Array.isArray(fields) || typeof fields[2] !== 'number' || typeof fields[3] !== 'number') {
     throw new AuditError(`${path}: malformed archive header`, ExitCode.FAILED);
   }
-  return { firstSequence: fields[2], lastSequence: fields[3] };
+  let engine: EngineDeclaration | undefined;
+  if (typeof fields[9] === 'string') {
+    try {
+      engine = decodeDeclaration(fields[9]);
+    } catch (error) {
+      throw new AuditError(`${path}: archive header: ${(error as Error).message}`, ExitCode.FAILED);
+    }
+  }
+  return { firstSequence: fields[2], lastSequence: fields[3], ...(engine === undefined ? {} : { engine }) };
 }
 
 function isArchive(path: string): boolean {
@@ -255,6 +263,11 @@ export class ArchiveSource implements AuditSource {
 
   async lastSequence(): Promise<number> {
     return archiveRange(this.paths[this.paths.length - 1]!).lastSequence;
+  }
+
+  /** The first archive's recorded engine options (every archive exported from one journal records the same). */
+  engineDeclaration(): EngineDeclaration | undefined {
+    return archiveRange(this.paths[0]!).engine;
   }
 
   async *records(): AsyncGenerator<RecordView> {
