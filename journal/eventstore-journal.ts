@@ -109,7 +109,11 @@ export function journalStreamName(instanceId: string): string {
 
 /** Deterministic v4-shaped UUID for the batch starting at firstSequence whose last record hash is headHash. */
 export function batchEventId(instanceId: string, firstSequence: number, headHash: Uint8Array): string {
-  const digest = createHash('sha256').update(`${instanceId}:${firstSequence}:`).update(headHash).digest();
+  return uuidFromDigest(createHash('sha256').update(`${instanceId}:${firstSequence}:`).update(headHash).digest());
+}
+
+/** A v4-shaped UUID from the first 16 bytes of a digest (deterministic event ids: a retry cannot duplicate). */
+export function uuidFromDigest(digest: Buffer): string {
   digest[6] = (digest[6]! & 0x0f) | 0x40; // version 4
   digest[8] = (digest[8]! & 0x3f) | 0x80; // RFC 4122 variant
   const hex = digest.toString('hex', 0, 16);
@@ -208,8 +212,9 @@ interface InFlightBatch extends JournalBatch {
 
 export class EventStoreJournal implements Journal {
   readonly stream: string;
-  private readonly instanceId: string;
-  private readonly client: EventStoreClientLike;
+  readonly instanceId: string;
+  /** Also used for the sibling engine stream (eventstore-engine-stream.ts). */
+  readonly client: EventStoreClientLike;
   private readonly ownsClient: boolean;
   private readonly maxPayloadBytes: number;
   private readonly maxInFlight: number;

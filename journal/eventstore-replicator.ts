@@ -19,7 +19,8 @@
  * stream acknowledged (onReplicated): acknowledgements then wait for the stream (a cluster's
  * majority), so losing the whole machine loses nothing acknowledged. See docs/operations.md.
  */
-import { readJournalFile } from './sqlite-journal';
+import { readJournalFile, readJournalFileDeclaration } from './sqlite-journal';
+import { writeEngineStream } from './eventstore-engine-stream';
 import type { JournalRecord } from './journal-record';
 import { journalError } from './journal';
 import type { EventStoreJournal } from './eventstore-journal';
@@ -72,6 +73,9 @@ export class EventStoreReplicator {
   /** Checks the stream continues the local journal, then follows it until stop(). */
   async start(): Promise<void> {
     await this.checkSameHistory();
+    // The stream's engine options, for auditors and standbys reading only the stream.
+    const declaration = readJournalFileDeclaration(this.options.journalPath);
+    if (declaration !== undefined) await writeEngineStream(this.options.stream.client, this.options.stream.instanceId, declaration);
     this.options.onReplicated?.(this.replicated);
     this.running = true;
     this.loop = this.follow().catch((error: Error) => {

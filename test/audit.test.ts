@@ -29,6 +29,8 @@ import {
   ALICE, BOB, CAROL, DAY_DEPOSITS, DAY_END_CASH, DAY_END_POSITIONS, DAY_SETTLEMENTS, DAY_TRADES, DAY_WITHDRAWALS, dayLedger, dayTime, FEES,
   TradingDay, writeTradingDay,
 } from './helpers/trading-day';
+import { writeEngineStream } from '../journal/eventstore-engine-stream';
+import { declareEngine } from '../journal/engine-declaration';
 
 const CLI = join(__dirname, '..', 'bin', 'exchange-audit.js');
 
@@ -411,7 +413,12 @@ describe('exchange-audit on the scripted trading day', () => {
     } finally {
       db.close();
     }
-    const source = EsdbSource.fromJournal(journal);
+    assert.equal((await EsdbSource.fromJournal(journal)).engineDeclaration(), undefined, 'no engine stream: nothing declared');
+    await writeEngineStream(client, 'audit', declareEngine(true, {}, 2));
+    const source = await EsdbSource.fromJournal(journal);
+    assert.equal(source.engineDeclaration()?.semantics, 2, 'the engine stream declares the options');
+    await writeEngineStream(client, 'audit', declareEngine(true, {}, 2)); // the same again: a no-op
+    await assert.rejects(writeEngineStream(client, 'audit', declareEngine(false)), /declares other engine options than the local journal: risk layer on/);
     const verified = await verifyJournal(source);
     assert.deepEqual([verified.ok, verified.records, verified.events, verified.headHash, verified.reader], [true, 33, 68, day.headHash, 'esdb']);
     const replayed = await reexecuteJournal(source, { risk: true });

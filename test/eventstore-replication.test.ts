@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteJournal, readJournalFile } from '../journal/sqlite-journal';
+import { SqliteJournal, readJournalFile, readJournalFileDeclaration } from '../journal/sqlite-journal';
 import { EventStoreJournal, journalStreamName, unpackBatch } from '../journal/eventstore-journal';
 import { EventStoreReplicator } from '../journal/eventstore-replicator';
 import { isJournalError } from '../journal/journal';
@@ -20,6 +20,7 @@ import { FakeEventStore } from './helpers/fake-eventstore';
 import { startTestExchange } from './helpers/test-exchange';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 import { Events } from '../core/schema';
+import { readEngineStream } from '../journal/eventstore-engine-stream';
 
 const INSTANCE = 'replica-test';
 
@@ -139,6 +140,9 @@ describe('EventStoreDB replication', () => {
       const replicator = exchange.supervisor.replicator!;
       while (replicator.lagEvents() > 0) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.ok(replicator.replicatedSequence() > 20);
+      // The engine options travel beside the records (journal-<instance>-engine) for auditors and standbys.
+      assert.deepEqual(await readEngineStream(fake, INSTANCE), readJournalFileDeclaration(journalPath));
+      assert.equal((await readEngineStream(fake, INSTANCE))!.semantics, 2);
     } finally {
       const records = exchange.config.dataDirectory;
       await exchange.supervisor.stop('test done');

@@ -18,10 +18,13 @@ import { makeRecords } from './journal-contract';
 import { Standby, assertRecoveredFrom } from '../core/runtime/standby';
 import { EventStoreStandbySource } from '../core/runtime/standby-sources';
 import { EventStoreJournal, journalStreamName, unpackBatch } from '../journal/eventstore-journal';
-import { readJournalFile } from '../journal/sqlite-journal';
+import { readJournalFile, readJournalFileDeclaration } from '../journal/sqlite-journal';
 import { isJournalError } from '../journal/journal';
 import type { JournalRecord } from '../journal/journal-record';
 import { OrderType, Side, TimeInForce } from '../core/codes';
+import { writeEngineStream } from '../journal/eventstore-engine-stream';
+import { declareEngine } from '../journal/engine-declaration';
+import { defaultConfig } from '../core/runtime/config';
 
 const INSTANCE = 'standby-stream';
 
@@ -70,6 +73,7 @@ test('a standby follows the EventStoreDB stream from another machine, takes over
     assert.equal(reached, leaderRecords[leaderRecords.length - 1]!.lastSequence, 'the standby reached the leader\'s last record');
     const mirrored = await records(path.join(standbyDir, 'journal.db'));
     assert.deepEqual(mirrored.map((r) => Buffer.from(r.hash).toString('hex')), leaderRecords.map((r) => Buffer.from(r.hash).toString('hex')), 'the local journal is the leader\'s, hash for hash');
+    assert.deepEqual(readJournalFileDeclaration(path.join(standbyDir, 'journal.db')), readJournalFileDeclaration(path.join(leaderDir, 'journal.db')), 'the mirror declares the leader\'s engine options');
 
     successor = await startTestExchange(overrides, standbyDir, { eventStoreClient: fake });
     assertRecoveredFrom(successor.supervisor.core, takeoverAt);
@@ -93,5 +97,21 @@ test('a standby follows the EventStoreDB stream from another machine, takes over
     await successor?.stop();
     rmSync(leaderDir, { recursive: true, force: true });
     rmSync(standbyDir, { recursive: true, force: true });
+  }
+});
+
+test('a standby on a stream declares the stream\'s engine options (journal-<instance>-engine), not its own configuration', async () => {
+  const fake = new FakeEventStore();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'standby-engine-'));
+  try {
+    const leaderOptions = declareEngine(true, { maxOrders: 12_345 }, 1); // an old leader: semantics 1, other limits
+    await writeEngineStream(fake, INSTANCE, leaderOptions);
+    const config = { ...defaultConfig(), dataDirectory: dir, eventStoreUrl: 'esdb://stand-in:2113', eventStoreInstance: INSTANCE };
+    const source = await EventStoreStandbySource.open(config, fake);
+    assert.equal(source.engineSemantics(), 1, 'the standby re-executes under the leader\'s semantics');
+    assert.deepEqual(readJournalFileDeclaration(source.localJournalPath), leaderOptions, 'the mirror declares the stream\'s options');
+    await source.prepareTakeover();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

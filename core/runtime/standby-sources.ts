@@ -10,7 +10,8 @@ import { journalFileSemantics, readJournalFile, SqliteJournal } from '../../jour
 import { ENGINE_SEMANTICS_LATEST, type EngineSemantics } from '../engine-semantics';
 import { EventStoreClientLike, EventStoreJournal } from '../../journal/eventstore-journal';
 import type { JournalRecord } from '../../journal/journal-record';
-import { declareEngine } from '../../journal/engine-declaration';
+import { declareEngine, type EngineDeclaration } from '../../journal/engine-declaration';
+import { readEngineStream } from '../../journal/eventstore-engine-stream';
 import type { ExchangeConfig } from './config';
 
 export interface StandbySource {
@@ -108,22 +109,23 @@ export class EventStoreStandbySource implements StandbySource {
   /** Accepted records not yet in the local journal, with the hash the stream gave each. */
   private readonly unmirrored: Array<{ record: JournalRecord; streamHash: Uint8Array }> = [];
 
-  private constructor(private readonly stream: EventStoreJournal, config: ExchangeConfig) {
+  /** streamEngine: the stream's engine options (its engine stream), which a new mirror declares; else the configured ones. */
+  private constructor(private readonly stream: EventStoreJournal, config: ExchangeConfig, streamEngine: EngineDeclaration | undefined) {
     this.localJournalPath = localJournalPath(config);
     this.mirror = SqliteJournal.open({ path: this.localJournalPath, durability: config.durability, verifyOnOpen: 'tail' });
     if (this.mirror.engineDeclaration() === undefined && this.mirror.durableSequence() === 0) {
-      this.mirror.declareEngine(declareEngine(config.risk, config.limits));
+      this.mirror.declareEngine(streamEngine ?? declareEngine(config.risk, config.limits));
     }
   }
 
-  /** The mirror's declaration: the stream carries none, so a new mirror declares this build's latest. */
+  /** The mirror's declaration (the stream's, or this build's latest when the stream records none). */
   engineSemantics(): EngineSemantics {
     return this.mirror?.engineDeclaration()?.semantics ?? ENGINE_SEMANTICS_LATEST;
   }
 
   static async open(config: ExchangeConfig, client?: EventStoreClientLike): Promise<EventStoreStandbySource> {
     const stream = await EventStoreJournal.open({ instanceId: config.eventStoreInstance, connectionString: config.eventStoreUrl, client });
-    return new EventStoreStandbySource(stream, config);
+    return new EventStoreStandbySource(stream, config, await readEngineStream(stream.client, stream.instanceId));
   }
 
   async exists(): Promise<boolean> {

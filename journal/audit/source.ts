@@ -26,6 +26,7 @@ import { decodeDeclaration, type EngineDeclaration } from '../engine-declaration
 import { AuditError, ExitCode, journalFault, sourceError } from './errors';
 import { readAhead } from './read-ahead';
 import { newLayout, parseV1 } from './record-check';
+import { readEngineStream } from '../eventstore-engine-stream';
 
 /** Below this many events, reading in this thread is cheaper than starting a worker (env override for tests). */
 export const READ_AHEAD_MIN_EVENTS = Number(process.env.EXCHANGE_AUDIT_READ_AHEAD_MIN_EVENTS ?? 50_000);
@@ -295,16 +296,22 @@ export class EsdbSource implements AuditSource {
       if (isJournalError(error, 'JOURNAL_CORRUPT')) throw journalFault(error.message, error.sequence);
       throw sourceError(`EventStoreDB ${spec.connectionString}: ${(error as Error).message}`);
     }
-    return new EsdbSource(spec, journal);
+    return new EsdbSource(spec, journal, await readEngineStream(journal.client, spec.instanceId));
   }
 
   /** Wraps an already open journal (tests inject a client this way). */
-  static fromJournal(journal: EventStoreJournal, instanceId = 'test'): EsdbSource {
-    return new EsdbSource({ kind: 'esdb', connectionString: 'injected', instanceId }, journal);
+  static async fromJournal(journal: EventStoreJournal): Promise<EsdbSource> {
+    const spec: SourceSpec = { kind: 'esdb', connectionString: 'injected', instanceId: journal.instanceId };
+    return new EsdbSource(spec, journal, await readEngineStream(journal.client, journal.instanceId));
   }
 
-  private constructor(readonly spec: SourceSpec, private readonly journal: EventStoreJournal) {
+  private constructor(readonly spec: SourceSpec, private readonly journal: EventStoreJournal, private readonly engine: EngineDeclaration | undefined) {
     this.description = `EventStoreDB stream ${journal.stream}`;
+  }
+
+  /** From the stream's sibling `journal-<instance>-engine` (written by the exchange's replicator), if any. */
+  engineDeclaration(): EngineDeclaration | undefined {
+    return this.engine;
   }
 
   async lastSequence(): Promise<number> {
