@@ -45,7 +45,9 @@ export interface ExchangeConfig {
   /**
    * A running order-entry gateway saves its start-up scan state every this many journal events
    * (gateway/order-entry/gateway-checkpoint.ts), so a restart after a crash scans at most this
-   * many events plus what came after (~0.75M events/s). It also saves one at a graceful stop.
+   * many events plus what came after (~0.75M events/s: ≤ ~7 s at the default). It also saves
+   * one at a graceful stop. Each save pauses the gateway's pump for the capture (~5 ms per 70K
+   * remembered orders): every 1M events it showed in the p99 at 50K orders/s (+3–5 ms).
    */
   gatewayCheckpointEveryEvents: number;
   marketDataPort: number;
@@ -97,7 +99,7 @@ export function defaultConfig(): ExchangeConfig {
     host: '127.0.0.1',
     orderEntryBasePort: 9100,
     gatewayWorkers: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
-    gatewayCheckpointEveryEvents: 1_000_000,
+    gatewayCheckpointEveryEvents: 5_000_000,
     marketDataPort: 9200,
     brokerPort: 8080,
     httpPort: 9090,

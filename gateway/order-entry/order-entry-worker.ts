@@ -38,7 +38,7 @@ import { AccountViews } from './account-view';
 import { KeyRouting, KeyStream } from './key-routing';
 import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
 import { ScanReport, scanJournal } from './sequence-scan';
-import { captureCheckpoint, restoreCheckpoint, saveCheckpoint, writeCheckpoint } from './gateway-checkpoint';
+import { captureCheckpoint, closeCheckpointLookups, restoreCheckpoint, saveCheckpoint, writeCheckpoint } from './gateway-checkpoint';
 import { JOURNAL_REPLAY_RETRY_MS, JOURNAL_REPLAYS_MAX, journalReachable, replayFromJournal } from './journal-replay';
 import { journalFileSemantics } from '../../journal/sqlite-journal';
 import { OrderStatusCode } from '../protocol/session-schema';
@@ -706,6 +706,7 @@ async function main(): Promise<void> {
   if (await saveCheckpoint(data.journalPath, data.gatewayId, expectedEvent - 1, routing, views)) {
     log(`gateway ${data.gatewayId}: checkpoint of session sequences at event ${expectedEvent - 1}`);
   }
+  closeCheckpointLookups();
 }
 
 main().then(
