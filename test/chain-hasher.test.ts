@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { chainHashImplementation, ChainLinkHasher, sealEncodedRecords, sha256 } from '../journal/chain-hasher';
+import { spawnSync } from 'node:child_process';
+import { chainHashImplementation, ChainLinkHasher, sealEncodedRecords, sha256, verifyEncodedRecords } from '../journal/chain-hasher';
 import { chainRecords, GENESIS_HASH, recordHash, verifyChain } from '../journal/hash-chain';
 import { createRecord, HASH_BYTES, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
 import { decodeRecord, encodeRecord } from '../journal/record-codec';
@@ -79,6 +80,36 @@ describe('chain hasher (native addon with a node:crypto fallback)', () => {
     });
     const verdict = verifyChain(decoded);
     assert.equal(verdict.ok, true);
+  });
+
+  it('verifying a run of stored records names the first whose hash differs, and leaves the head before it', () => {
+    const sealed = records(30, 9);
+    const head = chainRecords(sealed);
+    const encoded = sealed.map((r) => encodeRecord(r));
+    const bytes = Buffer.concat(encoded);
+    const bounds = new Uint32Array(2 * encoded.length);
+    let at = 0;
+    encoded.forEach((e, i) => {
+      bounds[2 * i] = at;
+      at += e.length;
+      bounds[2 * i + 1] = at;
+    });
+    const link = new ChainLinkHasher();
+    const all = new Uint8Array(GENESIS_HASH);
+    assert.equal(verifyEncodedRecords(bytes, bounds, encoded.length, all, link), encoded.length);
+    assert.deepEqual(Buffer.from(all), Buffer.from(head), 'the head is the last record\'s hash');
+    bytes[bounds[2 * 17]! + 12]! ^= 0x40; // a payload byte of record 17
+    const partial = new Uint8Array(GENESIS_HASH);
+    assert.equal(verifyEncodedRecords(bytes, bounds, encoded.length, partial, link), 17);
+    assert.deepEqual(Buffer.from(partial), Buffer.from(sealed[16]!.hash), 'the head stops at the last good record');
+  });
+
+  it('the node:crypto fallback passes the same checks (EXCHANGE_NATIVE_HASH=0 in a child process)', { skip: process.env.EXCHANGE_NATIVE_HASH === '0' && 'this is the child' }, () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, EXCHANGE_NATIVE_HASH: '0' };
+    delete env.NODE_TEST_CONTEXT; // a test run of its own, reporting TAP on stdout
+    const child = spawnSync(process.execPath, ['--test', '--test-reporter=tap', __filename], { env, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stdout + child.stderr);
+    assert.match(child.stdout, /# fail 0/);
   });
 
   it('refuses bounds outside the bytes and wrong argument types without touching memory', { skip: !chainHashImplementation.native && 'the addon is not loaded' }, () => {
