@@ -3,6 +3,7 @@
  * order-entry gateway workers on real loopback ports, a temporary data directory.
  */
 import path from 'node:path';
+import net from 'node:net';
 import os from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import pino from 'pino';
@@ -11,7 +12,34 @@ import { Supervisor, SupervisorExtras } from '../../core/runtime/supervisor';
 import { gatewayServices } from '../../gateway/services';
 import { ExchangeClient } from '../../gateway/client/exchange-client';
 
-let nextPort = 20_000 + (process.pid % 200) * 50;
+/** Ports 20000..32759 (below Linux's ephemeral range), in blocks of PORT_BLOCK per test exchange. */
+const PORT_BASE = 20_000;
+const PORT_BLOCKS = 1_276;
+const PORT_BLOCK = 10;
+let nextBlock = process.pid % PORT_BLOCKS;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A block of PORT_BLOCK ports nobody listens on now. Test files run in parallel processes, and
+ * a fixed per-process range could run into another's (a clean-clone CI run hit EADDRINUSE), so
+ * each block is probed; a taken one is skipped.
+ */
+async function freePortBlock(): Promise<number> {
+  for (let attempt = 0; attempt < PORT_BLOCKS; attempt++) {
+    const base = PORT_BASE + (nextBlock++ % PORT_BLOCKS) * PORT_BLOCK;
+    let free = true;
+    for (let port = base; port < base + PORT_BLOCK && free; port++) free = await portFree(port);
+    if (free) return base;
+  }
+  throw new Error('no free block of test ports');
+}
 
 export interface TestExchange {
   config: ExchangeConfig;
@@ -31,8 +59,7 @@ export async function startTestExchange(
   log: pino.Logger = pino({ level: 'silent' }),
 ): Promise<TestExchange> {
   const config = defaultConfig();
-  const base = nextPort;
-  nextPort += 10;
+  const base = await freePortBlock();
   Object.assign(config, {
     dataDirectory: dataDirectory ?? mkdtempSync(path.join(os.tmpdir(), 'exchange-test-')),
     // No broker unless a test asks for one (brokerPort): parallel test files would fight over its port.
