@@ -161,6 +161,28 @@ describe('MPSC ring, one thread', () => {
     });
   }
 
+  test('publishQuietly wakes nobody; one wakeConsumer wakes the consumer blocked on its next record', async () => {
+    // A long block slice: a consumer that saw the records without a wake would take ~1 s.
+    const ring = MpscRing.create(8, 2, { asyncWaitStrategy: new AsyncBlockingWait({ blockSliceMs: 1000 }) });
+    const started = performance.now();
+    const records = ring.waitForRecordsAsync(5000);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the consumer is blocked now
+    for (let claim = 0; claim < 3; claim++) { // three frames' claims, published without waking anyone
+      assert.ok(ring.tryClaimBatch(1, 0));
+      ring.words[ring.claimedOffset(0)] = claim;
+      ring.words[ring.claimedOffset(0) + 1] = claim * 3;
+      ring.publishQuietly();
+    }
+    let woken = false;
+    void records.then(() => { woken = true; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(woken, false, 'still asleep: nothing woke it');
+    ring.wakeConsumer();
+    assert.equal(await records, true);
+    assert.ok(performance.now() - started < 800, 'woken by wakeConsumer, not by its block slice');
+    assert.deepEqual(consumeAll(ring), [0, 1, 2]);
+  });
+
   test('async waits: records and space', async () => {
     const ring = MpscRing.create(2, 2);
     const records = ring.waitForRecordsAsync(1000);

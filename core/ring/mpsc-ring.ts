@@ -157,8 +157,19 @@ export class MpscRing {
     return ((this.claimFirst + index) & this.mask) * this.recordWords;
   }
 
-  /** Makes every slot of the current claim visible to the consumer. */
+  /** Makes every slot of the current claim visible to the consumer, and wakes it if it sleeps. */
   publish(): void {
+    this.publishQuietly();
+    this.wakeConsumer();
+  }
+
+  /**
+   * publish() without the wake-up, for an event-loop producer that publishes several claims
+   * in one turn (one per WebSocket frame) and then wakes the consumer once (wakeConsumer):
+   * each wake-up is a futex syscall, ~9% of a gateway thread at 50K orders/s. A consumer that
+   * is not woken still sees the records at its next poll or block slice (BLOCK_SLICE_MS_DEFAULT).
+   */
+  publishQuietly(): void {
     const count = this.claimCount;
     if (count === 0) throw new RingError('ERR_RING_STATE', 'publish: nothing claimed');
     const cells = this.cells;
@@ -171,7 +182,12 @@ export class MpscRing {
       Atomics.store(cells, MARKERS_INDEX + (sequence & mask), sequence);
     }
     this.claimCount = 0;
-    if (Atomics.load(cells, CONSUMER_WAITERS_INDEX) !== 0) Atomics.notify(cells, MARKERS_INDEX + (first & mask));
+  }
+
+  /** Wakes a consumer blocked on its next record (it waits on that record's marker cell). */
+  wakeConsumer(): void {
+    const cells = this.cells;
+    if (Atomics.load(cells, CONSUMER_WAITERS_INDEX) !== 0) Atomics.notify(cells, MARKERS_INDEX + (Atomics.load(cells, CONSUMER_INDEX) & this.mask));
   }
 
   /** For event-loop producers: resolves true once `count` slots look free (then tryClaimBatch(count, 0)). */

@@ -222,7 +222,24 @@ function publishQueued(connection: Connection): void {
     return;
   }
   for (let i = 0; i < count; i++) inbound.words.set(pendingWords.subarray(i * 16, i * 16 + 16), inbound.claimedOffset(i));
-  inbound.publish();
+  inbound.publishQuietly();
+  wakeMatcherSoon();
+}
+
+let matcherWakeScheduled = false;
+
+/**
+ * One wake-up of the matcher per event-loop turn, after every frame read in it is published
+ * (setImmediate runs right after the turn's socket callbacks): at load, several frames share
+ * one futex wake instead of one each.
+ */
+function wakeMatcherSoon(): void {
+  if (matcherWakeScheduled) return;
+  matcherWakeScheduled = true;
+  setImmediate(() => {
+    matcherWakeScheduled = false;
+    inbound.wakeConsumer();
+  });
 }
 
 /**
