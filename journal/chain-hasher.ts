@@ -15,6 +15,7 @@
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { HASH_BYTES } from './journal-record';
+import { HASH_FIELD_BYTES } from './record-codec';
 
 interface NativeChainHash {
   sha256Into(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstAt: number): void;
@@ -90,8 +91,7 @@ export class ChainLinkHasher {
   }
 }
 
-/** previousHash field (v1) then hash field: the last 68 bytes of a v1 record end with these two bin8 payloads. */
-const HASH_FIELD_BYTES = 2 + HASH_BYTES;
+/** A v1 record ends with two bin8 fields of 32 bytes, previousHash then hash: previousHash's payload starts here from the end. */
 const PREVIOUS_HASH_FROM_END = HASH_FIELD_BYTES + HASH_BYTES;
 
 /**

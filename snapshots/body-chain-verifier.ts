@@ -26,7 +26,8 @@ import { parseRecordBody, RecordBody } from './replay-page';
  * The digest returned is valid until the next call.
  */
 export class StoredRecordHasher {
-  private readonly link = new ChainLinkHasher();
+  /** Also checks runs of records in one call (BodyChainVerifier.settle). */
+  readonly link = new ChainLinkHasher();
 
   hash(previousHash: Uint8Array, stored: Uint8Array): Uint8Array {
     this.link.setHead(previousHash);
@@ -81,7 +82,6 @@ export class BodyChainVerifier {
   private readonly deferredBounds = new Uint32Array(2 * DEFERRED_RECORDS_MAX);
   private readonly deferredFirst = new Float64Array(DEFERRED_RECORDS_MAX);
   private deferred = 0;
-  private readonly link = new ChainLinkHasher();
   /** previousHash of the first record verified (the stretch's link to the record before it). */
   readonly firstPreviousHash = new Uint8Array(HASH_BYTES);
 
@@ -139,7 +139,7 @@ export class BodyChainVerifier {
     const pending = this.deferred;
     if (pending === 0) return this.fault === undefined;
     this.deferred = 0;
-    const passed = verifyEncodedRecords(this.deferredBytes!, this.deferredBounds, pending, this.settledHead, this.link);
+    const passed = verifyEncodedRecords(this.deferredBytes!, this.deferredBounds, pending, this.settledHead, this.hasher.link);
     this.deferredBytes = undefined;
     if (passed === pending) return true;
     this.count -= pending - passed;

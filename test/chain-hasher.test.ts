@@ -30,6 +30,19 @@ function records(count: number, seed: number) {
   return out;
 }
 
+/** The encoded records back to back after `pad` bytes, and each one's [start, end). */
+function packed(encoded: Uint8Array[], pad = 0): { bytes: Buffer; bounds: Uint32Array } {
+  const bytes = Buffer.concat([Buffer.alloc(pad), ...encoded]);
+  const bounds = new Uint32Array(2 * encoded.length);
+  let at = pad;
+  encoded.forEach((e, i) => {
+    bounds[2 * i] = at;
+    at += e.length;
+    bounds[2 * i + 1] = at;
+  });
+  return { bytes, bounds };
+}
+
 describe('chain hasher (native addon with a node:crypto fallback)', () => {
   it('was built by npm install and loaded (EXCHANGE_NATIVE_HASH=0 is the only way to run without it)', () => {
     if (process.env.EXCHANGE_NATIVE_HASH === '0') {
@@ -61,14 +74,7 @@ describe('chain hasher (native addon with a node:crypto fallback)', () => {
     const expectedHead = chainRecords(expected);
     const sealed = records(40, 3);
     const encoded = sealed.map((r) => encodeRecord(r)); // placeholder hashes (zeros)
-    const bytes = Buffer.concat([Buffer.alloc(5), ...encoded]);
-    const bounds = new Uint32Array(2 * encoded.length);
-    let at = 5;
-    encoded.forEach((e, i) => {
-      bounds[2 * i] = at;
-      at += e.length;
-      bounds[2 * i + 1] = at;
-    });
+    const { bytes, bounds } = packed(encoded, 5);
     const head = new Uint8Array(GENESIS_HASH);
     sealEncodedRecords(bytes, bounds, encoded.length, head, new ChainLinkHasher());
     assert.deepEqual(Buffer.from(head), Buffer.from(expectedHead));
@@ -86,14 +92,7 @@ describe('chain hasher (native addon with a node:crypto fallback)', () => {
     const sealed = records(30, 9);
     const head = chainRecords(sealed);
     const encoded = sealed.map((r) => encodeRecord(r));
-    const bytes = Buffer.concat(encoded);
-    const bounds = new Uint32Array(2 * encoded.length);
-    let at = 0;
-    encoded.forEach((e, i) => {
-      bounds[2 * i] = at;
-      at += e.length;
-      bounds[2 * i + 1] = at;
-    });
+    const { bytes, bounds } = packed(encoded);
     const link = new ChainLinkHasher();
     const all = new Uint8Array(GENESIS_HASH);
     assert.equal(verifyEncodedRecords(bytes, bounds, encoded.length, all, link), encoded.length);

@@ -147,7 +147,7 @@ const EVENT_HEADER_ON_WIRE: readonly FieldInput[] = Object.freeze([
  * appending a field would break every deployed client). Each is reachable another way.
  *   PositionChanged.reservedTotal (engine semantics 2): AccountSummary.reservedCash.
  */
-const EVENT_FIELDS_NOT_ON_WIRE: Readonly<Record<string, readonly string[]>> = { PositionChanged: ['reservedTotal'] };
+export const EVENT_FIELDS_NOT_ON_WIRE: Readonly<Record<string, readonly string[]>> = { PositionChanged: ['reservedTotal'] };
 
 function fromEvent(spec: MessageSpec): WireTemplate {
   const offWire = EVENT_FIELDS_NOT_ON_WIRE[spec.name] ?? [];

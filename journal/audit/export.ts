@@ -12,10 +12,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { ArchiveCompression, ArchiveHeader, exportArchive } from '../archive';
-import { readJournalFile, readJournalFileDeclaration } from '../sqlite-journal';
-import { sourceError, usageError } from './errors';
+import type { EngineDeclaration } from '../engine-declaration';
+import { readJournalFile } from '../sqlite-journal';
+import { usageError } from './errors';
+import { SqliteSource } from './source';
 import type { Progress } from './progress';
 
 /** ~120 MB of archive content at 2 events per record, well inside ARCHIVE_MAX_CONTENT_BYTES (256 MiB) at any record size. */
@@ -39,22 +40,16 @@ export interface ExportReport {
   engineRecorded: boolean;
 }
 
-function durableEnd(journalPath: string): number {
-  let db: Database.Database;
-  try {
-    db = new Database(journalPath, { readonly: true, fileMustExist: true });
-  } catch (error) {
-    throw sourceError(`${journalPath}: ${(error as Error).message}`);
-  }
-  try {
-    return (db.prepare('SELECT max(last_seq) FROM journal').pluck().get() as number | null) ?? 0;
-  } finally {
-    db.close();
-  }
-}
-
 export async function exportJournal(journalPath: string, options: ExportOptions): Promise<ExportReport> {
-  const end = durableEnd(journalPath);
+  const source = SqliteSource.open(journalPath);
+  let end: number;
+  let engine: EngineDeclaration | undefined;
+  try {
+    end = await source.lastSequence();
+    engine = source.engineDeclaration();
+  } finally {
+    await source.close();
+  }
   const from = options.fromSequence ?? 1;
   const to = options.toSequence ?? end;
   const perFile = options.eventsPerFile ?? EXPORT_EVENTS_PER_FILE;
@@ -63,7 +58,6 @@ export async function exportJournal(journalPath: string, options: ExportOptions)
   if (to > end) throw usageError(`--to ${to} is past the journal's end ${end}`);
   if (!(Number.isSafeInteger(perFile) && perFile >= 1)) throw usageError(`--events-per-file must be a positive integer, got ${perFile}`);
   mkdirSync(options.outDirectory, { recursive: true });
-  const engine = readJournalFileDeclaration(journalPath);
   const journal = { readFrom: (sequence: number) => readJournalFile(journalPath, sequence), durableSequence: () => end };
   const files: ExportReport['files'] = [];
   options.progress?.setTotal(to - from + 1);
