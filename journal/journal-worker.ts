@@ -1,9 +1,11 @@
 /**
  * The journal thread: the first consumer of the outbound ring. It cuts the stream
  * into one record per command (RecordBuilder; a BATCH_END marker completes the
- * batch), appends everything available in ONE transaction (group commit: one fsync
- * covers every record that arrived while the previous write ran), then publishes
- * the durable sequence that lets gateways release acks and fills.
+ * batch), encoding each straight into a batch arena (EncodedRecords: no record objects),
+ * appends everything available in ONE transaction (group commit: one fsync covers every
+ * record that arrived while the previous write ran; a batch holds at most
+ * ENCODED_RECORDS_MAX records / ENCODED_RECORDS_BYTES, beyond which it is written in
+ * several), then publishes the durable sequence that lets gateways release acks and fills.
  *
  * A failed write is fatal: the exchange must never trade without a journal.
  */
@@ -13,10 +15,9 @@ import { ControlBlock, WorkerState } from '../core/runtime/control-block';
 import { BATCH_END_CODE } from '../core/runtime/ring-sink';
 import { RecordBuilder } from './record-builder';
 import { SqliteJournal } from './sqlite-journal';
+import { EncodedRecords } from './encoded-records';
+import { WORDS_PER_EVENT } from './journal-record';
 import type { Durability } from './journal';
-
-/** Records per group commit (well under the sqlite journal's pending-record limit). */
-export const MAX_RECORDS_PER_COMMIT = 8192;
 
 export interface JournalWorkerData {
   outbound: SharedArrayBuffer;
@@ -34,13 +35,30 @@ async function main(): Promise<void> {
   const control = ControlBlock.attach(data.control);
   const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
   const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail' });
-  const builder = new RecordBuilder({ reuse: true }); // each batch goes to the journal and is let go
   const publish = (sequence: number) => {
     control.localDurableSequence = sequence;
     if (data.publishDurable) control.publishDurable(sequence);
   };
   let durable = journal.durableSequence();
   let records = 0;
+  const batch = new EncodedRecords();
+  const appendBatch = () => {
+    if (batch.count === 0) return;
+    journal.appendEncodedSync(batch);
+    durable = batch.lastSequences[batch.count - 1]!;
+    records += batch.count;
+    control.journalRecords = records;
+    publish(durable);
+    batch.reset();
+  };
+  const builder = new RecordBuilder({
+    sink: {
+      record(firstSequence, timestampMicros, command, events, eventWords) {
+        if (!batch.hasRoomFor(eventWords / WORDS_PER_EVENT)) appendBatch(); // full: write it out, never grow it
+        batch.add(firstSequence, timestampMicros, command, 0, events, 0, eventWords);
+      },
+    },
+  });
   publish(durable);
   control.journalState = WorkerState.Running;
   parentPort!.postMessage({ type: 'ready', durableSequence: durable });
@@ -57,16 +75,7 @@ async function main(): Promise<void> {
         else builder.consume(words, 1, offset);
       }
       consumer.release(end);
-      const batch = builder.take();
-      // One transaction per chunk: bounded by the journal's own limits on a group.
-      for (let first = 0; first < batch.length; first += MAX_RECORDS_PER_COMMIT) {
-        const chunk = batch.slice(first, first + MAX_RECORDS_PER_COMMIT);
-        journal.appendSync(chunk);
-        durable = chunk[chunk.length - 1].lastSequence;
-        records += chunk.length;
-        control.journalRecords = records;
-        publish(durable);
-      }
+      appendBatch();
       continue;
     }
     // Idle: stop once the matcher has stopped and everything it published is durable.

@@ -75,20 +75,58 @@ export class RecordWriter {
 
   /** Appends record in layout v1; returns its start offset (end is `position`). */
   writeRecord(record: JournalRecord): number {
+    const start = this.writeFields(record.firstSequence, record.lastSequence, record.timestampMicros,
+      record.command, 0, record.events, 0, record.events.length);
+    // writeFields left both hash fields zero: copy the record's own in.
+    this.bytes.set(record.previousHash, this.position - HASH_FIELD_BYTES - HASH_BYTES);
+    this.bytes.set(record.hash, this.position - HASH_BYTES);
+    return start;
+  }
+
+  /**
+   * Appends a v1 record from words that live anywhere (the ring, a scratch buffer): the command's
+   * WORDS_PER_COMMAND words from `commandOffset`, `eventWords` event words from `eventsOffset`,
+   * and both hash fields zero (the journal seals them: chain-hasher.ts). Allocation-free: the
+   * words are written through the DataView, not copied through a byte view of their buffer.
+   * Returns the record's start offset (end is `position`).
+   */
+  writeFields(
+    firstSequence: number, lastSequence: number, timestampMicros: number,
+    command: Float64Array, commandOffset: number, events: Float64Array, eventsOffset: number, eventWords: number,
+  ): number {
     const start = this.position;
-    if (this.remaining() < encodedRecordBytesMax(record.events.length / WORDS_PER_EVENT)) {
-      throw journalError('JOURNAL_BAD_RECORD', `record at ${record.firstSequence} does not fit the writer`);
+    if (this.remaining() < encodedRecordBytesMax(eventWords / WORDS_PER_EVENT)) {
+      throw journalError('JOURNAL_BAD_RECORD', `record at ${firstSequence} does not fit the writer`);
     }
     this.bytes[this.position++] = 0x90 | FIELDS_PER_RECORD; // fixarray
     this.bytes[this.position++] = RECORD_FORMAT_VERSION; // positive fixint
-    this.writeUnsigned(record.firstSequence);
-    this.writeUnsigned(record.lastSequence);
-    this.writeUnsigned(record.timestampMicros);
-    this.writeBin(wordBytes(record.command));
-    this.writeBin(wordBytes(record.events));
-    this.writeBin(record.previousHash);
-    this.writeBin(record.hash);
+    this.writeUnsigned(firstSequence);
+    this.writeUnsigned(lastSequence);
+    this.writeUnsigned(timestampMicros);
+    this.writeWords(command, commandOffset, WORDS_PER_COMMAND);
+    this.writeWords(events, eventsOffset, eventWords);
+    this.writeZeroHash();
+    this.writeZeroHash();
     return start;
+  }
+
+  /** A bin of `count` little-endian float64 words. */
+  private writeWords(words: Float64Array, offset: number, count: number): void {
+    this.writeBinHeader(count * BYTES_PER_WORD);
+    const view = this.view;
+    let position = this.position;
+    for (let i = 0; i < count; i++) {
+      view.setFloat64(position, words[offset + i]!, true);
+      position += BYTES_PER_WORD;
+    }
+    this.position = position;
+  }
+
+  private writeZeroHash(): void {
+    this.bytes[this.position++] = 0xc4;
+    this.bytes[this.position++] = HASH_BYTES;
+    this.bytes.fill(0, this.position, this.position + HASH_BYTES);
+    this.position += HASH_BYTES;
   }
 
   /** Same choice of encoding as msgpackr: smallest unsigned int up to 32 bits, float64 above. */
@@ -113,8 +151,7 @@ export class RecordWriter {
     }
   }
 
-  private writeBin(source: Uint8Array): void {
-    const length = source.length;
+  private writeBinHeader(length: number): void {
     if (length < 0x100) {
       this.bytes[this.position++] = 0xc4;
       this.bytes[this.position++] = length;
@@ -127,7 +164,6 @@ export class RecordWriter {
       this.view.setUint32(this.position, length);
       this.position += 4;
     }
-    this.writeRaw(source);
   }
 }
 

@@ -25,7 +25,8 @@ import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { ENGINE_SEMANTICS_LATEST, ENGINE_SEMANTICS_UNDECLARED, EngineSemantics } from '../core/engine-semantics';
 import { eventCount, HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
-import { encodedRecordBytesMax, decodeRecord, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
+import { decodeRecord } from './record-codec';
+import { checkEncodedAppendable, EncodedRecords, ENCODED_RECORDS_MAX } from './encoded-records';
 import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
 import { ChainFaultReason, ChainVerifier, GENESIS_HASH, VerifyResult, verifyChain } from './hash-chain';
 import { ChainLinkHasher, sealEncodedRecords } from './chain-hasher';
@@ -41,8 +42,6 @@ export const MAX_PENDING_RECORDS = 1 << 16;
 export const MAX_TRANSACTION_BYTES = 8 << 20;
 /** Rows per INSERT statement: measured 1.33 µs/row at 16 vs 1.80 µs single-row (2-event records). */
 export const ROWS_PER_INSERT = 16;
-/** Encoding arena: one largest record, or ROWS_PER_INSERT ordinary ones, between resets. */
-export const WRITER_ARENA_BYTES = Math.max(1 << 20, RECORD_BYTES_MAX + HASH_BYTES);
 /** readFrom fetches pages: better-sqlite3 refuses writes while a statement iterator is open. */
 export const READ_PAGE_RECORDS = 256;
 /**
@@ -167,11 +166,9 @@ export class SqliteJournal implements Journal {
   private readonly token: string;
   private readonly maxPendingRecords: number;
   private readonly maxTransactionBytes: number;
-  private readonly writer = new RecordWriter(WRITER_ARENA_BYTES);
+  /** Where the record-object path (append/appendSync) encodes a transaction's records. */
+  private readonly staging = new EncodedRecords(ENCODED_RECORDS_MAX, MAX_TRANSACTION_BYTES);
   private readonly insertParameters: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS_PER_ROW);
-  /** The staged rows' records and their [start, end) in the writer, sealed together by insertRows. */
-  private readonly stagedRecords: Array<JournalRecord | undefined> = new Array(ROWS_PER_INSERT);
-  private readonly stagedBounds = new Uint32Array(2 * ROWS_PER_INSERT);
   private readonly link = new ChainLinkHasher();
   private readonly headBeforeSeal = new Uint8Array(HASH_BYTES);
   private readonly statements: Statements;
@@ -242,6 +239,33 @@ export class SqliteJournal implements Journal {
   appendSync(records: JournalRecord[]): void {
     this.enqueue(records);
     this.flush();
+  }
+
+  /**
+   * Writes a batch of records the caller encoded (the journal thread encodes straight from the
+   * ring: encoded-records.ts), after anything queued before it, one transaction per
+   * maxTransactionBytes. The records must continue the journal contiguously (JOURNAL_BAD_SEQUENCE
+   * otherwise, nothing written). Seals them in the batch's arena: afterwards their hash fields
+   * hold the chain. The caller may reset and reuse the batch once this returns.
+   */
+  appendEncodedSync(batch: EncodedRecords): void {
+    this.checkOpen();
+    if (this.failure !== undefined) throw this.failure;
+    this.flush();
+    const next = checkEncodedAppendable(batch, this.nextSequence);
+    let from = 0;
+    try {
+      while (from < batch.count) {
+        const to = this.transactionEnd(batch, from);
+        this.writeTransaction(batch, from, to);
+        this.durable = batch.lastSequences[to - 1]!;
+        this.waiters.resolveThrough(this.durable);
+        from = to;
+      }
+    } catch (error) {
+      throw this.fail(error, batch.firstSequences[from]);
+    }
+    this.nextSequence = next;
   }
 
   durableSequence(): number {
@@ -339,78 +363,92 @@ export class SqliteJournal implements Journal {
     });
   }
 
-  /** Writes every queued record, one transaction per MAX_TRANSACTION_BYTES, resolving waiters per commit. */
+  /** Writes every queued record, one transaction per maxTransactionBytes, resolving waiters per commit. */
   private flush(): void {
     let start = 0;
+    const staging = this.staging;
     try {
       while (start < this.pending.length) {
-        const end = this.transactionEnd(start);
-        this.writeTransaction(start, end);
+        staging.reset();
+        let end = start;
+        while (end < this.pending.length && (end === start || staging.byteLength < this.maxTransactionBytes)
+          && staging.hasRoomFor(eventCount(this.pending[end]!))) {
+          staging.addRecord(this.pending[end]!);
+          end++;
+        }
+        this.writeTransaction(staging, 0, staging.count);
+        for (let index = start; index < end; index++) staging.copyHashesTo(index - start, this.pending[index]!);
         this.durable = this.pending[end - 1]!.lastSequence;
         this.waiters.resolveThrough(this.durable);
         start = end;
       }
       this.pending.length = 0;
     } catch (error) {
-      this.failure = isJournalError(error, 'JOURNAL_FENCED')
-        ? error
-        : journalError('JOURNAL_WRITE_FAILED', (error as Error).message, { sequence: this.pending[start]?.firstSequence, cause: error });
-      this.pending.length = 0;
-      this.waiters.rejectAll(this.failure);
-      throw this.failure;
+      throw this.fail(error, this.pending[start]?.firstSequence);
     }
   }
 
-  private transactionEnd(start: number): number {
-    let bytes = 0;
-    let end = start;
-    while (end < this.pending.length && (end === start || bytes < this.maxTransactionBytes)) {
-      bytes += encodedRecordBytesMax(eventCount(this.pending[end]!));
-      end++;
-    }
-    return end;
+  /** Records the write failure (terminal: the journal takes no more appends), rejects every waiter, returns it. */
+  private fail(error: unknown, sequence: number | undefined): JournalError {
+    this.failure = isJournalError(error, 'JOURNAL_FENCED')
+      ? error
+      : journalError('JOURNAL_WRITE_FAILED', (error as Error).message, { sequence, cause: error });
+    this.pending.length = 0;
+    this.waiters.rejectAll(this.failure);
+    return this.failure;
   }
 
-  private writeTransaction(start: number, end: number): void {
+  /** End of the transaction starting at record `from` of a batch: at least one record, then up to maxTransactionBytes. */
+  private transactionEnd(batch: EncodedRecords, from: number): number {
+    const bounds = batch.bounds;
+    const limit = bounds[2 * from]! + this.maxTransactionBytes;
+    let to = from + 1;
+    while (to < batch.count && bounds[2 * to + 1]! <= limit) to++;
+    return to;
+  }
+
+  /**
+   * One transaction: seals records [from, to) of the batch into the chain (one native call,
+   * chain-hasher.ts), inserts their rows ROWS_PER_INSERT per statement (sqlite copies the
+   * blobs), commits, then maybe checkpoints. On failure the chain head is put back.
+   */
+  private writeTransaction(batch: EncodedRecords, from: number, to: number): void {
     const { statements } = this;
-    let transactionBytes = 0;
+    const bytes = batch.bytes;
+    const bounds = batch.bounds;
+    this.headBeforeSeal.set(this.headHash);
     statements.begin.run();
     try {
       if (statements.leaseToken.get() !== this.token) throw journalError('JOURNAL_FENCED', 'the lease was taken by another writer');
-      let rows = 0;
-      transactionBytes = 0;
-      this.writer.reset();
-      for (let index = start; index < end; index++) {
-        const record = this.pending[index]!;
-        if (this.writer.remaining() < encodedRecordBytesMax(eventCount(record)) + HASH_BYTES) {
-          this.insertRows(rows);
-          rows = 0;
+      sealEncodedRecords(bytes, from === 0 ? bounds : bounds.subarray(2 * from), to - from, this.headHash, this.link);
+      const parameters = this.insertParameters;
+      let index = from;
+      for (; to - index >= ROWS_PER_INSERT; index += ROWS_PER_INSERT) {
+        for (let row = 0; row < ROWS_PER_INSERT; row++) {
+          const record = index + row;
+          const offset = row * COLUMNS_PER_ROW;
+          parameters[offset] = batch.firstSequences[record];
+          parameters[offset + 1] = batch.lastSequences[record];
+          parameters[offset + 2] = batch.timestamps[record];
+          parameters[offset + 3] = bytes.subarray(bounds[2 * record], bounds[2 * record + 1]);
         }
-        const bodyStart = this.writer.writeRecord(record);
-        this.stagedBounds[2 * rows] = bodyStart;
-        this.stagedBounds[2 * rows + 1] = this.writer.position;
-        this.stagedRecords[rows] = record;
-        const offset = rows * COLUMNS_PER_ROW;
-        this.insertParameters[offset] = record.firstSequence;
-        this.insertParameters[offset + 1] = record.lastSequence;
-        this.insertParameters[offset + 2] = record.timestampMicros;
-        this.insertParameters[offset + 3] = this.writer.bytes.subarray(bodyStart, this.writer.position);
-        transactionBytes += this.writer.position - bodyStart;
-        if (++rows === ROWS_PER_INSERT) {
-          this.insertRows(rows);
-          rows = 0;
-        }
+        statements.insertMany.run(parameters);
       }
-      this.insertRows(rows);
+      parameters.fill(undefined); // drop the arena views
+      for (; index < to; index++) {
+        statements.insertOne.run(batch.firstSequences[index], batch.lastSequences[index], batch.timestamps[index],
+          bytes.subarray(bounds[2 * index], bounds[2 * index + 1]));
+      }
       statements.commit.run();
     } catch (error) {
+      this.headHash.set(this.headBeforeSeal);
       if (this.db.inTransaction) statements.rollback.run();
       throw error;
     }
     this.counters.transactions++;
-    this.counters.records += end - start;
-    this.counters.events += this.pending[end - 1]!.lastSequence - this.pending[start]!.firstSequence + 1;
-    this.checkpointAfterCommit(transactionBytes);
+    this.counters.records += to - from;
+    this.counters.events += batch.lastSequences[to - 1]! - batch.firstSequences[from]! + 1;
+    this.checkpointAfterCommit(bounds[2 * to - 1]! - bounds[2 * from]!);
   }
 
   /** The adaptive checkpoint cadence (CHECKPOINT_COMMITS): a PASSIVE checkpoint once the log has grown enough. */
@@ -424,35 +462,6 @@ export class SqliteJournal implements Journal {
     this.db.pragma('wal_checkpoint(PASSIVE)');
     this.logPagesSinceCheckpoint = 0;
     this.counters.checkpoints++;
-  }
-
-  /**
-   * Seals the staged records into the chain (one native call for all of them, chain-hasher.ts),
-   * inserts their rows (sqlite copies the blobs), then frees the arena.
-   */
-  private insertRows(rows: number): void {
-    const bytes = this.writer.bytes;
-    const bounds = this.stagedBounds;
-    this.headBeforeSeal.set(this.headHash);
-    sealEncodedRecords(bytes, bounds, rows, this.headHash, this.link);
-    for (let row = 0; row < rows; row++) {
-      const record = this.stagedRecords[row]!;
-      const end = bounds[2 * row + 1]!;
-      record.previousHash.set(row === 0 ? this.headBeforeSeal : this.stagedRecords[row - 1]!.hash);
-      for (let i = 0; i < HASH_BYTES; i++) record.hash[i] = bytes[end - HASH_BYTES + i]!;
-    }
-    this.stagedRecords.fill(undefined, 0, rows);
-    const parameters = this.insertParameters;
-    if (rows === ROWS_PER_INSERT) {
-      this.statements.insertMany.run(parameters);
-    } else {
-      for (let row = 0; row < rows; row++) {
-        const offset = row * COLUMNS_PER_ROW;
-        this.statements.insertOne.run(parameters[offset], parameters[offset + 1], parameters[offset + 2], parameters[offset + 3]);
-      }
-    }
-    parameters.fill(undefined); // drop the arena views
-    this.writer.reset();
   }
 
   /** Durable records from the one containing `sequence` (stopping before a record starting at `before`), a page at a time. */

@@ -14,6 +14,7 @@ import { declareEngine } from '../journal/engine-declaration';
 import { createRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
 import { DURABILITY_LEVELS, isJournalError } from '../journal/journal';
 import { encodeRecord } from '../journal/record-codec';
+import { EncodedRecords } from '../journal/encoded-records';
 import { collect, flipPayloadByte, makeRecords, rejectsWith, runJournalContract } from './journal-contract';
 
 function temporaryPath(): { dir: string; path: string } {
@@ -134,6 +135,69 @@ describe('sqlite journal', () => {
     assert.equal(journal.stats().transactions, 1);
     assert.ok((await journal.verify()).ok);
     await journal.close();
+  });
+
+  it('appendEncodedSync writes exactly the rows the record-object path writes, sealed into the same chain', async () => {
+    const records = makeRecords(1, 70); // more than ROWS_PER_INSERT several times, plus a remainder
+    const byObjects = temporaryPath();
+    try {
+      const reference = SqliteJournal.open({ path: byObjects.path });
+      reference.appendSync(records.slice(0, 33));
+      reference.appendSync(records.slice(33));
+      await reference.close();
+      const journal = open({ maxTransactionBytes: 8192 });
+      const batch = new EncodedRecords();
+      for (const [from, to] of [[0, 33], [33, 70]] as const) {
+        batch.reset();
+        for (const record of records.slice(from, to)) batch.addRecord(record);
+        journal.appendEncodedSync(batch);
+        assert.equal(journal.durableSequence(), records[to - 1]!.lastSequence);
+      }
+      assert.ok(journal.stats().transactions > 2, 'a batch above maxTransactionBytes is written in several transactions');
+      await journal.close();
+      const rows = (file: string) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare('SELECT first_seq, last_seq, ts, body FROM journal ORDER BY first_seq').all();
+        } finally {
+          db.close();
+        }
+      };
+      assert.deepEqual(rows(path), rows(byObjects.path));
+      const reopened = open();
+      assert.equal(reopened.openReport.verifiedRecords, 70);
+      await reopened.close();
+    } finally {
+      rmSync(byObjects.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('appendEncodedSync refuses a batch that does not continue the journal, writing nothing', async () => {
+    const journal = open();
+    const records = makeRecords(1, 4);
+    journal.appendSync(records.slice(0, 2));
+    const batch = new EncodedRecords();
+    batch.addRecord(records[3]!); // skips records[2]
+    assert.throws(() => journal.appendEncodedSync(batch), rejectsWith('JOURNAL_SEQUENCE_GAP'));
+    batch.reset();
+    batch.addRecord(records[2]!);
+    batch.addRecord(records[3]!);
+    journal.appendEncodedSync(batch);
+    const result = await journal.verify();
+    assert.ok(result.ok && result.count === 4, JSON.stringify(result));
+    await journal.close();
+  });
+
+  it('an encoded batch has named limits: a record that does not fit is refused, never grown into', () => {
+    const batch = new EncodedRecords(2);
+    const [first, second, third] = makeRecords(1, 3);
+    batch.addRecord(first!);
+    batch.addRecord(second!);
+    assert.equal(batch.hasRoomFor(1), false);
+    assert.throws(() => batch.addRecord(third!), rejectsWith('JOURNAL_BAD_RECORD'));
+    assert.equal(batch.count, 2);
+    assert.throws(() => batch.add(-1, 0, new Float64Array(WORDS_PER_COMMAND), 0, new Float64Array(WORDS_PER_EVENT), 0, WORDS_PER_EVENT),
+      rejectsWith('JOURNAL_BAD_RECORD'));
   });
 
   it('splits groups by transaction bytes and handles multi-row and largest records', async () => {
