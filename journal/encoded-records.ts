@@ -13,7 +13,7 @@
  * and resets it first, never grows it).
  */
 import { journalError } from './journal';
-import { FIRST_SEQUENCE, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_EVENT } from './journal-record';
+import { eventCount, FIRST_SEQUENCE, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_EVENT } from './journal-record';
 import { encodedRecordBytesMax, HASH_FIELD_BYTES, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
 
 /** Records per batch (one transaction's worth at most). */
@@ -80,9 +80,15 @@ export class EncodedRecords {
     this.timestamps[index] = timestampMicros;
   }
 
-  /** Appends a record object (its hash fields are left zero: sealing fills them). */
+  /** Appends a record object in its own version's layout (sealing overwrites its hash fields). */
   addRecord(record: JournalRecord): void {
-    this.add(record.firstSequence, record.timestampMicros, record.command, 0, record.events, 0, record.events.length);
+    if (!this.hasRoomFor(eventCount(record))) throw journalError('JOURNAL_BAD_RECORD', `record at ${record.firstSequence} does not fit the batch`);
+    const index = this.count++;
+    this.bounds[2 * index] = this.writer.writeRecord(record);
+    this.bounds[2 * index + 1] = this.writer.position;
+    this.firstSequences[index] = record.firstSequence;
+    this.lastSequences[index] = record.lastSequence;
+    this.timestamps[index] = record.timestampMicros;
   }
 
   /** Copies record i's sealed hash fields into a record object (the object path keeps its hashes current). */

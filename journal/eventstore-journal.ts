@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Packr, Unpackr } from 'msgpackr';
-import { HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
+import { HASH_BYTES, JournalRecord } from './journal-record';
 import { decodeRecord, RecordWriter, RECORD_BYTES_MAX } from './record-codec';
 import { ChainVerifier, GENESIS_HASH, sealRecord, VerifyResult, verifyChainAsync } from './hash-chain';
 import {
@@ -273,7 +273,7 @@ export class EventStoreJournal implements Journal {
   append(records: JournalRecord[]): Promise<void> {
     try {
       this.checkWritable();
-      const next = checkAppendable(records, this.nextSequence, RECORD_FORMAT_VERSION);
+      const next = checkAppendable(records, this.nextSequence);
       if (this.outstandingRecords + records.length > this.maxOutstanding) {
         throw journalError('JOURNAL_BACKPRESSURE', `${this.outstandingRecords} records await acknowledgement (limit ${this.maxOutstanding})`);
       }

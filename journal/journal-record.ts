@@ -6,8 +6,14 @@
  * Records are contiguous: record k+1 starts at record k's lastSequence + 1, the first at 1.
  */
 
-/** Layout version written by this build. Older versions stay readable (record-codec.ts). */
-export const RECORD_FORMAT_VERSION = 1;
+/**
+ * Layout version written by this build: 2, packed words (journal/word-pack.ts). Version 1 (raw
+ * float64 words) is still written for records read from an older journal, so they keep their
+ * bytes and hashes (a standby mirroring an old leader); version 0 is read-only (record-codec.ts).
+ */
+export const RECORD_FORMAT_VERSION = 2;
+/** Versions a journal appends. */
+export const APPENDABLE_RECORD_VERSIONS: readonly number[] = [1, 2];
 
 /** Float64 words per command / event record. Fixed by format version 1 (equal to core/schema's). */
 export const WORDS_PER_COMMAND = 16;

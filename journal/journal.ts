@@ -2,7 +2,7 @@
  * The journal interface every backend implements, its error factory, and the two helpers
  * every backend needs on append: contiguity checking and waiting for durability.
  */
-import { FIRST_SEQUENCE, JournalRecord, recordShapeFault } from './journal-record';
+import { APPENDABLE_RECORD_VERSIONS, FIRST_SEQUENCE, JournalRecord, recordShapeFault } from './journal-record';
 import type { VerifyResult } from './hash-chain';
 
 /**
@@ -73,14 +73,14 @@ export function isJournalError(error: unknown, code?: JournalErrorCode): error i
  * Throws unless records are well-formed and continue exactly at nextSequence.
  * Returns the sequence the journal continues at after them. No allocation on success.
  */
-export function checkAppendable(records: readonly JournalRecord[], nextSequence: number, version: number): number {
+export function checkAppendable(records: readonly JournalRecord[], nextSequence: number): number {
   let expected = nextSequence;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
     const fault = recordShapeFault(record);
     if (fault !== undefined) throw journalError('JOURNAL_BAD_RECORD', fault, { sequence: record.firstSequence });
-    if (record.version !== version) {
-      throw journalError('JOURNAL_BAD_RECORD', `appends must use format version ${version}, got ${record.version}`);
+    if (!APPENDABLE_RECORD_VERSIONS.includes(record.version)) {
+      throw journalError('JOURNAL_BAD_RECORD', `appends must use format version ${APPENDABLE_RECORD_VERSIONS.join(' or ')}, got ${record.version}`);
     }
     if (record.firstSequence !== expected) {
       throw journalError('JOURNAL_SEQUENCE_GAP', `record starts at ${record.firstSequence}, journal continues at ${expected}`, {

@@ -22,19 +22,22 @@ import {
   MAX_EVENTS_PER_RECORD, recordShapeFault,
 } from './journal-record';
 import { journalError } from './journal';
+import { packCommand, packEvents, PACKED_WORD_BYTES_MAX, unpackCommand, unpackEvents } from './word-pack';
 
 // Float64Array bytes are stored as the platform holds them; the format says little-endian.
 if (endianness() !== 'LE') throw new Error('record-codec: the journal format is little-endian; big-endian hosts are unsupported');
 
 /** bin8 header (0xc4, 32) + 32 hash bytes: the trailing field of every layout. */
 export const HASH_FIELD_BYTES = 2 + HASH_BYTES;
-const COMMAND_BYTES = WORDS_PER_COMMAND * BYTES_PER_WORD;
-const EVENT_BYTES = WORDS_PER_EVENT * BYTES_PER_WORD;
 const FIELDS_PER_RECORD = 8;
 
-/** Upper bound of a v1 record's encoded size: header 1, version 1, 3 numbers × 9, bins with headers. */
+/**
+ * Upper bound of a record's encoded size in either writable layout: header 1, version 1,
+ * 3 numbers × 9, bins with headers; a packed word (v2) takes at most PACKED_WORD_BYTES_MAX.
+ */
 export function encodedRecordBytesMax(events: number): number {
-  return 1 + 1 + 3 * 9 + (2 + COMMAND_BYTES) + (5 + events * EVENT_BYTES) + 2 * HASH_FIELD_BYTES;
+  const wordBytes = Math.max(BYTES_PER_WORD, PACKED_WORD_BYTES_MAX);
+  return 1 + 1 + 3 * 9 + (2 + WORDS_PER_COMMAND * wordBytes) + (5 + events * WORDS_PER_EVENT * wordBytes) + 2 * HASH_FIELD_BYTES;
 }
 export const RECORD_BYTES_MAX = encodedRecordBytesMax(MAX_EVENTS_PER_RECORD);
 
@@ -73,10 +76,17 @@ export class RecordWriter {
     this.position += source.length;
   }
 
-  /** Appends record in layout v1; returns its start offset (end is `position`). */
+  /**
+   * Appends a record in its own version's layout (1 or 2: a record read from an older journal
+   * keeps its bytes, hence its hash), hash fields included; returns its start offset (end is
+   * `position`).
+   */
   writeRecord(record: JournalRecord): number {
+    if (record.version !== 1 && record.version !== 2) {
+      throw journalError('JOURNAL_BAD_RECORD', `cannot write record format version ${record.version}`);
+    }
     const start = this.writeFields(record.firstSequence, record.lastSequence, record.timestampMicros,
-      record.command, 0, record.events, 0, record.events.length);
+      record.command, 0, record.events, 0, record.events.length, record.version);
     // writeFields left both hash fields zero: copy the record's own in.
     this.bytes.set(record.previousHash, this.position - HASH_FIELD_BYTES - HASH_BYTES);
     this.bytes.set(record.hash, this.position - HASH_BYTES);
@@ -84,42 +94,74 @@ export class RecordWriter {
   }
 
   /**
-   * Appends a v1 record from words that live anywhere (the ring, a scratch buffer): the command's
+   * Appends a record from words that live anywhere (the ring, a scratch buffer): the command's
    * WORDS_PER_COMMAND words from `commandOffset`, `eventWords` event words from `eventsOffset`,
-   * and both hash fields zero (the journal seals them: chain-hasher.ts). Allocation-free: the
-   * words are written through the DataView, not copied through a byte view of their buffer.
-   * Returns the record's start offset (end is `position`).
+   * and both hash fields zero (the journal seals them: chain-hasher.ts), in layout `version`
+   * (default: this build's, packed words). Allocation-free. Returns the record's start offset
+   * (end is `position`).
    */
   writeFields(
     firstSequence: number, lastSequence: number, timestampMicros: number,
     command: Float64Array, commandOffset: number, events: Float64Array, eventsOffset: number, eventWords: number,
+    version: 1 | 2 = RECORD_FORMAT_VERSION,
   ): number {
     const start = this.position;
     if (this.remaining() < encodedRecordBytesMax(eventWords / WORDS_PER_EVENT)) {
       throw journalError('JOURNAL_BAD_RECORD', `record at ${firstSequence} does not fit the writer`);
     }
     this.bytes[this.position++] = 0x90 | FIELDS_PER_RECORD; // fixarray
-    this.bytes[this.position++] = RECORD_FORMAT_VERSION; // positive fixint
+    this.bytes[this.position++] = version; // positive fixint
     this.writeUnsigned(firstSequence);
     this.writeUnsigned(lastSequence);
     this.writeUnsigned(timestampMicros);
-    this.writeWords(command, commandOffset, WORDS_PER_COMMAND);
-    this.writeWords(events, eventsOffset, eventWords);
+    if (version === 1) {
+      this.writeWords(command, commandOffset, WORDS_PER_COMMAND);
+      this.writeWords(events, eventsOffset, eventWords);
+    } else {
+      this.writePackedCommand(command, commandOffset, timestampMicros);
+      this.writePackedEvents(events, eventsOffset, eventWords / WORDS_PER_EVENT, firstSequence, timestampMicros, command[commandOffset + 2]!);
+    }
     this.writeZeroHash();
     this.writeZeroHash();
     return start;
   }
 
-  /** A bin of `count` little-endian float64 words. */
+  /** A bin of `count` float64 words as their raw bytes (layout v1: old records keep their exact bytes, NaN payloads too). */
   private writeWords(words: Float64Array, offset: number, count: number): void {
     this.writeBinHeader(count * BYTES_PER_WORD);
-    const view = this.view;
-    let position = this.position;
-    for (let i = 0; i < count; i++) {
-      view.setFloat64(position, words[offset + i]!, true);
-      position += BYTES_PER_WORD;
+    this.writeRaw(new Uint8Array(words.buffer, words.byteOffset + offset * BYTES_PER_WORD, count * BYTES_PER_WORD));
+  }
+
+  /** A bin of the packed command (layout v2); at most 16 × 9 bytes, so always a bin8. */
+  private writePackedCommand(command: Float64Array, offset: number, timestampMicros: number): void {
+    const payload = this.position + 2;
+    const end = packCommand(this.bytes, payload, command, offset, timestampMicros);
+    this.bytes[this.position] = 0xc4;
+    this.bytes[this.position + 1] = end - payload;
+    this.position = end;
+  }
+
+  /**
+   * A bin of the packed events (layout v2). Packed after a bin8 header's room; a payload of 256
+   * bytes or more (a long sweep) is moved up to make room for the bin16/bin32 header msgpack
+   * requires for its length.
+   */
+  private writePackedEvents(events: Float64Array, offset: number, count: number, firstSequence: number, timestampMicros: number, origin: number): void {
+    const header = this.position;
+    const payload = header + 2;
+    const end = packEvents(this.bytes, payload, events, offset, count, firstSequence, timestampMicros, origin);
+    const length = end - payload;
+    if (length < 0x100) {
+      this.bytes[header] = 0xc4;
+      this.bytes[header + 1] = length;
+      this.position = end;
+      return;
     }
-    this.position = position;
+    const headerBytes = length < 0x10000 ? 3 : 5;
+    this.bytes.copyWithin(header + headerBytes, payload, end);
+    this.position = header;
+    this.writeBinHeader(length);
+    this.position = header + headerBytes + length;
   }
 
   private writeZeroHash(): void {
@@ -174,7 +216,7 @@ export function encodeRecord(record: JournalRecord): Uint8Array {
   const fault = recordShapeFault(record);
   if (fault !== undefined) throw journalError('JOURNAL_BAD_RECORD', fault, { sequence: record.firstSequence });
   if (record.version === 0) return encodeVersion0(record);
-  if (record.version !== RECORD_FORMAT_VERSION) {
+  if (record.version !== 1 && record.version !== 2) {
     throw journalError('JOURNAL_BAD_RECORD', `cannot encode record format version ${record.version}`);
   }
   scratchWriter ??= new RecordWriter(RECORD_BYTES_MAX + HASH_BYTES);
@@ -183,11 +225,21 @@ export function encodeRecord(record: JournalRecord): Uint8Array {
   return new Uint8Array(scratchWriter.bytes.subarray(0, scratchWriter.position)); // a copy: the scratch is reused
 }
 
-/** Reference encoder for v1 through msgpackr itself; the property test holds RecordWriter to it. */
+/** Reference encoder for v1 and v2 through msgpackr itself; the property test holds RecordWriter to it. */
 export function encodeRecordWithPackr(record: JournalRecord): Uint8Array {
+  let command = wordBytes(record.command);
+  let events = wordBytes(record.events);
+  if (record.version === 2) {
+    const scratch = new Uint8Array(encodedRecordBytesMax(record.events.length / WORDS_PER_EVENT));
+    const commandEnd = packCommand(scratch, 0, record.command, 0, record.timestampMicros);
+    command = scratch.slice(0, commandEnd);
+    const eventsEnd = packEvents(scratch, 0, record.events, 0, record.events.length / WORDS_PER_EVENT,
+      record.firstSequence, record.timestampMicros, record.command[2]!);
+    events = scratch.slice(0, eventsEnd);
+  }
   return packr.pack([
     record.version, record.firstSequence, record.lastSequence, record.timestampMicros,
-    wordBytes(record.command), wordBytes(record.events), record.previousHash, record.hash,
+    command, events, record.previousHash, record.hash,
   ]);
 }
 
@@ -210,11 +262,38 @@ export function decodeRecord(bytes: Uint8Array): JournalRecord {
   if (!Array.isArray(fields) || fields.length !== FIELDS_PER_RECORD) {
     throw journalError('JOURNAL_CORRUPT', 'record is not an array of 8 fields');
   }
-  const record = fields[0] === 1 ? decodeVersion1(fields) : fields[0] === 0 ? decodeVersion0(fields) : undefined;
+  const record = fields[0] === 2 ? decodeVersion2(fields)
+    : fields[0] === 1 ? decodeVersion1(fields) : fields[0] === 0 ? decodeVersion0(fields) : undefined;
   if (record === undefined) throw journalError('JOURNAL_CORRUPT', `unknown record format version ${String(fields[0])}`);
   const fault = recordShapeFault(record);
   if (fault !== undefined) throw journalError('JOURNAL_CORRUPT', fault, { sequence: record.firstSequence });
   return record;
+}
+
+function decodeVersion2(fields: unknown[]): JournalRecord {
+  const firstSequence = numberField(fields[1]);
+  const lastSequence = numberField(fields[2]);
+  const timestampMicros = numberField(fields[3]);
+  const count = lastSequence - firstSequence + 1;
+  if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_EVENTS_PER_RECORD)) {
+    throw journalError('JOURNAL_CORRUPT', `record ${firstSequence}..${lastSequence} has no valid event count`);
+  }
+  const packedCommand = packedField(fields[4]);
+  const packedEvents = packedField(fields[5]);
+  const command = new Float64Array(WORDS_PER_COMMAND);
+  if (unpackCommand(packedCommand, 0, packedCommand.length, command, 0, timestampMicros) !== packedCommand.length) {
+    throw journalError('JOURNAL_CORRUPT', 'packed command words are malformed, not canonical or not 16 words');
+  }
+  const events = new Float64Array(count * WORDS_PER_EVENT);
+  if (unpackEvents(packedEvents, 0, packedEvents.length, events, 0, count, firstSequence, timestampMicros, command[2]!) !== packedEvents.length) {
+    throw journalError('JOURNAL_CORRUPT', `packed event words are malformed, not canonical or not ${count} events`);
+  }
+  return { version: 2, firstSequence, lastSequence, timestampMicros, command, events, previousHash: hashField(fields[6]), hash: hashField(fields[7]) };
+}
+
+function packedField(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw journalError('JOURNAL_CORRUPT', 'expected a bin of packed words');
+  return value;
 }
 
 function decodeVersion1(fields: unknown[]): JournalRecord {

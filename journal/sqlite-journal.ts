@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { ENGINE_SEMANTICS_LATEST, ENGINE_SEMANTICS_UNDECLARED, EngineSemantics } from '../core/engine-semantics';
-import { eventCount, HASH_BYTES, JournalRecord, RECORD_FORMAT_VERSION } from './journal-record';
+import { eventCount, HASH_BYTES, JournalRecord } from './journal-record';
 import { decodeRecord } from './record-codec';
 import { checkEncodedAppendable, EncodedRecords, ENCODED_RECORDS_MAX } from './encoded-records';
 import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
@@ -341,7 +341,7 @@ export class SqliteJournal implements Journal {
   private enqueue(records: JournalRecord[]): void {
     this.checkOpen();
     if (this.failure !== undefined) throw this.failure;
-    const next = checkAppendable(records, this.nextSequence, RECORD_FORMAT_VERSION);
+    const next = checkAppendable(records, this.nextSequence);
     if (this.pending.length + records.length > this.maxPendingRecords) {
       throw journalError('JOURNAL_BACKPRESSURE', `${this.pending.length} records already wait (limit ${this.maxPendingRecords})`);
     }

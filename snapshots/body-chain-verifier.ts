@@ -108,7 +108,7 @@ export class BodyChainVerifier {
     const record = this.checkStructure(row);
     if (record === undefined) return undefined;
     const computed = this.hasher.hash(this.headHash, row.body);
-    if (!equal32(computed, 0, record.bytes, record.hashAt)) return this.fail(record.firstSequence, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
+    if (!equal32(computed, 0, record.bytes, record.hashOffset)) return this.fail(record.firstSequence, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
     this.headHash.set(computed);
     this.expectedSequence = record.lastSequence + 1;
     this.count++;
@@ -128,7 +128,7 @@ export class BodyChainVerifier {
     this.deferredFirst[this.deferred] = record.firstSequence;
     this.deferred++;
     // Provisionally the stored hash: the next record's previousHash must equal it.
-    for (let i = 0; i < HASH_BYTES; i++) this.headHash[i] = record.bytes[record.hashAt + i]!;
+    for (let i = 0; i < HASH_BYTES; i++) this.headHash[i] = record.bytes[record.hashOffset + i]!;
     this.expectedSequence = record.lastSequence + 1;
     this.count++;
     return record;
@@ -164,14 +164,14 @@ export class BodyChainVerifier {
     if (!this.anchored) {
       this.anchored = true;
       this.expectedSequence = record.firstSequence;
-      this.headHash.set(record.bytes.subarray(record.previousHashAt, record.previousHashAt + HASH_BYTES)); // a copy: Buffer.slice would be a view
+      this.headHash.set(record.bytes.subarray(record.previousHashOffset, record.previousHashOffset + HASH_BYTES)); // a copy: Buffer.slice would be a view
       this.settledHead.set(this.headHash);
     }
-    if (this.count === 0) this.firstPreviousHash.set(record.bytes.subarray(record.previousHashAt, record.previousHashAt + HASH_BYTES));
+    if (this.count === 0) this.firstPreviousHash.set(record.bytes.subarray(record.previousHashOffset, record.previousHashOffset + HASH_BYTES));
     if (record.firstSequence !== this.expectedSequence) {
       return this.failAfterSettle(this.expectedSequence, 'SEQUENCE_GAP', `expected ${this.expectedSequence}, found a record at ${record.firstSequence}`);
     }
-    if (!equal32(record.bytes, record.previousHashAt, this.headHash, 0)) {
+    if (!equal32(record.bytes, record.previousHashOffset, this.headHash, 0)) {
       return this.failAfterSettle(record.firstSequence, 'PREVIOUS_HASH_MISMATCH', 'previousHash differs from the preceding record hash');
     }
     return record;

@@ -8,12 +8,14 @@
  *              event words     events[eventStart[i]*16 .. eventStart[i+1]*16)
  *
  * Pages are assembled either from decoded JournalRecords (any Journal backend) or straight
- * from stored v1 record bodies (parseRecordBody: a hand parser of the exact bytes the
- * journal's RecordWriter writes; anything else goes through the journal's own decoder).
+ * from stored v1/v2 record bodies (parseRecordBody: journal/record-layout.ts parses the exact
+ * bytes the journal's RecordWriter writes; anything else goes through the journal's own decoder).
  */
 import { decodeRecord } from '../journal/record-codec';
+import { parseRecordLayout, readRecordWords, RecordLayout } from '../journal/record-layout';
+import { journalError } from '../journal/journal';
 import {
-  BYTES_PER_WORD, FIRST_SEQUENCE, HASH_BYTES, JournalRecord, MAX_EVENTS_PER_RECORD, RECORD_FORMAT_VERSION, WORDS_PER_COMMAND, WORDS_PER_EVENT,
+  BYTES_PER_WORD, HASH_BYTES, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT,
 } from '../journal/journal-record';
 
 /** Records per page. */
@@ -73,22 +75,14 @@ export function pageFromRecords(records: readonly JournalRecord[]): ReplayPage {
 }
 
 /**
- * Where the fields of one stored record lie in its body: offsets, not views (a Buffer view
- * costs more than the parse). For a body that is not canonical v1, `bytes` is a synthetic
- * buffer holding the decoded fields and the offsets point into it; `stored` is always the
- * body as stored (what the hash covers).
+ * Where the fields of one stored record lie in its body (journal/record-layout.ts): offsets, not
+ * views (a Buffer view costs more than the parse). For a body that is not canonical v1/v2,
+ * `bytes` is a synthetic buffer holding the decoded fields as v1 raw words and the offsets point
+ * into it; `stored` is always the body as stored (what the hash covers).
  */
-export interface RecordBody {
+export interface RecordBody extends RecordLayout {
   stored: Uint8Array;
   bytes: Uint8Array;
-  firstSequence: number;
-  lastSequence: number;
-  timestampMicros: number;
-  commandAt: number;
-  eventsAt: number;
-  eventsLength: number;
-  previousHashAt: number;
-  hashAt: number;
 }
 
 function wordBytes(words: Float64Array): Uint8Array {
@@ -96,12 +90,16 @@ function wordBytes(words: Float64Array): Uint8Array {
 }
 
 /**
- * Parses a stored record body. v1 bodies as the journal writes them are read in place
+ * Parses a stored record body. v1/v2 bodies as the journal writes them are read in place
  * (no copy, no msgpack objects); anything else (v0, non-canonical msgpack) goes through
  * the journal's decodeRecord. Throws (JOURNAL_CORRUPT or Error) when the body is malformed.
  */
 export function parseRecordBody(stored: Uint8Array): RecordBody {
-  return parseCanonicalV1(stored) ?? fromDecoded(stored, decodeRecord(stored));
+  const body: RecordBody = {
+    stored, bytes: stored, version: 0, firstSequence: 0, lastSequence: 0, timestampMicros: 0, eventCount: 0,
+    commandOffset: 0, commandLength: 0, eventsOffset: 0, eventsLength: 0, previousHashOffset: 0, hashOffset: 0,
+  };
+  return parseRecordLayout(stored, body) === undefined ? body : fromDecoded(stored, decodeRecord(stored));
 }
 
 function fromDecoded(stored: Uint8Array, record: JournalRecord): RecordBody {
@@ -114,96 +112,17 @@ function fromDecoded(stored: Uint8Array, record: JournalRecord): RecordBody {
   return {
     stored,
     bytes,
+    version: 1,
     firstSequence: record.firstSequence,
     lastSequence: record.lastSequence,
     timestampMicros: record.timestampMicros,
-    commandAt: 0,
-    eventsAt: COMMAND_BYTES,
+    eventCount: record.lastSequence - record.firstSequence + 1,
+    commandOffset: 0,
+    commandLength: COMMAND_BYTES,
+    eventsOffset: COMMAND_BYTES,
     eventsLength,
-    previousHashAt: COMMAND_BYTES + eventsLength,
-    hashAt: COMMAND_BYTES + eventsLength + HASH_BYTES,
-  };
-}
-
-const cursor = { value: 0, next: 0 };
-
-/** The msgpack unsigned forms RecordWriter emits; false for anything else. */
-function readUnsigned(b: Uint8Array, at: number, out: { value: number; next: number }): boolean {
-  const tag = b[at]!;
-  if (tag < 0x80) {
-    out.value = tag;
-    out.next = at + 1;
-  } else if (tag === 0xcc) {
-    out.value = b[at + 1]!;
-    out.next = at + 2;
-  } else if (tag === 0xcd) {
-    out.value = (b[at + 1]! << 8) | b[at + 2]!;
-    out.next = at + 3;
-  } else if (tag === 0xce) {
-    out.value = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
-    out.next = at + 5;
-  } else if (tag === 0xcb) {
-    if (at + 9 > b.length) return false;
-    out.value = new DataView(b.buffer, b.byteOffset + at + 1, 8).getFloat64(0);
-    out.next = at + 9;
-  } else {
-    return false;
-  }
-  return out.next <= b.length;
-}
-
-function readBinHeader(b: Uint8Array, at: number, out: { value: number; next: number }): boolean {
-  const tag = b[at];
-  if (tag === 0xc4) {
-    out.value = b[at + 1]!;
-    out.next = at + 2;
-  } else if (tag === 0xc5) {
-    out.value = (b[at + 1]! << 8) | b[at + 2]!;
-    out.next = at + 3;
-  } else if (tag === 0xc6) {
-    out.value = ((b[at + 1]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
-    out.next = at + 5;
-  } else {
-    return false;
-  }
-  return out.next + out.value <= b.length;
-}
-
-/** A v1 body exactly as RecordWriter lays it out, with a valid shape; undefined otherwise. */
-function parseCanonicalV1(b: Uint8Array): RecordBody | undefined {
-  if (b.length < 2 || b[0] !== 0x98 || b[1] !== RECORD_FORMAT_VERSION) return undefined;
-  const c = cursor;
-  if (!readUnsigned(b, 2, c)) return undefined;
-  const firstSequence = c.value;
-  if (!readUnsigned(b, c.next, c)) return undefined;
-  const lastSequence = c.value;
-  if (!readUnsigned(b, c.next, c)) return undefined;
-  const timestampMicros = c.value;
-  if (!readBinHeader(b, c.next, c) || c.value !== COMMAND_BYTES) return undefined;
-  const commandAt = c.next;
-  if (!readBinHeader(b, commandAt + COMMAND_BYTES, c)) return undefined;
-  const eventsAt = c.next;
-  const eventsLength = c.value;
-  const previousAt = eventsAt + eventsLength;
-  if (b[previousAt] !== 0xc4 || b[previousAt + 1] !== HASH_BYTES) return undefined;
-  const hashAt = previousAt + 2 + HASH_BYTES;
-  if (b[hashAt] !== 0xc4 || b[hashAt + 1] !== HASH_BYTES || hashAt + 2 + HASH_BYTES !== b.length) return undefined;
-  // The shape rules of recordShapeFault; a violation goes to the decoder, which names it.
-  const events = lastSequence - firstSequence + 1;
-  if (!Number.isSafeInteger(firstSequence) || firstSequence < FIRST_SEQUENCE || !Number.isSafeInteger(lastSequence) || events < 1) return undefined;
-  if (events > MAX_EVENTS_PER_RECORD || eventsLength !== events * EVENT_BYTES) return undefined;
-  if (!Number.isSafeInteger(timestampMicros) || timestampMicros < 0) return undefined;
-  return {
-    stored: b,
-    bytes: b,
-    firstSequence,
-    lastSequence,
-    timestampMicros,
-    commandAt,
-    eventsAt,
-    eventsLength,
-    previousHashAt: previousAt + 2,
-    hashAt: hashAt + 2,
+    previousHashOffset: COMMAND_BYTES + eventsLength,
+    hashOffset: COMMAND_BYTES + eventsLength + HASH_BYTES,
   };
 }
 
@@ -242,9 +161,14 @@ export class PageBuilder {
     page.firstSequence[i] = r.firstSequence;
     page.lastSequence[i] = r.lastSequence;
     page.timestamp[i] = r.timestampMicros;
-    source.copy(this.commandBytes, i * COMMAND_BYTES, r.commandAt, r.commandAt + COMMAND_BYTES);
     page.eventStart[i] = this.events;
-    source.copy(this.eventBytes, this.events * EVENT_BYTES, r.eventsAt, r.eventsAt + r.eventsLength);
+    if (r.version === 1) {
+      source.copy(this.commandBytes, i * COMMAND_BYTES, r.commandOffset, r.commandOffset + COMMAND_BYTES);
+      source.copy(this.eventBytes, this.events * EVENT_BYTES, r.eventsOffset, r.eventsOffset + r.eventsLength);
+    } else if (!readRecordWords(source, r, page.commands, i * WORDS_PER_COMMAND, page.events, this.events * WORDS_PER_EVENT)) {
+      // Structure was checked at parse; only a word the journal writer would encode otherwise gets here.
+      throw journalError('JOURNAL_CORRUPT', `record at ${r.firstSequence}: packed words are not canonical`, { sequence: r.firstSequence });
+    }
     this.events += events;
     this.count = i + 1;
   }

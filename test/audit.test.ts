@@ -140,7 +140,7 @@ const TRADE_PRICE_WORD = 4 + 3; // Trade fields: instrument, makerOrderId, taker
 describe('exchange-audit on the scripted trading day', () => {
   let dir: string;
   let day: TradingDay;
-  const fresh = (name: string) => writeTradingDay(join(dir, `${name}.db`));
+  const fresh = (name: string, options: Parameters<typeof writeTradingDay>[1] = {}) => writeTradingDay(join(dir, `${name}.db`), options);
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'exchange-audit-'));
@@ -159,10 +159,14 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.match(text.stdout, new RegExp(`^head hash\\s+${independent.head}$`, 'm'));
     assert.match(text.stdout, /^result\s+INTACT$/m);
     assert.match(text.stderr, /^verify: 68 events in /m, 'plain progress lines when stderr is not a TTY');
-    // Across 2 worker threads: file pages read directly (one chunk per leaf page here), and through sqlite in tiny chunks.
-    for (const [reader, chunks] of [['pages', 2], ['sqlite', 8]] as const) {
-      const report = json(audit('verify', day.path, '--format', 'json', '--parallel-above', '0', '--chunk-events', '8', '--threads', '2', '--reader', reader));
-      assert.deepEqual([report.ok, report.headHash, report.records, report.threads, report.reader], [true, independent.head, 33, 2, reader]);
+    // Across 2 worker threads: file pages read directly (one chunk per leaf page), and through sqlite in tiny chunks.
+    // The day in raw-word records (format v1, as journals before packed words) spans 2 leaf pages.
+    const rawDay = fresh('raw-words', { recordVersion: 1 });
+    const rawHead = independentHead(rawDay.path).head;
+    assert.notEqual(rawHead, independent.head, 'other bytes, other chain');
+    for (const [path, head, reader, chunks] of [[rawDay.path, rawHead, 'pages', 2], [day.path, independent.head, 'pages', 1], [day.path, independent.head, 'sqlite', 8]] as const) {
+      const report = json(audit('verify', path, '--format', 'json', '--parallel-above', '0', '--chunk-events', '8', '--threads', '2', '--reader', reader));
+      assert.deepEqual([report.ok, report.headHash, report.records, report.threads, report.reader], [true, head, 33, 2, reader]);
       assert.ok((report.chunks as number) >= chunks, `${reader}: split into worker chunks`);
     }
     // A live writer's un-checkpointed WAL: the file alone is stale, so verify reads through sqlite.

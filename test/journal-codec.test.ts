@@ -12,8 +12,10 @@ import { Packr, Unpackr } from 'msgpackr';
 import { COMMAND_WORDS, EVENT_WORDS } from '../core/schema';
 import { HASH_BYTES, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
 import {
-  decodeRecord, encodeRecord, encodeRecordWithPackr, HASH_FIELD_BYTES, RecordWriter, RECORD_BYTES_MAX, wordBytes,
+  decodeRecord, encodeRecord, encodedRecordBytesMax, encodeRecordWithPackr, HASH_FIELD_BYTES, RecordWriter, RECORD_BYTES_MAX, wordBytes,
 } from '../journal/record-codec';
+import { newRecordLayout, parseRecordLayout, readRecordWords } from '../journal/record-layout';
+import { packedWordCount, unpackCommand } from '../journal/word-pack';
 import { chainRecords, GENESIS_HASH, recordHash, sealRecord, verifyChain } from '../journal/hash-chain';
 import { SqliteJournal } from '../journal/sqlite-journal';
 import { exportArchive, readArchive, readArchiveHeader, verifyArchive } from '../journal/archive';
@@ -89,6 +91,123 @@ describe('record codec', () => {
   it('bounds the largest record', () => {
     assert.ok(RECORD_BYTES_MAX < 1 << 20, 'one record must fit one EventStoreDB append');
     assert.throws(() => new RecordWriter(64), rejectsWith('JOURNAL_BAD_OPTION'));
+  });
+});
+
+/** A word as the matcher writes them (safe integers, mostly small), or anything else a Float64Array holds. */
+const wordArbitrary = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 300 }) },
+  { weight: 2, arbitrary: fc.integer({ min: -(2 ** 31), max: 2 ** 32 }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, -0, MAX_SAFE, -MAX_SAFE, 2 ** 52, 2 ** 52 - 1, -(2 ** 52), 239, 240, 255, 256, NaN, Infinity, -Infinity) },
+  { weight: 1, arbitrary: fc.double() },
+  { weight: 1, arbitrary: fc.maxSafeInteger() },
+);
+
+/** Any record of format v2 (this build's): event headers mostly as the matcher writes them, any word anywhere. */
+const packedRecordArbitrary = fc
+  .record({
+    firstSequence: fc.oneof(fc.integer({ min: 1, max: 2 ** 31 }), fc.constant(MAX_SAFE - 64)),
+    timestampMicros: fc.oneof(fc.integer({ min: 0, max: 2 ** 31 }), fc.constant(MAX_SAFE), fc.constant(1_700_000_000_000_000)),
+    command: fc.array(wordArbitrary, { minLength: WORDS_PER_COMMAND, maxLength: WORDS_PER_COMMAND }),
+    events: fc.array(fc.tuple(fc.boolean(), fc.array(wordArbitrary, { minLength: WORDS_PER_EVENT, maxLength: WORDS_PER_EVENT })), { minLength: 1, maxLength: 40 }),
+    previousHash: fc.uint8Array({ minLength: HASH_BYTES, maxLength: HASH_BYTES }),
+    hash: fc.uint8Array({ minLength: HASH_BYTES, maxLength: HASH_BYTES }),
+  })
+  .map((spec): JournalRecord => {
+    const command = Float64Array.from(spec.command);
+    if (spec.command[0]! % 3 === 0) command[1] = spec.timestampMicros; // as the matcher writes it
+    const events = new Float64Array(spec.events.length * WORDS_PER_EVENT);
+    spec.events.forEach(([asMatcher, words], i) => {
+      events.set(words, i * WORDS_PER_EVENT);
+      if (asMatcher) {
+        events[i * WORDS_PER_EVENT + 1] = spec.firstSequence + i;
+        events[i * WORDS_PER_EVENT + 2] = spec.timestampMicros;
+        events[i * WORDS_PER_EVENT + 3] = command[2]!;
+      }
+    });
+    return {
+      version: 2, firstSequence: spec.firstSequence, lastSequence: spec.firstSequence + spec.events.length - 1,
+      timestampMicros: spec.timestampMicros, command, events, previousHash: spec.previousHash, hash: spec.hash,
+    };
+  });
+
+function sameWords(actual: Float64Array, expected: Float64Array, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < expected.length; i++) assert.ok(Object.is(actual[i], expected[i]), `${what} word ${i}: ${actual[i]} vs ${expected[i]}`);
+}
+
+describe('record codec v2 (packed words)', () => {
+  it('round-trips every word (-0, NaN, infinities, doubles, the whole safe range), as msgpackr would write it, canonically', () => {
+    fc.assert(fc.property(packedRecordArbitrary, (record) => {
+      const encoded = encodeRecord(record);
+      const decoded = decodeRecord(encoded);
+      assert.equal(decoded.version, 2);
+      assert.deepEqual([decoded.firstSequence, decoded.lastSequence, decoded.timestampMicros], [record.firstSequence, record.lastSequence, record.timestampMicros]);
+      sameWords(decoded.command, record.command, 'command');
+      sameWords(decoded.events, record.events, 'events');
+      assert.deepEqual(Buffer.from(encoded), Buffer.from(encodeRecordWithPackr(record)));
+      assert.deepEqual(Buffer.from(encodeRecord(decoded)), Buffer.from(encoded));
+      assert.ok(encoded.length <= encodedRecordBytesMax(record.lastSequence - record.firstSequence + 1));
+      // The fast parser finds the same fields and words.
+      const layout = newRecordLayout();
+      assert.equal(parseRecordLayout(encoded, layout), undefined);
+      const command = new Float64Array(WORDS_PER_COMMAND);
+      const events = new Float64Array(record.events.length);
+      assert.ok(readRecordWords(encoded, layout, command, 0, events, 0));
+      sameWords(command, record.command, 'parsed command');
+      sameWords(events, record.events, 'parsed events');
+    }), { numRuns: 300 });
+  });
+
+  it('rejects any truncation as JOURNAL_CORRUPT', () => {
+    fc.assert(fc.property(packedRecordArbitrary, fc.nat(), (record, cut) => {
+      const encoded = encodeRecord(record);
+      assert.throws(() => decodeRecord(encoded.subarray(0, cut % encoded.length)), rejectsWith('JOURNAL_CORRUPT'));
+    }));
+  });
+
+  it('stores the matcher\'s words in a fraction of v1\'s bytes: headers it can predict cost one byte', () => {
+    const [record] = makeRecords(1, 1);
+    record!.command.fill(0).set([2, 1_700_000_000_000_000, 7, 42, 1, 3]);
+    record!.timestampMicros = 1_700_000_000_000_000;
+    record!.events.fill(0).set([2, 1, 1_700_000_000_000_000, 7, 123_456, 42, 1, 3, 1, 1, 1, 10_050, 100]);
+    const packed = encodeRecord(record!);
+    const raw = encodeRecord({ ...record!, version: 1 });
+    assert.ok(packed.length < raw.length / 2.5, `${packed.length} packed vs ${raw.length} raw bytes`);
+    // array, version, first, last, timestamp (float64), command bin: 16 one-byte words, events bin: 14 one-byte
+    // words, order id 123456 in 1+3 bytes, price 10050 in 1+2.
+    assert.equal(packed.length - 2 * HASH_FIELD_BYTES, 1 + 1 + 1 + 1 + 9 + 2 + 16 + 2 + 14 + 4 + 3);
+  });
+
+  it('refuses non-canonical packed words: a longer form than needed, a raw word with an integer form, an unknown tag', () => {
+    const out = new Float64Array(WORDS_PER_COMMAND);
+    const canonical = new Uint8Array(WORDS_PER_COMMAND).fill(5);
+    assert.equal(unpackCommand(canonical, 0, canonical.length, out, 0, 0), WORDS_PER_COMMAND);
+    const longer = Uint8Array.from([0xf0, 5, ...new Array(WORDS_PER_COMMAND - 1).fill(5)]); // 5 in two bytes
+    assert.equal(unpackCommand(longer, 0, longer.length, out, 0, 0), -1);
+    const zeroTop = Uint8Array.from([0xf1, 0xf0, 0, ...new Array(WORDS_PER_COMMAND - 1).fill(5)]); // 240 with a zero top byte
+    assert.equal(unpackCommand(zeroTop, 0, zeroTop.length, out, 0, 0), -1);
+    const rawInteger = Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 0x14, 0x40, ...new Array(WORDS_PER_COMMAND - 1).fill(5)]); // 5.0 raw
+    assert.equal(unpackCommand(rawInteger, 0, rawInteger.length, out, 0, 0), -1);
+    const rawFraction = Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 0x16, 0x40, ...new Array(WORDS_PER_COMMAND - 1).fill(5)]); // 5.5 raw
+    assert.equal(unpackCommand(rawFraction, 0, rawFraction.length, out, 0, 0), rawFraction.length);
+    assert.equal(out[0], 5.5);
+    const unknown = Uint8Array.from([0xf8, ...new Array(WORDS_PER_COMMAND - 1).fill(5)]);
+    assert.equal(unpackCommand(unknown, 0, unknown.length, out, 0, 0), -1);
+    assert.equal(packedWordCount(unknown, 0, unknown.length), -1);
+    assert.equal(unpackCommand(canonical, 0, canonical.length - 1, out, 0, 0), -1, 'one word short');
+  });
+
+  it('reads and re-verifies v1 records next to v2 ones: a journal written before packed words stays valid as it grows', () => {
+    const [old1, old2, new1, new2] = makeRecords(1, 4);
+    old1!.version = 1;
+    old2!.version = 1;
+    const records = [old1!, old2!, new1!, new2!];
+    chainRecords(records);
+    const decoded = records.map((record) => decodeRecord(encodeRecord(record)));
+    assert.deepEqual(decoded.map((record) => record.version), [1, 1, 2, 2]);
+    const result = verifyChain(decoded);
+    assert.ok(result.ok && result.count === 4, JSON.stringify(result));
   });
 });
 

@@ -33,7 +33,9 @@ export function makeRecords(firstSequence: number, count: number): JournalRecord
 /** Returns a copy of an encoded record with one byte of its events payload flipped (still decodable). */
 export function flipPayloadByte(body: Uint8Array): Uint8Array {
   const copy = new Uint8Array(body);
-  copy[copy.length - 2 * 34 - 3] ^= 0x01; // inside the events bin, before previousHash and hash fields
+  // The least significant byte of the last event word, stored raw (v1 always; v2 for a word that is no
+  // integer, as every makeRecords event word is): the record stays decodable, only its hash breaks.
+  copy[copy.length - 2 * 34 - 8] ^= 0x01;
   return copy;
 }
 

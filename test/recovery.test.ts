@@ -569,7 +569,7 @@ describe('stored-body chain verification (the reader thread) agrees with the jou
     const hasher = new StoredRecordHasher();
     for (const row of rows.slice(0, 5)) {
       const parsed = parseRecordBody(row.body);
-      const previous = parsed.bytes.subarray(parsed.previousHashAt, parsed.previousHashAt + 32);
+      const previous = parsed.bytes.subarray(parsed.previousHashOffset, parsed.previousHashOffset + 32);
       assert.deepEqual(Buffer.from(hasher.hash(previous, row.body)), Buffer.from(recordHash(previous, row.body)));
     }
   });

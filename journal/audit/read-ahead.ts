@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { BYTES_PER_WORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
 import { decodeRecord } from '../record-codec';
 import { journalFault } from './errors';
-import { newLayout, parseV1 } from './record-check';
+import { newRecordLayout, parseRecordLayout, readRecordWords } from '../record-layout';
 import { RecordView, SqliteSource } from './source';
 import { journalLayout, journalRows, layoutStillValid, PageFile } from '../sqlite-pages';
 
@@ -100,8 +100,7 @@ function* mapRows<T, U>(rows: Iterable<T>, map: (row: T) => U): Generator<U> {
 function fill(config: ReadAheadData): void {
   const states = new Int32Array(config.control);
   const words = new Float64Array(config.data);
-  const bytes = new Uint8Array(config.data);
-  const layout = newLayout();
+  const layout = newRecordLayout();
   let source: SqliteSource | undefined;
   let slot = 0;
   let w = 1;
@@ -138,7 +137,7 @@ function fill(config: ReadAheadData): void {
       let timestamp: number;
       let command: Float64Array | undefined;
       let events: Float64Array | undefined;
-      if (parseV1(body, layout) === undefined) {
+      if (parseRecordLayout(body, layout) === undefined) {
         first = layout.firstSequence;
         last = layout.lastSequence;
         timestamp = layout.timestampMicros;
@@ -166,8 +165,9 @@ function fill(config: ReadAheadData): void {
       words[at + 2] = timestamp;
       const commandAt = at + RECORD_HEADER_WORDS;
       if (command === undefined) {
-        body.copy(bytes, commandAt * BYTES_PER_WORD, layout.commandOffset, layout.commandOffset + WORDS_PER_COMMAND * BYTES_PER_WORD);
-        body.copy(bytes, (commandAt + WORDS_PER_COMMAND) * BYTES_PER_WORD, layout.eventsOffset, layout.eventsOffset + eventWords * BYTES_PER_WORD);
+        if (!readRecordWords(body, layout, words, commandAt, words, commandAt + WORDS_PER_COMMAND)) {
+          throw journalFault(`record at ${key} is unreadable: packed words are not canonical (run verify)`, key);
+        }
       } else {
         words.set(command, commandAt);
         words.set(events!.subarray(0, eventWords), commandAt + WORDS_PER_COMMAND);

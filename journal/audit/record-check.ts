@@ -14,8 +14,8 @@
  *                           event sequences not firstSequence..lastSequence, timestamps
  *                           not the command's)
  *
- * The fast path accepts only the canonical v1 encoding (the bytes the journal writer and
- * msgpackr produce): smallest integer encodings, bin8/16/32 by length, exact total length.
+ * The fast path accepts only the canonical v1 / v2 encoding (the bytes the journal writer and
+ * msgpackr produce: journal/record-layout.ts; packed words as word-pack.ts writes them).
  * Hashing the stored bytes of a canonical body equals hashing its re-encoding, so the verdict
  * is the one ChainVerifier gives, only stricter about non-canonical bytes.
  */
@@ -26,6 +26,7 @@ import {
 } from '../journal-record';
 import { decodeRecord, encodeRecord, HASH_FIELD_BYTES } from '../record-codec';
 import { ChainLinkHasher } from '../chain-hasher';
+import { newRecordLayout, parseRecordLayout, readRecordWords, RecordLayout } from '../record-layout';
 
 export type AuditFaultReason = ChainFaultReason | 'BAD_CONTENT';
 
@@ -44,7 +45,6 @@ export interface RowColumns {
 
 const COMMAND_BYTES = WORDS_PER_COMMAND * BYTES_PER_WORD;
 const EVENT_BYTES = WORDS_PER_EVENT * BYTES_PER_WORD;
-const TWO_POW_32 = 2 ** 32;
 
 
 function equalBytes(left: Uint8Array, leftStart: number, right: Uint8Array, rightStart: number, length: number): boolean {
@@ -52,124 +52,8 @@ function equalBytes(left: Uint8Array, leftStart: number, right: Uint8Array, righ
   return true;
 }
 
-/** Offsets of a canonical v1 body's fields; filled by parseV1 (no allocation). */
-export interface V1Layout {
-  firstSequence: number;
-  lastSequence: number;
-  timestampMicros: number;
-  commandOffset: number;
-  eventsOffset: number;
-  eventCount: number;
-  previousHashOffset: number;
-  hashOffset: number;
-}
-
-export function newLayout(): V1Layout {
-  return { firstSequence: 0, lastSequence: 0, timestampMicros: 0, commandOffset: 0, eventsOffset: 0, eventCount: 0, previousHashOffset: 0, hashOffset: 0 };
-}
-
-let cursor = 0;
-
-const be16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
-const be32 = (b: Uint8Array, at: number) => ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
-const float64Scratch = new DataView(new ArrayBuffer(8));
-
-/** Reads a canonical msgpack unsigned integer at `cursor`; NaN if absent or not canonical. */
-function readUnsigned(body: Uint8Array): number {
-  const at = cursor;
-  if (at >= body.length) return Number.NaN;
-  const tag = body[at]!;
-  if (tag < 0x80) {
-    cursor = at + 1;
-    return tag;
-  }
-  let value: number;
-  let min: number;
-  switch (tag) {
-    case 0xcc: if (at + 2 > body.length) return Number.NaN; value = body[at + 1]!; min = 0x80; cursor = at + 2; break;
-    case 0xcd: if (at + 3 > body.length) return Number.NaN; value = be16(body, at + 1); min = 0x100; cursor = at + 3; break;
-    case 0xce: if (at + 5 > body.length) return Number.NaN; value = be32(body, at + 1); min = 0x10000; cursor = at + 5; break;
-    case 0xcb:
-      if (at + 9 > body.length) return Number.NaN;
-      for (let i = 0; i < 8; i++) float64Scratch.setUint8(i, body[at + 1 + i]!);
-      value = float64Scratch.getFloat64(0);
-      min = TWO_POW_32;
-      cursor = at + 9;
-      if (!Number.isSafeInteger(value)) return Number.NaN;
-      break;
-    default: return Number.NaN;
-  }
-  return value >= min ? value : Number.NaN;
-}
-
-/** Reads a canonical bin header at `cursor`; returns its length (cursor at the payload) or -1. */
-function readBinHeader(body: Uint8Array): number {
-  const at = cursor;
-  if (at + 2 > body.length) return -1;
-  const tag = body[at]!;
-  let length: number;
-  if (tag === 0xc4) {
-    length = body[at + 1]!;
-    cursor = at + 2;
-  } else if (tag === 0xc5) {
-    if (at + 3 > body.length) return -1;
-    length = be16(body, at + 1);
-    if (length < 0x100) return -1;
-    cursor = at + 3;
-  } else if (tag === 0xc6) {
-    if (at + 5 > body.length) return -1;
-    length = be32(body, at + 1);
-    if (length < 0x10000) return -1;
-    cursor = at + 5;
-  } else {
-    return -1;
-  }
-  if (cursor + length > body.length) return -1;
-  return length;
-}
-
-/**
- * Parses a canonical v1 body into `layout` (no allocation). Returns undefined on success, else
- * why it is not one (the caller decides whether another version's decoder should try).
- */
-export function parseV1(body: Uint8Array, layout: V1Layout): string | undefined {
-  if (body.length < 2 || body[0] !== 0x98) return 'not an array of 8 fields';
-  if (body[1] !== 1) return `record format version ${body[1]} is not 1`;
-  cursor = 2;
-  const first = readUnsigned(body);
-  const last = readUnsigned(body);
-  const timestamp = readUnsigned(body);
-  if (Number.isNaN(first) || Number.isNaN(last) || Number.isNaN(timestamp)) return 'sequence or timestamp field is not a canonical unsigned integer';
-  if (first < 1) return `firstSequence ${first} is not positive`;
-  if (last < first) return `lastSequence ${last} is before firstSequence ${first}`;
-  const count = last - first + 1;
-  if (count > MAX_EVENTS_PER_RECORD) return `${count} events exceed MAX_EVENTS_PER_RECORD ${MAX_EVENTS_PER_RECORD}`;
-  if (readBinHeader(body) !== COMMAND_BYTES) return `command is not a bin of ${COMMAND_BYTES} bytes`;
-  const commandOffset = cursor;
-  cursor += COMMAND_BYTES;
-  const eventBytes = readBinHeader(body);
-  if (eventBytes !== count * EVENT_BYTES) return `events are not a bin of ${count} × ${EVENT_BYTES} bytes`;
-  const eventsOffset = cursor;
-  cursor += eventBytes;
-  if (readBinHeader(body) !== HASH_BYTES) return `previousHash is not a bin of ${HASH_BYTES} bytes`;
-  const previousHashOffset = cursor;
-  cursor += HASH_BYTES;
-  if (body[cursor] !== 0xc4 || body[cursor + 1] !== HASH_BYTES) return `hash is not a bin8 of ${HASH_BYTES} bytes`;
-  const hashOffset = cursor + 2;
-  if (hashOffset + HASH_BYTES !== body.length) return `${body.length - hashOffset - HASH_BYTES} stray bytes after the hash`;
-  layout.firstSequence = first;
-  layout.lastSequence = last;
-  layout.timestampMicros = timestamp;
-  layout.commandOffset = commandOffset;
-  layout.eventsOffset = eventsOffset;
-  layout.eventCount = count;
-  layout.previousHashOffset = previousHashOffset;
-  layout.hashOffset = hashOffset;
-  return undefined;
-}
-
 /** contentFault on a stored body: reads the few words it needs in place (little-endian, unaligned). */
-function bodyContentFault(view: DataView, base: number, body: Uint8Array, layout: V1Layout): { index: number; detail: string } | undefined {
+function bodyContentFault(view: DataView, base: number, body: Uint8Array, layout: RecordLayout): { index: number; detail: string } | undefined {
   const c = base + layout.commandOffset;
   const type = view.getFloat64(c, true);
   const timestampMicros = layout.timestampMicros;
@@ -236,7 +120,10 @@ export class RecordChecker {
   private readonly link = new ChainLinkHasher();
   private view: DataView | undefined;
   private viewBuffer: ArrayBufferLike | undefined;
-  private readonly layout = newLayout();
+  private readonly layout = newRecordLayout();
+  /** Decoded words of a v2 body (its content check reads words, not bytes). */
+  private readonly commandWords = new Float64Array(WORDS_PER_COMMAND);
+  private eventWords = new Float64Array(64 * WORDS_PER_EVENT);
   records = 0;
   events = 0;
   fault: (AuditFault & { atFirst: boolean }) | undefined;
@@ -269,7 +156,7 @@ export class RecordChecker {
     if (this.fault !== undefined) return false;
     const body = Buffer.isBuffer(stored) ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
     const layout = this.layout;
-    const why = parseV1(body, layout);
+    const why = parseRecordLayout(body, layout);
     if (why !== undefined) {
       if (body.length >= 2 && body[0] === 0x98 && body[1] === 0) return this.checkVersion0(body, columns);
       return this.fail(this.expected, 'BAD_FORMAT', why);
@@ -284,17 +171,33 @@ export class RecordChecker {
     const digest = this.digest(body);
     if (!equalBytes(digest, 0, body, layout.hashOffset, HASH_BYTES)) return this.fail(first, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
     if (columns !== undefined && !this.columnsAgree(columns, first, layout.lastSequence, layout.timestampMicros)) return false;
-    if (body.buffer !== this.viewBuffer) {
-      this.viewBuffer = body.buffer;
-      this.view = new DataView(body.buffer);
-    }
-    const content = bodyContentFault(this.view!, body.byteOffset, body, layout);
+    const content = layout.version === 1 ? this.rawContentFault(body) : this.packedContentFault(body);
     if (content !== undefined) return this.fail(content.index < 0 ? first : first + content.index, 'BAD_CONTENT', content.detail);
     for (let i = 0, h = layout.hashOffset; i < HASH_BYTES; i++) head[i] = body[h + i]!;
     this.expected = layout.lastSequence + 1;
     this.records++;
     this.events += layout.eventCount;
     return true;
+  }
+
+  /** Content check of a v1 body: reads the words it needs in place. */
+  private rawContentFault(body: Buffer): { index: number; detail: string } | undefined {
+    if (body.buffer !== this.viewBuffer) {
+      this.viewBuffer = body.buffer;
+      this.view = new DataView(body.buffer);
+    }
+    return bodyContentFault(this.view!, body.byteOffset, body, this.layout);
+  }
+
+  /** Content check of a v2 body: decodes its words (a non-canonical word is a format fault). */
+  private packedContentFault(body: Buffer): { index: number; detail: string } | undefined {
+    const layout = this.layout;
+    const words = layout.eventCount * WORDS_PER_EVENT;
+    if (this.eventWords.length < words) this.eventWords = new Float64Array(MAX_EVENTS_PER_RECORD * WORDS_PER_EVENT);
+    if (!readRecordWords(body, layout, this.commandWords, 0, this.eventWords, 0)) {
+      return { index: -1, detail: 'packed words are not canonical (not as a journal writer encodes them)' };
+    }
+    return contentFault(this.commandWords, this.eventWords, layout.eventCount, layout.firstSequence, layout.timestampMicros);
   }
 
   /** SHA-256(head || body without its hash field), in reused memory (chain-hasher.ts). */

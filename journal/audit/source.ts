@@ -19,13 +19,13 @@ import { Unpackr } from 'msgpackr';
 import { readArchive } from '../archive';
 import { EventStoreJournal } from '../eventstore-journal';
 import { isJournalError } from '../journal';
-import { BYTES_PER_WORD, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
+import { WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal-record';
 import { decodeRecord } from '../record-codec';
 import { readDeclaration } from '../sqlite-journal';
 import { decodeDeclaration, type EngineDeclaration } from '../engine-declaration';
 import { AuditError, ExitCode, journalFault, sourceError } from './errors';
 import { readAhead } from './read-ahead';
-import { newLayout, parseV1 } from './record-check';
+import { newRecordLayout, parseRecordLayout, readRecordWords } from '../record-layout';
 import { readEngineStream } from '../eventstore-engine-stream';
 
 /** Below this many events, reading in this thread is cheaper than starting a worker (env override for tests). */
@@ -212,7 +212,7 @@ export class SqliteSource implements AuditSource {
   }
 
   /**
-   * Records parsed straight from the stored bytes (canonical v1), else through the journal
+   * Records parsed straight from the stored bytes (canonical v1 / v2), else through the journal
    * decoder. Large journals are read and parsed ahead by a worker thread (read-ahead.ts).
    */
   *records(): Generator<RecordView> {
@@ -220,16 +220,16 @@ export class SqliteSource implements AuditSource {
       yield* readAhead(this.path);
       return;
     }
-    const layout = newLayout();
+    const layout = newRecordLayout();
     const command = new Float64Array(WORDS_PER_COMMAND);
     let events = new Float64Array(256 * WORDS_PER_EVENT);
     const view: RecordView = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, command, events };
     for (const [key, , , body] of this.rows()) {
-      if (parseV1(body, layout) === undefined) {
-        const eventBytes = layout.eventCount * WORDS_PER_EVENT * BYTES_PER_WORD;
-        if (events.length * BYTES_PER_WORD < eventBytes) events = new Float64Array(layout.eventCount * WORDS_PER_EVENT * 2);
-        new Uint8Array(command.buffer).set(body.subarray(layout.commandOffset, layout.commandOffset + WORDS_PER_COMMAND * BYTES_PER_WORD));
-        new Uint8Array(events.buffer, 0, eventBytes).set(body.subarray(layout.eventsOffset, layout.eventsOffset + eventBytes));
+      if (parseRecordLayout(body, layout) === undefined) {
+        if (events.length < layout.eventCount * WORDS_PER_EVENT) events = new Float64Array(layout.eventCount * WORDS_PER_EVENT * 2);
+        if (!readRecordWords(body, layout, command, 0, events, 0)) {
+          throw journalFault(`record at ${key} is unreadable: packed words are not canonical (run verify)`, key);
+        }
         view.firstSequence = layout.firstSequence;
         view.lastSequence = layout.lastSequence;
         view.timestampMicros = layout.timestampMicros;

@@ -160,7 +160,10 @@ export interface TradingDay {
 }
 
 /** Runs the day through the real engine into a fresh sqlite journal at `path`. */
-export function writeTradingDay(path: string, options: { risk?: boolean; declare?: boolean; semantics?: EngineSemantics } = {}): TradingDay {
+export function writeTradingDay(
+  path: string,
+  options: { risk?: boolean; declare?: boolean; semantics?: EngineSemantics; /** 1: raw words, as journals before packed words */ recordVersion?: 1 | 2 } = {},
+): TradingDay {
   const builder = new RecordBuilder();
   const matcher = new Matcher({
     echoCommands: true,
@@ -178,6 +181,7 @@ export function writeTradingDay(path: string, options: { risk?: boolean; declare
       matcher.flush();
       builder.finishCurrent();
       const done = builder.take();
+      if (options.recordVersion === 1) for (const record of done) record.version = 1;
       journal.appendSync(done);
       records += done.length;
       for (const record of done) index.push({ at: step.at, name: step.name, firstSequence: record.firstSequence, lastSequence: record.lastSequence });
