@@ -20,7 +20,7 @@
  * and the hash of the stored bytes is the hash of the re-encoding (journal/audit relies on it).
  * Allocation-free both ways.
  */
-import { EVENT_HEADER_WORDS, EventHeader, CommandHeader } from '../core/schema';
+import { EventHeader, CommandHeader } from '../core/schema';
 import { WORDS_PER_COMMAND, WORDS_PER_EVENT } from './journal-record';
 
 /** Most bytes one word can take (raw form). */
@@ -31,6 +31,11 @@ const ONE_BYTE_LIMIT = 0xf0;
 const RAW_TAG = 0xff;
 const LENGTH_TAG_BASE = 0xef;
 const TWO_POW_32 = 2 ** 32;
+// Module constants, not property loads through the schema's exports object (V8 folds these).
+const COMMAND_TIMESTAMP = CommandHeader.timestamp;
+const EVENT_SEQUENCE = EventHeader.sequence;
+const EVENT_TIMESTAMP = EventHeader.timestamp;
+const EVENT_ORIGIN = EventHeader.origin;
 
 /** Shared scratch for raw float64 bytes (unaligned reads and writes go through it). */
 const rawView = new DataView(new ArrayBuffer(8));
@@ -50,6 +55,18 @@ function zigzag(word: number, base: number): number {
 
 /** Writes one word at `at`; returns the position after it. */
 function packWord(bytes: Uint8Array, at: number, word: number, base: number): number {
+  // Fast path: a small integer delta (most words), in int32 arithmetic. The sum check refuses a
+  // fraction the subtraction rounded away (5e-324 - 1 === -1); -0 has no integer form.
+  const delta = word - base;
+  const small = delta | 0;
+  if (small === delta && small < 120 && small > -120 && small + base === word && !Object.is(word, -0)) {
+    bytes[at] = small >= 0 ? small * 2 : -small * 2 - 1;
+    return at + 1;
+  }
+  return packWordSlow(bytes, at, word, base);
+}
+
+function packWordSlow(bytes: Uint8Array, at: number, word: number, base: number): number {
   let z = zigzag(word, base);
   if (z < 0) {
     bytes[at] = RAW_TAG;
@@ -91,25 +108,26 @@ function packWord(bytes: Uint8Array, at: number, word: number, base: number): nu
 export function packCommand(bytes: Uint8Array, at: number, command: Float64Array, offset: number, timestampMicros: number): number {
   const timeBase = usableBase(timestampMicros);
   for (let w = 0; w < WORDS_PER_COMMAND; w++) {
-    at = packWord(bytes, at, command[offset + w]!, w === CommandHeader.timestamp ? timeBase : 0);
+    at = packWord(bytes, at, command[offset + w]!, w === COMMAND_TIMESTAMP ? timeBase : 0);
   }
   return at;
 }
+
+/** Per-word bases of the event being packed (sequence word set per event). */
+const packBases = new Float64Array(WORDS_PER_EVENT);
 
 /** Packs `count` events' words from `offset`; `origin` is the command's origin word. Returns the position after them. */
 export function packEvents(
   bytes: Uint8Array, at: number, events: Float64Array, offset: number, count: number,
   firstSequence: number, timestampMicros: number, origin: number,
 ): number {
-  const timeBase = usableBase(timestampMicros);
-  const originBase = usableBase(origin);
+  const bases = packBases;
+  bases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
+  bases[EVENT_ORIGIN] = usableBase(origin);
   for (let i = 0; i < count; i++) {
+    bases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
     const o = offset + i * WORDS_PER_EVENT;
-    at = packWord(bytes, at, events[o]!, 0);
-    at = packWord(bytes, at, events[o + EventHeader.sequence]!, usableBase(firstSequence + i));
-    at = packWord(bytes, at, events[o + EventHeader.timestamp]!, timeBase);
-    at = packWord(bytes, at, events[o + EventHeader.origin]!, originBase);
-    for (let w = EVENT_HEADER_WORDS; w < WORDS_PER_EVENT; w++) at = packWord(bytes, at, events[o + w]!, 0);
+    for (let w = 0; w < WORDS_PER_EVENT; w++) at = packWord(bytes, at, events[o + w]!, bases[w]!);
   }
   return at;
 }
@@ -156,35 +174,72 @@ function fault(): number {
 }
 
 /**
+ * Reads `count` words with one base from bytes[at, end) into out from outOffset. The one-byte form
+ * (most words) is decoded inline; the others go through unpackWord. Returns the position after
+ * them, or -1.
+ */
+function unpackRun(bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, count: number, base: number): number {
+  let p = at;
+  for (let w = 0; w < count; w++) {
+    const tag = bytes[p]!;
+    if (tag < ONE_BYTE_LIMIT && p < end) {
+      const word = base + ((tag >>> 1) ^ -(tag & 1));
+      if (word > Number.MAX_SAFE_INTEGER || word < -Number.MAX_SAFE_INTEGER) return -1;
+      out[outOffset + w] = word;
+      p++;
+    } else {
+      cursor = p;
+      out[outOffset + w] = unpackWord(bytes, end, base);
+      p = cursor;
+      if (p < 0) return -1;
+    }
+  }
+  return p;
+}
+
+/**
  * Unpacks a command from bytes[at, end) into out[outOffset..+16). Returns the position after it,
  * or -1 if the bytes are malformed or not canonical.
  */
 export function unpackCommand(bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, timestampMicros: number): number {
-  const timeBase = usableBase(timestampMicros);
-  cursor = at;
-  for (let w = 0; w < WORDS_PER_COMMAND && cursor >= 0; w++) {
-    out[outOffset + w] = unpackWord(bytes, end, w === CommandHeader.timestamp ? timeBase : 0);
-  }
-  return cursor;
+  let p = unpackRun(bytes, at, end, out, outOffset, COMMAND_TIMESTAMP, 0);
+  if (p >= 0) p = unpackRun(bytes, p, end, out, outOffset + COMMAND_TIMESTAMP, 1, usableBase(timestampMicros));
+  if (p >= 0) p = unpackRun(bytes, p, end, out, outOffset + COMMAND_TIMESTAMP + 1, WORDS_PER_COMMAND - COMMAND_TIMESTAMP - 1, 0);
+  return p;
 }
+
+/** Per-word bases of the event being unpacked (sequence word set per event). */
+const eventBases = new Float64Array(WORDS_PER_EVENT);
 
 /** Unpacks `count` events from bytes[at, end) into out from outOffset; the position after them or -1 (see unpackCommand). */
 export function unpackEvents(
   bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, count: number,
   firstSequence: number, timestampMicros: number, origin: number,
 ): number {
-  const timeBase = usableBase(timestampMicros);
-  const originBase = usableBase(origin);
-  cursor = at;
-  for (let i = 0; i < count && cursor >= 0; i++) {
+  const bases = eventBases;
+  bases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
+  bases[EVENT_ORIGIN] = usableBase(origin);
+  let p = at;
+  for (let i = 0; i < count; i++) {
+    bases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
     const o = outOffset + i * WORDS_PER_EVENT;
-    out[o] = unpackWord(bytes, end, 0);
-    out[o + EventHeader.sequence] = unpackWord(bytes, end, usableBase(firstSequence + i));
-    out[o + EventHeader.timestamp] = unpackWord(bytes, end, timeBase);
-    out[o + EventHeader.origin] = unpackWord(bytes, end, originBase);
-    for (let w = EVENT_HEADER_WORDS; w < WORDS_PER_EVENT; w++) out[o + w] = unpackWord(bytes, end, 0);
+    for (let w = 0; w < WORDS_PER_EVENT; w++) {
+      const tag = bytes[p]!;
+      if (tag < ONE_BYTE_LIMIT && p < end) {
+        // One-byte form, inline; a base near the end of the safe range could overflow it.
+        const word = bases[w]! + ((tag >>> 1) ^ -(tag & 1));
+        if (word > Number.MAX_SAFE_INTEGER || word < -Number.MAX_SAFE_INTEGER) return -1;
+        out[o + w] = word;
+        p++;
+      } else {
+        cursor = p;
+        out[o + w] = unpackWord(bytes, end, bases[w]!);
+        p = cursor;
+        if (p < 0) return -1;
+      }
+    }
   }
-  return cursor;
+  return p;
 }
 
 /**
