@@ -15,7 +15,9 @@ import * as hdr from 'hdr-histogram-js';
 import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { SqliteJournal } from '../journal/sqlite-journal';
-import { createRecord, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
+import { createRecord, JournalRecord, RECORD_FORMAT_VERSION, WORDS_PER_EVENT } from '../journal/journal-record';
+import { EventHeader, EventName, Events } from '../core/schema';
+import { encodeCommand } from '../core/record-objects';
 import { Durability, DURABILITY_LEVELS } from '../journal/journal';
 import { wordBytes } from '../journal/record-codec';
 
@@ -40,17 +42,53 @@ function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 }
 
-function makeRecords(count: number, eventsPerRecord: number): JournalRecord[] {
-  return Array.from({ length: count }, (_, index) =>
-    createRecord(1 + index * eventsPerRecord, 1_700_000_000_000_000, new Float64Array(WORDS_PER_COMMAND).fill(index), new Float64Array(eventsPerRecord * WORDS_PER_EVENT).fill(index + 0.5)));
+/** Words of one event as the matcher writes them: type, sequence, timestamp, origin, then fields by name. */
+function eventWords(name: EventName, sequence: number, timestamp: number, origin: number, fields: Record<string, number>): number[] {
+  const spec = Events[name];
+  const words = new Array<number>(WORDS_PER_EVENT).fill(0);
+  words[EventHeader.type] = spec.code;
+  words[EventHeader.sequence] = sequence;
+  words[EventHeader.timestamp] = timestamp;
+  words[EventHeader.origin] = origin;
+  for (const [key, value] of Object.entries(fields)) words[spec.fields.find((field) => field.name === key)!.word] = value;
+  return words;
 }
 
-/** Renumbers reused records so they continue at `sequence`; returns the next sequence. */
+/**
+ * Records shaped like the matcher's: a new order, its OrderAccepted, then Trades against resting
+ * orders, with ids, prices and quantities that vary from record to record (what a real journal
+ * holds; the packed format's size depends on it, so arbitrary bytes would measure something else).
+ */
+function makeRecords(count: number, eventsPerRecord: number, version: 1 | 2 = RECORD_FORMAT_VERSION): JournalRecord[] {
+  return Array.from({ length: count }, (_, index) => {
+    const timestamp = 1_700_000_000_000_000 + index * 7;
+    const origin = 1 + (index % 64);
+    const account = 1 + (index * 37) % 5000;
+    const price = 10_000 + (index * 13) % 400;
+    const quantity = 100 * (1 + index % 9);
+    const orderId = 5_000_000 + index;
+    const command = encodeCommand('NewOrder', { account, instrument: 1 + index % 8, clientOrderId: 70_000 + index, side: 1 + index % 2, orderType: 1, timeInForce: 1, price, quantity }, timestamp, origin);
+    const first = 1 + index * eventsPerRecord;
+    const words: number[] = eventWords('OrderAccepted', first, timestamp, origin, { orderId, account, instrument: 1 + index % 8, clientOrderId: 70_000 + index, side: 1 + index % 2, orderType: 1, timeInForce: 1, price, quantity });
+    for (let e = 1; e < eventsPerRecord; e++) {
+      words.push(...eventWords('Trade', first + e, timestamp, origin, {
+        instrument: 1 + index % 8, makerOrderId: orderId - 1000 + e, takerOrderId: orderId, price, quantity: 100, aggressorSide: 1 + index % 2,
+        makerAccount: 1 + (index * 53) % 5000, takerAccount: account, makerLeaves: 200, takerLeaves: quantity - 100 * e, makerFee: 3, takerFee: 5,
+      }));
+    }
+    const record = createRecord(first, timestamp, command, Float64Array.from(words));
+    record.version = version;
+    return record;
+  });
+}
+
+/** Renumbers reused records (and their events' sequence words) so they continue at `sequence`; returns the next sequence. */
 function renumber(records: JournalRecord[], sequence: number): number {
   for (const record of records) {
     const events = record.lastSequence - record.firstSequence + 1;
     record.firstSequence = sequence;
     record.lastSequence = sequence + events - 1;
+    for (let e = 0; e < events; e++) record.events[e * WORDS_PER_EVENT + EventHeader.sequence] = sequence + e;
     sequence += events;
   }
   return sequence;
@@ -67,9 +105,9 @@ function withTemporaryJournal<T>(durability: Durability, body: (journal: SqliteJ
   }
 }
 
-function benchAppendSync(durability: Durability, groupEvents: number, eventsPerRecord = EVENTS_PER_RECORD): Result {
+function benchAppendSync(durability: Durability, groupEvents: number, eventsPerRecord = EVENTS_PER_RECORD, version: 1 | 2 = RECORD_FORMAT_VERSION): Result {
   return withTemporaryJournal(durability, (journal) => {
-    const records = makeRecords(Math.max(1, groupEvents / eventsPerRecord), eventsPerRecord);
+    const records = makeRecords(Math.max(1, groupEvents / eventsPerRecord), eventsPerRecord, version);
     const latency = histogram();
     let sequence = 1;
     const started = process.hrtime.bigint();
@@ -82,7 +120,8 @@ function benchAppendSync(durability: Durability, groupEvents: number, eventsPerR
       latency.recordValue(Math.max(1, Number(now - before) / 1000));
     }
     const stats = journal.stats();
-    const name = `sqlite ${durability} appendSync ${records.length * eventsPerRecord} ev/tx (${eventsPerRecord} ev/record)`;
+    const format = version === 1 ? ', raw words (v1)' : '';
+    const name = `sqlite ${durability} appendSync ${records.length * eventsPerRecord} ev/tx (${eventsPerRecord} ev/record${format})`;
     return { name, events: stats.events, seconds: Number(now - started) / 1e9, p99Micros: latency.getValueAtPercentile(99), transactions: stats.transactions };
   });
 }
@@ -154,7 +193,7 @@ async function main(): Promise<void> {
   console.log(`journal bench — CPU ${cpu[0]?.model ?? 'unknown'} × ${cpu.length} cores, node ${process.version}, ${platform()} ${release()}, data dir ${tmpdir()}`);
   // Other work on a 2-core machine moves these numbers a lot: say how busy it was.
   console.log(`load average at start ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
-  console.log(`records of ${EVENTS_PER_RECORD} events (+1 command), ${RUN_MS} ms per row; latency = one append call (the whole group)\n`);
+  console.log(`records shaped like the matcher's: a NewOrder, its OrderAccepted and ${EVENTS_PER_RECORD - 1} Trade(s); packed words (format v2) unless marked; ${RUN_MS} ms per row; latency = one append call (the whole group)\n`);
   const results = new Map<string, Result>();
   const naive = benchNaive();
   print(naive);
@@ -165,6 +204,9 @@ async function main(): Promise<void> {
       print(result);
     }
   }
+  // The previous design in the same run: records of raw float64 words (format v1).
+  const rawWords = benchAppendSync('fsync', 2048, EVENTS_PER_RECORD, 1);
+  print(rawWords);
   const oneEvent = benchAppendSync('fsync', 2048, 1);
   const eightEvents = benchAppendSync('fsync', 2048, 8);
   print(oneEvent);
@@ -175,6 +217,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     bench: 'journal', events_per_record: EVENTS_PER_RECORD,
     fsync_2048_events_per_s: rate(fsyncBest), fsync_2048_p99_us: fsyncBest.p99Micros,
+    fsync_2048_raw_words_events_per_s: rate(rawWords), packed_vs_raw_words: Number((rate(fsyncBest) / rate(rawWords)).toFixed(2)),
     os_2048_events_per_s: rate(results.get('os:2048')!), none_2048_events_per_s: rate(results.get('none:2048')!),
     fsync_1_event_per_record_events_per_s: rate(oneEvent), fsync_8_events_per_record_events_per_s: rate(eightEvents),
     async_group_fsync_events_per_s: rate(asyncGroup), naive_fsync_events_per_s: rate(naive),
