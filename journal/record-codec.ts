@@ -165,10 +165,12 @@ export class RecordWriter {
   }
 
   private writeZeroHash(): void {
-    this.bytes[this.position++] = 0xc4;
-    this.bytes[this.position++] = HASH_BYTES;
-    this.bytes.fill(0, this.position, this.position + HASH_BYTES);
-    this.position += HASH_BYTES;
+    const bytes = this.bytes;
+    let position = this.position;
+    bytes[position++] = 0xc4;
+    bytes[position++] = HASH_BYTES;
+    for (let i = 0; i < HASH_BYTES; i++) bytes[position++] = 0; // a loop: Buffer.fill's argument checks cost more for 32 bytes
+    this.position = position;
   }
 
   /** Same choice of encoding as msgpackr: smallest unsigned int up to 32 bits, float64 above. */
