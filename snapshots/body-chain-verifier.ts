@@ -85,7 +85,11 @@ export class BodyChainVerifier {
   /** previousHash of the first record verified (the stretch's link to the record before it). */
   readonly firstPreviousHash = new Uint8Array(HASH_BYTES);
 
-  constructor(anchor: BodyChainAnchor = GENESIS_ANCHOR) {
+  /**
+   * `lazyWords`: a v2 body's packed words are not counted here but decoded by the caller right
+   * after (PageBuilder.add), who reports a failure through rejectLast.
+   */
+  constructor(anchor: BodyChainAnchor = GENESIS_ANCHOR, private readonly lazyWords = false) {
     this.anchored = anchor !== 'first-record';
     if (anchor !== 'first-record') {
       this.expectedSequence = anchor.firstSequence;
@@ -134,6 +138,16 @@ export class BodyChainVerifier {
     return record;
   }
 
+  /**
+   * Takes back the record checkIn just accepted, whose words did not decode (lazyWords): BAD_FORMAT
+   * at it, unless a deferred earlier record's hash fails first.
+   */
+  rejectLast(sequence: number, detail: string): void {
+    if (this.deferred > 0) this.deferred--;
+    this.count--;
+    this.failAfterSettle(sequence, 'BAD_FORMAT', detail);
+  }
+
   /** Checks the deferred hashes; false (and the fault recorded) if one differs. */
   settle(): boolean {
     const pending = this.deferred;
@@ -154,7 +168,7 @@ export class BodyChainVerifier {
     if (this.fault !== undefined) return undefined;
     let record: RecordBody;
     try {
-      record = parseRecordBody(row.body);
+      record = parseRecordBody(row.body, !this.lazyWords);
     } catch (error) {
       return this.failAfterSettle(row.firstSequence, 'BAD_FORMAT', (error as Error).message);
     }

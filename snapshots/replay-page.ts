@@ -93,13 +93,15 @@ function wordBytes(words: Float64Array): Uint8Array {
  * Parses a stored record body. v1/v2 bodies as the journal writes them are read in place
  * (no copy, no msgpack objects); anything else (v0, non-canonical msgpack) goes through
  * the journal's decodeRecord. Throws (JOURNAL_CORRUPT or Error) when the body is malformed.
+ * `countWords` false: a v2 body's packed words are checked only when PageBuilder.add decodes
+ * them (add returns false), for a reader that handles that (the replay reader).
  */
-export function parseRecordBody(stored: Uint8Array): RecordBody {
+export function parseRecordBody(stored: Uint8Array, countWords = true): RecordBody {
   const body: RecordBody = {
     stored, bytes: stored, version: 0, firstSequence: 0, lastSequence: 0, timestampMicros: 0, eventCount: 0,
     commandOffset: 0, commandLength: 0, eventsOffset: 0, eventsLength: 0, previousHashOffset: 0, hashOffset: 0,
   };
-  return parseRecordLayout(stored, body) === undefined ? body : fromDecoded(stored, decodeRecord(stored));
+  return parseRecordLayout(stored, body, countWords) === undefined ? body : fromDecoded(stored, decodeRecord(stored));
 }
 
 function fromDecoded(stored: Uint8Array, record: JournalRecord): RecordBody {
@@ -149,8 +151,12 @@ export class PageBuilder {
     this.eventBytes = asBuffer(wordBytes(this.scratch.events));
   }
 
-  /** Appends a parsed record; throws RangeError beyond the capacity. */
-  add(r: RecordBody): void {
+  /**
+   * Appends a parsed record; throws RangeError beyond the capacity. Returns false, adding
+   * nothing, if a v2 body's packed words do not decode to its events (not canonical, or a wrong
+   * count that a parse without countWords let through).
+   */
+  add(r: RecordBody): boolean {
     const i = this.count;
     const events = r.lastSequence - r.firstSequence + 1;
     if (i === this.maxRecords || this.events + events > this.maxEvents) {
@@ -166,11 +172,11 @@ export class PageBuilder {
       source.copy(this.commandBytes, i * COMMAND_BYTES, r.commandOffset, r.commandOffset + COMMAND_BYTES);
       source.copy(this.eventBytes, this.events * EVENT_BYTES, r.eventsOffset, r.eventsOffset + r.eventsLength);
     } else if (!readRecordWords(source, r, page.commands, i * WORDS_PER_COMMAND, page.events, this.events * WORDS_PER_EVENT)) {
-      // Structure was checked at parse; only a word the journal writer would encode otherwise gets here.
-      throw journalError('JOURNAL_CORRUPT', `record at ${r.firstSequence}: packed words are not canonical`, { sequence: r.firstSequence });
+      return false;
     }
     this.events += events;
     this.count = i + 1;
+    return true;
   }
 
   /** Keeps only the first `count` records. */
@@ -207,6 +213,8 @@ export function pageFromBodies(bodies: readonly RecordBody[]): ReplayPage {
   let events = 0;
   for (const r of bodies) events += r.lastSequence - r.firstSequence + 1;
   const builder = new PageBuilder(bodies.length, events);
-  for (const r of bodies) builder.add(r);
+  for (const r of bodies) {
+    if (!builder.add(r)) throw journalError('JOURNAL_CORRUPT', `record at ${r.firstSequence}: packed words do not decode to its events`, { sequence: r.firstSequence });
+  }
   return builder.take() ?? allocatePage(0, 0);
 }

@@ -38,6 +38,7 @@ let range = data.index;
 let credit = data.readAhead;
 let scheduled = false;
 let finished = false;
+const UNDECODABLE_WORDS = 'packed words are malformed or not canonical (not as the journal writer encodes them)';
 
 function rangeStart(index: number): number {
   return data.firstSequence + index * data.rangeEvents;
@@ -47,7 +48,7 @@ function rangeStart(index: number): number {
 function oneRange(): void {
   const start = rangeStart(range);
   const end = Math.min(rangeStart(range + 1), data.toSequence + 1);
-  let verifier = new BodyChainVerifier('first-record');
+  let verifier = new BodyChainVerifier('first-record', true);
   let message: RangeMessage;
   builder.truncate(0);
   try {
@@ -58,7 +59,7 @@ function oneRange(): void {
         if (!isPageFormatError(error)) throw error;
         usePages = false; // sqlite stays the reference: this range again, and the rest, through it
         builder.truncate(0);
-        verifier = new BodyChainVerifier('first-record');
+        verifier = new BodyChainVerifier('first-record', true);
       }
     }
     if (!usePages) {
@@ -66,7 +67,10 @@ function oneRange(): void {
       for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
         const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
         if (record === undefined) break;
-        builder.add(record);
+        if (!builder.add(record)) {
+          verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
+          break;
+        }
       }
     }
     const result = verifier.result();
@@ -118,7 +122,10 @@ function readFromPages(start: number, end: number, verifier: BodyChainVerifier):
     if (stored.firstSequence >= end) break;
     const record = verifier.checkIn(stored, stored.bytes, stored.bodyStart, stored.bodyStart + stored.body.length);
     if (record === undefined) break;
-    builder.add(record);
+    if (!builder.add(record)) {
+      verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
+      break;
+    }
   }
   verifier.settle();
   builder.truncate(verifier.verified);

@@ -23,7 +23,7 @@ import { BodyChainVerifier, StoredRecordHasher, StoredRow } from '../snapshots/b
 import { JournalReplayFeed, ReplayFeed } from '../snapshots/replay-feed';
 import { SqliteReplayFeed } from '../snapshots/sqlite-replay-feed';
 import { GENESIS_ANCHOR } from '../journal/hash-chain';
-import { parseRecordBody } from '../snapshots/replay-page';
+import { PageBuilder, parseRecordBody } from '../snapshots/replay-page';
 import { makeRecords } from './journal-contract';
 import { decodeRecord, encodeRecord } from '../journal/record-codec';
 import { encodeSnapshot } from '../snapshots/snapshot-format';
@@ -548,8 +548,29 @@ describe('stored-body chain verification (the reader thread) agrees with the jou
     const result = verifier.result();
     return { ...result, verified: verifier.verified };
   }
+  /** The replay reader's path: words counted only when the page builder decodes them (lazyWords, rejectLast). */
+  function lazy(rows: StoredRow[]): VerifyResult & { verified: number } {
+    const verifier = new BodyChainVerifier(GENESIS_ANCHOR, true);
+    const builder = new PageBuilder(rows.length + 1, 1 << 16);
+    const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.body)));
+    let at = 0;
+    for (const row of rows) {
+      const end = at + row.body.length;
+      const record = verifier.checkIn({ ...row, body: bytes.subarray(at, end) }, bytes, at, end);
+      if (record === undefined) break;
+      if (!builder.add(record)) {
+        verifier.rejectLast(record.firstSequence, 'packed words do not decode');
+        break;
+      }
+      at = end;
+    }
+    const result = verifier.result();
+    return { ...result, verified: verifier.verified };
+  }
+  const verdictOf = (result: VerifyResult) => (result.ok ? { ok: true } : { ok: false, firstBadSequence: result.firstBadSequence, reason: result.reason });
   const same = (rows: StoredRow[]) => {
     const [a, b] = [ours(rows), reference(rows)];
+    assert.deepEqual(verdictOf(lazy(rows)), verdictOf(b), 'the replay reader (words decoded into the page) agrees with the decoder');
     for (const perBuffer of [1, 3, 64]) {
       const c = deferred(rows, perBuffer);
       assert.equal(c.ok, a.ok, `batched (${perBuffer} per buffer) agrees`);
@@ -597,6 +618,26 @@ describe('stored-body chain verification (the reader thread) agrees with the jou
     twice.splice(14, 1);
     const verdict = same(twice);
     assert.ok(!verdict.ok && verdict.firstBadSequence === twice[9]!.firstSequence && verdict.reason === 'HASH_MISMATCH', 'a bad hash before a gap is named first, also when hashes are checked in batches');
+    // Packed words not as the writer encodes them, under a valid hash (the chain resealed after the edit):
+    // the replay reader, decoding them into the page, refuses the record where the decoder does.
+    const sealedRecords = makeRecords(1, 12);
+    sealedRecords[6]!.events[5] = 122; // zigzag 244: the two-byte form F0 F4
+    const resealed = sealedRecords.map((r) => ({ firstSequence: r.firstSequence, lastSequence: r.lastSequence, timestampMicros: r.timestampMicros, body: encodeRecord(r) }));
+    const target = resealed[6]!.body;
+    const at = target.findIndex((byte, i) => byte === 0xf0 && target[i + 1] === 0xf4);
+    assert.ok(at > 0, 'the word is stored in its two-byte form');
+    target[at + 1] = 0x05; // 5 in two bytes: one would do
+    let head: Uint8Array = new Uint8Array(32);
+    for (const row of resealed) {
+      const body = row.body as Uint8Array;
+      body.set(head, body.length - 34 - 32);
+      head = recordHash(head, body);
+      body.set(head, body.length - 32);
+    }
+    const refused = lazy(resealed);
+    assert.ok(!refused.ok && refused.reason === 'BAD_FORMAT' && refused.firstBadSequence === resealed[6]!.firstSequence, JSON.stringify(verdictOf(refused)));
+    assert.equal(refused.verified, 6, 'the records before it stay verified');
+    assert.deepEqual(verdictOf(refused), verdictOf(reference(resealed)));
     const columns = rowsOf(10);
     columns[3] = { ...columns[3]!, timestampMicros: columns[3]!.timestampMicros + 1 };
     const fault = ours(columns);
