@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   let durable = journal.durableSequence();
   let records = 0;
   const batch = new EncodedRecords();
+  /** Ring sequence up to which every record was copied out (the builder and the batch hold copies). */
+  let copiedThrough = consumer.nextSequence;
   const appendBatch = () => {
     if (batch.count === 0) return;
     journal.appendEncodedSync(batch);
@@ -54,7 +56,12 @@ async function main(): Promise<void> {
   const builder = new RecordBuilder({
     sink: {
       record(firstSequence, timestampMicros, command, events, eventWords) {
-        if (!batch.hasRoomFor(eventWords / WORDS_PER_EVENT)) appendBatch(); // full: write it out, never grow it
+        if (!batch.hasRoomFor(eventWords / WORDS_PER_EVENT)) {
+          // Full: write it out (never grow it), first freeing the ring slots already copied, so the
+          // matcher is not held up by the write of a large backlog.
+          if (copiedThrough > consumer.nextSequence) consumer.release(copiedThrough);
+          appendBatch();
+        }
         batch.add(firstSequence, timestampMicros, command, 0, events, 0, eventWords);
       },
     },
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
       // Index from 0, not the sequence: V8 boxes loop counters above 2^31 (an allocation per record).
       const count = end - next;
       for (let i = 0; i < count; i++) {
+        copiedThrough = next + i; // everything before this entry is in the builder or the batch
         const offset = consumer.offsetOf(next + i);
         if (words[offset] === BATCH_END_CODE) builder.finishCurrent();
         else builder.consume(words, 1, offset);
