@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const data = workerData as JournalWorkerData;
   const control = ControlBlock.attach(data.control);
   const consumer = SpmcConsumer.attach(data.outbound, data.consumerIndex);
-  const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail' });
+  const journal = SqliteJournal.open({ path: data.journalPath, durability: data.durability, verifyOnOpen: 'tail', packRows: true });
   const publish = (sequence: number) => {
     control.localDurableSequence = sequence;
     if (data.publishDurable) control.publishDurable(sequence);

@@ -45,6 +45,8 @@ export function newRecordLayout(): RecordLayout {
 }
 
 let cursor = 0;
+/** Where the bytes being parsed end (readUnsigned, readBinHeader look no further). */
+let limit = 0;
 
 const be16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
 const be32 = (b: Uint8Array, at: number) => ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
@@ -53,7 +55,7 @@ const float64Scratch = new DataView(new ArrayBuffer(8));
 /** Reads a canonical msgpack unsigned integer at `cursor`; NaN if absent or not canonical. */
 function readUnsigned(body: Uint8Array): number {
   const at = cursor;
-  if (at >= body.length) return Number.NaN;
+  if (at >= limit) return Number.NaN;
   const tag = body[at]!;
   if (tag < 0x80) {
     cursor = at + 1;
@@ -62,11 +64,11 @@ function readUnsigned(body: Uint8Array): number {
   let value: number;
   let min: number;
   switch (tag) {
-    case 0xcc: if (at + 2 > body.length) return Number.NaN; value = body[at + 1]!; min = 0x80; cursor = at + 2; break;
-    case 0xcd: if (at + 3 > body.length) return Number.NaN; value = be16(body, at + 1); min = 0x100; cursor = at + 3; break;
-    case 0xce: if (at + 5 > body.length) return Number.NaN; value = be32(body, at + 1); min = 0x10000; cursor = at + 5; break;
+    case 0xcc: if (at + 2 > limit) return Number.NaN; value = body[at + 1]!; min = 0x80; cursor = at + 2; break;
+    case 0xcd: if (at + 3 > limit) return Number.NaN; value = be16(body, at + 1); min = 0x100; cursor = at + 3; break;
+    case 0xce: if (at + 5 > limit) return Number.NaN; value = be32(body, at + 1); min = 0x10000; cursor = at + 5; break;
     case 0xcb:
-      if (at + 9 > body.length) return Number.NaN;
+      if (at + 9 > limit) return Number.NaN;
       for (let i = 0; i < 8; i++) float64Scratch.setUint8(i, body[at + 1 + i]!);
       value = float64Scratch.getFloat64(0);
       min = TWO_POW_32;
@@ -81,26 +83,26 @@ function readUnsigned(body: Uint8Array): number {
 /** Reads a canonical bin header at `cursor`; returns its length (cursor at the payload) or -1. */
 function readBinHeader(body: Uint8Array): number {
   const at = cursor;
-  if (at + 2 > body.length) return -1;
+  if (at + 2 > limit) return -1;
   const tag = body[at]!;
   let length: number;
   if (tag === 0xc4) {
     length = body[at + 1]!;
     cursor = at + 2;
   } else if (tag === 0xc5) {
-    if (at + 3 > body.length) return -1;
+    if (at + 3 > limit) return -1;
     length = be16(body, at + 1);
     if (length < 0x100) return -1;
     cursor = at + 3;
   } else if (tag === 0xc6) {
-    if (at + 5 > body.length) return -1;
+    if (at + 5 > limit) return -1;
     length = be32(body, at + 1);
     if (length < 0x10000) return -1;
     cursor = at + 5;
   } else {
     return -1;
   }
-  if (cursor + length > body.length) return -1;
+  if (cursor + length > limit) return -1;
   return length;
 }
 
@@ -115,6 +117,7 @@ export function parseRecordLayout(body: Uint8Array, layout: RecordLayout, countW
   const version = body[1]!;
   if (version !== 1 && version !== 2) return `record format version ${version} is not 1 or 2`;
   cursor = 2;
+  limit = body.length;
   const first = readUnsigned(body);
   const last = readUnsigned(body);
   const timestamp = readUnsigned(body);
@@ -180,4 +183,40 @@ export function readRecordWords(
 /** Copies raw little-endian words from bytes into a Float64Array at a word index. */
 function copyBytes(bytes: Uint8Array, from: number, words: Float64Array, wordAt: number, length: number): void {
   new Uint8Array(words.buffer, words.byteOffset + wordAt * BYTES_PER_WORD, length).set(bytes.subarray(from, from + length));
+}
+
+/** A record's sequence range and timestamp, as its header states them. */
+export interface RecordHeader {
+  firstSequence: number;
+  lastSequence: number;
+  timestampMicros: number;
+}
+
+/**
+ * End (exclusive) of the canonical v1/v2 record that starts at bytes[start] (its header fields go
+ * into `header`), looking no further
+ * than `end`, or -1 if none starts there (another version, a malformed header, or one that runs
+ * past `end`). Reads only the headers: how a packed row is cut into its records (row-records.ts).
+ */
+export function recordEnd(bytes: Uint8Array, start: number, end: number, header: RecordHeader): number {
+  if (start + 2 > end || bytes[start] !== ARRAY_OF_8) return -1;
+  const version = bytes[start + 1]!;
+  if (version !== 1 && version !== 2) return -1;
+  const body = bytes;
+  cursor = start + 2;
+  limit = end;
+  header.firstSequence = readUnsigned(body);
+  header.lastSequence = readUnsigned(body);
+  header.timestampMicros = readUnsigned(body);
+  if (Number.isNaN(header.firstSequence) || Number.isNaN(header.lastSequence) || Number.isNaN(header.timestampMicros)) return -1;
+  const commandLength = readBinHeader(body);
+  if (commandLength < 0) return -1;
+  cursor += commandLength;
+  const eventsLength = readBinHeader(body);
+  if (eventsLength < 0) return -1;
+  cursor += eventsLength;
+  if (readBinHeader(body) !== HASH_BYTES) return -1;
+  cursor += HASH_BYTES;
+  if (readBinHeader(body) !== HASH_BYTES) return -1;
+  return cursor + HASH_BYTES;
 }

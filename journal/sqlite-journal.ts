@@ -27,6 +27,7 @@ import { ENGINE_SEMANTICS_LATEST, ENGINE_SEMANTICS_UNDECLARED, EngineSemantics }
 import { eventCount, HASH_BYTES, JournalRecord } from './journal-record';
 import { decodeRecord } from './record-codec';
 import { checkEncodedAppendable, EncodedRecords, ENCODED_RECORDS_MAX } from './encoded-records';
+import { PACKED_ROW_BYTES, RecordRow, splitStoredRow } from './row-records';
 import { decodeDeclaration, encodeDeclaration, EngineDeclaration, ENGINE_META_KEY } from './engine-declaration';
 import { ChainFaultReason, ChainVerifier, GENESIS_HASH, VerifyResult, verifyChain } from './hash-chain';
 import { ChainLinkHasher, sealEncodedRecords } from './chain-hasher';
@@ -85,6 +86,11 @@ export interface SqliteJournalOptions {
   maxTransactionBytes?: number;
   /** Fixed checkpoint threshold in log pages instead of the adaptive cadence (tests, benchmarks). */
   checkpointPages?: number;
+  /**
+   * Pack consecutive records into rows of up to PACKED_ROW_BYTES (journal/row-records.ts): what the
+   * journal thread does. Default false: one record per row (every reader reads both).
+   */
+  packRows?: boolean;
 }
 
 export interface SqliteOpenReport {
@@ -183,6 +189,9 @@ export class SqliteJournal implements Journal {
   private readonly counters: SqliteJournalStats = { transactions: 0, records: 0, events: 0, checkpoints: 0 };
   private readonly pageSize: number;
   private readonly fixedCheckpointPages: number | undefined;
+  private readonly packRows: boolean;
+  /** Per row of the transaction being written: its first record and one past its last. */
+  private readonly rowRecords = new Uint32Array(2 * ENCODED_RECORDS_MAX);
   private logPagesSinceCheckpoint = 0;
   private recentCommitPages = 1;
 
@@ -220,6 +229,7 @@ export class SqliteJournal implements Journal {
     this.statements = prepareStatements(db);
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
     this.fixedCheckpointPages = options.checkpointPages === undefined ? undefined : positiveOption(options.checkpointPages, 1, 'checkpointPages');
+    this.packRows = options.packRows === true;
     this.openReport = this.recover(options.verifyOnOpen ?? 'full');
   }
 
@@ -279,7 +289,10 @@ export class SqliteJournal implements Journal {
   async tail(): Promise<JournalRecord | undefined> {
     this.checkOpen();
     const row = this.statements.last.get(NO_BOUND) as Row | undefined;
-    return row === undefined ? undefined : decodeRow(row);
+    if (row === undefined) return undefined;
+    let last: JournalRecord | undefined;
+    for (const record of rowRecords(row)) last = record;
+    return last;
   }
 
   async verify(): Promise<VerifyResult> {
@@ -421,23 +434,28 @@ export class SqliteJournal implements Journal {
     try {
       if (statements.leaseToken.get() !== this.token) throw journalError('JOURNAL_FENCED', 'the lease was taken by another writer');
       sealEncodedRecords(bytes, from === 0 ? bounds : bounds.subarray(2 * from), to - from, this.headHash, this.link);
+      const rows = this.cutRows(batch, from, to);
+      const cuts = this.rowRecords;
       const parameters = this.insertParameters;
-      let index = from;
-      for (; to - index >= ROWS_PER_INSERT; index += ROWS_PER_INSERT) {
-        for (let row = 0; row < ROWS_PER_INSERT; row++) {
-          const record = index + row;
-          const offset = row * COLUMNS_PER_ROW;
-          parameters[offset] = batch.firstSequences[record];
-          parameters[offset + 1] = batch.lastSequences[record];
-          parameters[offset + 2] = batch.timestamps[record];
-          parameters[offset + 3] = bytes.subarray(bounds[2 * record], bounds[2 * record + 1]);
+      let row = 0;
+      for (; rows - row >= ROWS_PER_INSERT; row += ROWS_PER_INSERT) {
+        for (let r = 0; r < ROWS_PER_INSERT; r++) {
+          const first = cuts[2 * (row + r)]!;
+          const last = cuts[2 * (row + r) + 1]! - 1;
+          const offset = r * COLUMNS_PER_ROW;
+          parameters[offset] = batch.firstSequences[first];
+          parameters[offset + 1] = batch.lastSequences[last];
+          parameters[offset + 2] = batch.timestamps[first];
+          parameters[offset + 3] = bytes.subarray(bounds[2 * first], bounds[2 * last + 1]);
         }
         statements.insertMany.run(parameters);
       }
       parameters.fill(undefined); // drop the arena views
-      for (; index < to; index++) {
-        statements.insertOne.run(batch.firstSequences[index], batch.lastSequences[index], batch.timestamps[index],
-          bytes.subarray(bounds[2 * index], bounds[2 * index + 1]));
+      for (; row < rows; row++) {
+        const first = cuts[2 * row]!;
+        const last = cuts[2 * row + 1]! - 1;
+        statements.insertOne.run(batch.firstSequences[first], batch.lastSequences[last], batch.timestamps[first],
+          bytes.subarray(bounds[2 * first], bounds[2 * last + 1]));
       }
       statements.commit.run();
     } catch (error) {
@@ -449,6 +467,35 @@ export class SqliteJournal implements Journal {
     this.counters.records += to - from;
     this.counters.events += batch.lastSequences[to - 1]! - batch.firstSequences[from]! + 1;
     this.checkpointAfterCommit(bounds[2 * to - 1]! - bounds[2 * from]!);
+  }
+
+  /**
+   * Cuts records [from, to) of the batch into rows (rowRecords: first record, one past the last, per
+   * row); returns the row count. One record per row, or with packRows consecutive records up to
+   * PACKED_ROW_BYTES per row (a record is never split; the arena holds them back to back).
+   */
+  private cutRows(batch: EncodedRecords, from: number, to: number): number {
+    const cuts = this.rowRecords;
+    const bounds = batch.bounds;
+    let rows = 0;
+    if (!this.packRows) {
+      for (let record = from; record < to; record++, rows++) {
+        cuts[2 * rows] = record;
+        cuts[2 * rows + 1] = record + 1;
+      }
+      return rows;
+    }
+    let first = from;
+    while (first < to) {
+      const limit = bounds[2 * first]! + PACKED_ROW_BYTES;
+      let end = first + 1;
+      while (end < to && bounds[2 * end + 1]! <= limit) end++;
+      cuts[2 * rows] = first;
+      cuts[2 * rows + 1] = end;
+      rows++;
+      first = end;
+    }
+    return rows;
   }
 
   /** The adaptive checkpoint cadence (CHECKPOINT_COMMITS): a PASSIVE checkpoint once the log has grown enough. */
@@ -475,7 +522,12 @@ export class SqliteJournal implements Journal {
       const rows = this.statements.page.all(cursor, READ_PAGE_RECORDS) as Row[];
       for (const row of rows) {
         if (row.first_seq >= before) return;
-        if (row.last_seq >= sequence) yield decodeRow(row);
+        if (row.last_seq < sequence) continue;
+        // A packed row's records, each decoded only if it lies in range (a torn one at `before` is not).
+        for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) {
+          if (stored.firstSequence >= before) return;
+          if (stored.lastSequence >= sequence) yield decodeStored(stored);
+        }
       }
       if (rows.length < READ_PAGE_RECORDS) return;
       cursor = rows[rows.length - 1]!.last_seq + 1;
@@ -489,17 +541,18 @@ export class SqliteJournal implements Journal {
   private recover(mode: 'full' | 'tail'): SqliteOpenReport {
     const report: SqliteOpenReport = { lastSequence: 0, verifiedRecords: 0 };
     const last = this.statements.last.get(NO_BOUND) as Row | undefined;
-    const fault = last === undefined ? undefined : selfCheck(last);
-    const before = fault === undefined ? NO_BOUND : last!.first_seq;
+    const torn = last === undefined ? undefined : tornTail(last);
+    const before = torn === undefined ? NO_BOUND : torn.firstSequence;
     const result = mode === 'full' ? verifyChain(this.records(0, before)) : this.verifyTail(before);
     if (!result.ok) {
       throw journalError('JOURNAL_CORRUPT', `record at ${result.firstBadSequence}: ${result.reason} (${result.detail})`, {
         sequence: result.firstBadSequence,
       });
     }
-    if (fault !== undefined) {
-      this.statements.deleteRow.run(last!.first_seq);
-      report.truncated = { firstSequence: last!.first_seq, reason: fault.reason, detail: fault.detail };
+    if (torn !== undefined) {
+      if (torn.keepBytes === 0) this.statements.deleteRow.run(last!.first_seq);
+      else this.db.prepare('UPDATE journal SET last_seq = ?, body = ? WHERE first_seq = ?').run(torn.firstSequence - 1, last!.body.subarray(0, torn.keepBytes), last!.first_seq);
+      report.truncated = { firstSequence: torn.firstSequence, reason: torn.reason, detail: torn.detail };
     }
     this.headHash = new Uint8Array(result.headHash);
     this.durable = result.lastSequence;
@@ -512,14 +565,22 @@ export class SqliteJournal implements Journal {
   /** Verifies the last TAIL_VERIFY_RECORDS records, anchored on the oldest one's own previousHash. */
   private verifyTail(before: number): VerifyResult {
     const rows = (this.statements.last.all(before) as Row[]).reverse();
-    if (rows.length < TAIL_VERIFY_RECORDS) return verifyChain(decodeRows(rows)); // the whole journal, from genesis
+    // The last TAIL_VERIFY_RECORDS records before `before` (a packed row holds several).
+    const stored: RecordRow[] = [];
+    for (const row of rows) {
+      for (const record of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) {
+        if (record.firstSequence < before) stored.push({ ...record });
+      }
+    }
+    const tail = stored.slice(-TAIL_VERIFY_RECORDS);
+    if (rows.length < TAIL_VERIFY_RECORDS && tail.length === stored.length) return verifyChain(decodeAll(tail)); // the whole journal, from genesis
     let oldest: JournalRecord;
     try {
-      oldest = decodeRow(rows[0]!);
+      oldest = decodeStored(tail[0]!);
     } catch (error) {
-      return { ok: false, firstBadSequence: rows[0]!.first_seq, reason: 'BAD_FORMAT', detail: (error as Error).message };
+      return { ok: false, firstBadSequence: tail[0]!.firstSequence, reason: 'BAD_FORMAT', detail: (error as Error).message };
     }
-    return verifyChain(decodeRows(rows), { firstSequence: oldest.firstSequence, previousHash: oldest.previousHash });
+    return verifyChain(decodeAll(tail), { firstSequence: oldest.firstSequence, previousHash: oldest.previousHash });
   }
 }
 
@@ -540,30 +601,55 @@ function prepareStatements(db: Database.Database) {
 }
 type Statements = ReturnType<typeof prepareStatements>;
 
-/** Decodes a row; a body that is undecodable or disagrees with its columns is JOURNAL_CORRUPT at that row. */
-function decodeRow(row: Row): JournalRecord {
+/** Decodes one record of a row; a body that is undecodable or disagrees with its columns is JOURNAL_CORRUPT at it. */
+function decodeStored(stored: RecordRow): JournalRecord {
   let record: JournalRecord;
   try {
-    record = decodeRecord(row.body);
+    record = decodeRecord(stored.body);
   } catch (error) {
-    throw journalError('JOURNAL_CORRUPT', (error as Error).message, { sequence: row.first_seq, cause: error });
+    throw journalError('JOURNAL_CORRUPT', (error as Error).message, { sequence: stored.firstSequence, cause: error });
   }
-  if (record.firstSequence !== row.first_seq || record.lastSequence !== row.last_seq || record.timestampMicros !== row.ts) {
-    throw journalError('JOURNAL_CORRUPT', `body of row ${row.first_seq} disagrees with its columns`, { sequence: row.first_seq });
+  if (record.firstSequence !== stored.firstSequence || record.lastSequence !== stored.lastSequence || record.timestampMicros !== stored.timestampMicros) {
+    throw journalError('JOURNAL_CORRUPT', `body of row ${stored.firstSequence} disagrees with its columns`, { sequence: stored.firstSequence });
   }
   return record;
 }
 
-/** Decodes during iteration, so verifyChain turns a throw into BAD_FORMAT at that row. */
-function* decodeRows(rows: Row[]): Generator<JournalRecord> {
-  for (const row of rows) yield decodeRow(row);
+/** The records of a row, decoded as iterated (journal/row-records.ts). */
+function* rowRecords(row: Row): Generator<JournalRecord> {
+  for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) yield decodeStored(stored);
 }
 
-/** A last record that does not decode or whose own hash is wrong is torn: its fault, or undefined. */
-function selfCheck(row: Row): { reason: ChainFaultReason; detail: string } | undefined {
+/** Decodes during iteration, so verifyChain turns a throw into BAD_FORMAT at that record. */
+function* decodeAll(stored: RecordRow[]): Generator<JournalRecord> {
+  for (const record of stored) yield decodeStored(record);
+}
+
+interface TornTail {
+  firstSequence: number;
+  /** Bytes of the row's body before the torn record (0: the row goes). */
+  keepBytes: number;
+  reason: ChainFaultReason;
+  detail: string;
+}
+
+/**
+ * The last row's last record, if it does not decode or its own hash is wrong: torn (a crash
+ * mid-write), to be truncated. A bad record before it in the same row is not a torn tail but
+ * corruption, left to the chain verification to name.
+ */
+function tornTail(row: Row): TornTail | undefined {
+  let last: RecordRow | undefined;
+  for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) last = { ...stored };
+  const fault = selfCheck(last!);
+  return fault === undefined ? undefined : { firstSequence: last!.firstSequence, keepBytes: last!.bodyStart, ...fault };
+}
+
+/** A record that does not decode or whose own hash is wrong: its fault, or undefined. */
+function selfCheck(stored: RecordRow): { reason: ChainFaultReason; detail: string } | undefined {
   let record: JournalRecord;
   try {
-    record = decodeRow(row);
+    record = decodeStored(stored);
   } catch (error) {
     return { reason: 'BAD_FORMAT', detail: (error as Error).message };
   }
@@ -628,7 +714,11 @@ export async function* readJournalFile(path: string, fromSequence = 1): AsyncGen
     let cursor = containing ?? fromSequence;
     for (;;) {
       const rows = page.all(cursor, READ_PAGE_RECORDS) as Row[];
-      for (const row of rows) yield decodeRow(row);
+      for (const row of rows) {
+        for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) {
+          if (stored.lastSequence >= fromSequence) yield decodeStored(stored);
+        }
+      }
       if (rows.length < READ_PAGE_RECORDS) return;
       cursor = rows[rows.length - 1].first_seq + 1;
     }

@@ -14,6 +14,7 @@
  * change counter, size or modification time having moved (a checkpoint): the caller then
  * reads again through sqlite.
  */
+import { RecordRow, splitRow } from './row-records';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** The page layout is not what this reader understands: the caller falls back to sqlite. */
@@ -299,16 +300,8 @@ export function tableRoot(file: PageFile, name: string): number {
   throw new PageFormatError(`no table ${name}`);
 }
 
-/** A journal row as the page reader sees it. */
-export interface PageRow {
-  firstSequence: number;
-  lastSequence: number;
-  timestampMicros: number;
-  body: Buffer;
-  /** The buffer the body lies in (a page run's, or an overflowing record's own) and where in it. */
-  bytes: Buffer;
-  bodyStart: number;
-}
+/** A journal row as the page reader sees it: `bytes` is the buffer the body lies in (a page run's, or an overflowing row's own). */
+export type PageRow = RecordRow;
 
 /**
  * Journal rows of the given leaves: journal(first_seq INTEGER PRIMARY KEY = rowid, last_seq,
@@ -375,6 +368,17 @@ function setRow(row: PageRow, rowid: number, data: Buffer, start: number, end: n
   row.body = data.subarray(d, end);
   row.bytes = data;
   row.bodyStart = d;
+}
+
+/**
+ * The records of the given leaves' rows, one per item (a packed row holds several:
+ * journal/row-records.ts), each shaped like a one-record row. Reused object, as journalRows.
+ */
+export function* journalRecordRows(file: PageFile, leaves: readonly number[]): Generator<PageRow> {
+  const record: PageRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0), bytes: Buffer.alloc(0), bodyStart: 0 };
+  for (const row of journalRows(file, leaves)) {
+    yield* splitRow(row.firstSequence, row.lastSequence, row.timestampMicros, row.bytes, row.bodyStart, row.bodyStart + row.body.length, record);
+  }
 }
 
 /** What the main thread needs to split a journal across workers. */

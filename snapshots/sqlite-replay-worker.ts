@@ -15,7 +15,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BodyChainVerifier } from './body-chain-verifier';
-import { isPageFormatError, journalRows, PageFile } from '../journal/sqlite-pages';
+import { isPageFormatError, journalRecordRows, PageFile } from '../journal/sqlite-pages';
+import { splitStoredRow } from '../journal/row-records';
 import { PageBuilder, pageBuffers } from './replay-page';
 import { MAX_EVENTS_PER_RECORD } from '../journal/journal-record';
 import type { RangeMessage, ReaderWorkerData } from './sqlite-replay-feed';
@@ -27,7 +28,9 @@ let db: Database.Database | undefined;
 let rangeRowsStatement: Database.Statement | undefined;
 function rangeRows(start: number, end: number): Array<[number, number, number, Buffer]> {
   db ??= new Database(data.path, { readonly: true, fileMustExist: true });
-  rangeRowsStatement ??= db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq').raw();
+  // From the row holding `start` (a packed row may begin before it) to the last row beginning before `end`.
+  rangeRowsStatement ??= db.prepare(`SELECT first_seq, last_seq, ts, body FROM journal
+    WHERE first_seq >= (SELECT coalesce(max(first_seq), 0) FROM journal WHERE first_seq <= ?) AND first_seq < ? ORDER BY first_seq`).raw();
   return rangeRowsStatement.all(start, end) as Array<[number, number, number, Buffer]>;
 }
 const pages = data.layout === null ? undefined : new PageFile(data.path);
@@ -64,12 +67,16 @@ function oneRange(): void {
     }
     if (!usePages) {
       const rows = rangeRows(start, end);
-      for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
-        const record = verifier.check({ firstSequence, lastSequence, timestampMicros, body });
-        if (record === undefined) break;
-        if (!builder.add(record)) {
-          verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
-          break;
+      rows: for (const [firstSequence, lastSequence, timestampMicros, body] of rows) {
+        for (const stored of splitStoredRow(firstSequence, lastSequence, timestampMicros, body)) {
+          if (stored.firstSequence < start) continue; // the previous range's
+          if (stored.firstSequence >= end) break rows; // the next range's
+          const record = verifier.check(stored);
+          if (record === undefined) break rows;
+          if (!builder.add(record)) {
+            verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
+            break rows;
+          }
         }
       }
     }
@@ -115,9 +122,10 @@ function firstAtOrAbove(bounds: number[], key: number): number {
  */
 function readFromPages(start: number, end: number, verifier: BodyChainVerifier): void {
   const { leaves, upperKeys } = data.layout!;
-  const from = firstAtOrAbove(upperKeys, start);
+  // One leaf more at the front: the row holding `start` may begin before it, at the end of the leaf before.
+  const from = Math.max(0, firstAtOrAbove(upperKeys, start) - 1);
   const to = Math.min(leaves.length, firstAtOrAbove(upperKeys, end - 1) + 1);
-  for (const stored of journalRows(pages!, leaves.slice(from, to))) {
+  for (const stored of journalRecordRows(pages!, leaves.slice(from, to))) {
     if (stored.firstSequence < start) continue;
     if (stored.firstSequence >= end) break;
     const record = verifier.checkIn(stored, stored.bytes, stored.bodyStart, stored.bodyStart + stored.body.length);

@@ -164,7 +164,15 @@ describe('exchange-audit on the scripted trading day', () => {
     const rawDay = fresh('raw-words', { recordVersion: 1 });
     const rawHead = independentHead(rawDay.path).head;
     assert.notEqual(rawHead, independent.head, 'other bytes, other chain');
-    for (const [path, head, reader, chunks] of [[rawDay.path, rawHead, 'pages', 2], [day.path, independent.head, 'pages', 1], [day.path, independent.head, 'sqlite', 8]] as const) {
+    // The day packed several records per row, as the journal thread writes: the same records, hence the same chain.
+    const packedDay = fresh('packed', { packRows: true });
+    const packedRows = new Database(packedDay.path, { readonly: true });
+    assert.ok((packedRows.prepare('SELECT count(*) FROM journal').pluck().get() as number) < 10, 'several records per row');
+    packedRows.close();
+    for (const [path, head, reader, chunks] of [
+      [rawDay.path, rawHead, 'pages', 2], [day.path, independent.head, 'pages', 1], [day.path, independent.head, 'sqlite', 8],
+      [packedDay.path, independent.head, 'pages', 1], [packedDay.path, independent.head, 'sqlite', 1],
+    ] as const) {
       const report = json(audit('verify', path, '--format', 'json', '--parallel-above', '0', '--chunk-events', '8', '--threads', '2', '--reader', reader));
       assert.deepEqual([report.ok, report.headHash, report.records, report.threads, report.reader], [true, head, 33, 2, reader]);
       assert.ok((report.chunks as number) >= chunks, `${reader}: split into worker chunks`);
@@ -192,6 +200,9 @@ describe('exchange-audit on the scripted trading day', () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^events\s+68 identical$/m);
     assert.match(ok.stdout, /^result\s+IDENTICAL$/m);
+    const packed = audit('reexecute', fresh('packed-reexecute', { packRows: true }).path); // several records per row
+    assert.equal(packed.status, 0, packed.stderr);
+    assert.match(packed.stdout, /^events\s+68 identical$/m);
     const off = json<{ divergence: Record<string, unknown> }>({ ...audit('reexecute', day.path, '--risk', 'off', '--format', 'json'), status: 0 });
     assert.deepEqual(
       { sequence: off.divergence.sequence, eventType: off.divergence.eventType, engineEventType: off.divergence.engineEventType, field: off.divergence.field },

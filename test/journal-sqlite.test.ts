@@ -15,6 +15,7 @@ import { createRecord, MAX_EVENTS_PER_RECORD, WORDS_PER_COMMAND, WORDS_PER_EVENT
 import { DURABILITY_LEVELS, isJournalError } from '../journal/journal';
 import { encodeRecord } from '../journal/record-codec';
 import { EncodedRecords } from '../journal/encoded-records';
+import { PACKED_ROW_BYTES, splitStoredRow } from '../journal/row-records';
 import { collect, flipPayloadByte, makeRecords, rejectsWith, runJournalContract } from './journal-contract';
 
 function temporaryPath(): { dir: string; path: string } {
@@ -40,6 +41,100 @@ runJournalContract('sqlite', async () => {
     tamper: async (firstSequence) => editBody(path, firstSequence, flipPayloadByte),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
+});
+
+/** Edits one record inside whatever row holds it (a packed row holds several). */
+function editRecordInRow(path: string, firstSequence: number, edit: (body: Buffer) => Uint8Array): void {
+  const raw = new Database(path);
+  try {
+    const row = raw.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').get(firstSequence) as
+      { first_seq: number; last_seq: number; ts: number; body: Buffer };
+    const parts: Uint8Array[] = [];
+    for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) {
+      parts.push(stored.firstSequence === firstSequence ? edit(Buffer.from(stored.body)) : Buffer.from(stored.body));
+    }
+    raw.prepare('UPDATE journal SET body = ? WHERE first_seq = ?').run(Buffer.concat(parts), row.first_seq);
+  } finally {
+    raw.close();
+  }
+}
+
+runJournalContract('sqlite, packed rows', async () => {
+  const { dir, path } = temporaryPath();
+  return {
+    open: async () => SqliteJournal.open({ path, packRows: true }),
+    tamper: async (firstSequence) => editRecordInRow(path, firstSequence, flipPayloadByte),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('sqlite journal, packed rows', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => ({ dir, path } = temporaryPath()));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const rowsOf = () => {
+    const raw = new Database(path, { readonly: true });
+    try {
+      return raw.prepare('SELECT first_seq, last_seq, length(body) AS bytes FROM journal ORDER BY first_seq').all() as Array<{ first_seq: number; last_seq: number; bytes: number }>;
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('packs consecutive records of a transaction into rows of at most PACKED_ROW_BYTES; reads, tails and re-verifies them', async () => {
+    const journal = SqliteJournal.open({ path, packRows: true });
+    const records = makeRecords(1, 200);
+    journal.appendSync(records.slice(0, 120));
+    journal.appendSync(records.slice(120));
+    const rows = rowsOf();
+    assert.ok(rows.length > 2 && rows.length < 40, `${rows.length} rows for 200 records`);
+    for (const row of rows) assert.ok(row.bytes <= PACKED_ROW_BYTES, `row ${row.first_seq}: ${row.bytes} bytes`);
+    assert.equal(rows[0]!.first_seq, 1);
+    for (let i = 1; i < rows.length; i++) assert.equal(rows[i]!.first_seq, rows[i - 1]!.last_seq + 1, 'rows are contiguous');
+    assert.ok(rows.some((row) => row.first_seq === records[120]!.firstSequence), 'a transaction starts a row');
+    // readFrom a sequence inside a row: the record holding it, then the rest.
+    const inside = records[57]!;
+    const read = await collect(journal.readFrom(inside.lastSequence));
+    assert.equal(read.length, 200 - 57);
+    assert.equal(read[0]!.firstSequence, inside.firstSequence);
+    assert.deepEqual(Buffer.from((await journal.tail())!.hash), Buffer.from(records[199]!.hash));
+    await journal.close();
+    const reopened = SqliteJournal.open({ path, verifyOnOpen: 'full' });
+    assert.equal(reopened.openReport.verifiedRecords, 200);
+    const tailOnly = SqliteJournal.open.bind(SqliteJournal);
+    await reopened.close();
+    const again = tailOnly({ path, verifyOnOpen: 'tail' });
+    assert.equal(again.durableSequence(), records[199]!.lastSequence);
+    await again.close();
+  });
+
+  it('a torn last record inside a packed row is truncated alone: the records before it in the row stay', async () => {
+    const journal = SqliteJournal.open({ path, packRows: true });
+    const records = makeRecords(1, 30);
+    journal.appendSync(records);
+    await journal.close();
+    const lastRow = rowsOf().pop()!;
+    assert.ok(lastRow.first_seq < records[29]!.firstSequence, 'the last row holds several records');
+    editRecordInRow(path, records[29]!.firstSequence, (body) => body.subarray(0, body.length - 10));
+    const reopened = SqliteJournal.open({ path });
+    assert.equal(reopened.openReport.truncated?.firstSequence, records[29]!.firstSequence);
+    assert.equal(reopened.durableSequence(), records[28]!.lastSequence);
+    const result = await reopened.verify();
+    assert.ok(result.ok && result.count === 29, JSON.stringify(result));
+    await reopened.close();
+    assert.equal(rowsOf().pop()!.last_seq, records[28]!.lastSequence, 'the row was rewritten without it');
+  });
+
+  it('a bad record before the last one of the last row is corruption, not a torn tail: the open names it', async () => {
+    const journal = SqliteJournal.open({ path, packRows: true });
+    const records = makeRecords(1, 30);
+    journal.appendSync(records);
+    await journal.close();
+    editRecordInRow(path, records[27]!.firstSequence, flipPayloadByte);
+    assert.throws(() => SqliteJournal.open({ path, verifyOnOpen: 'full' }), (error: Error & { code?: string; sequence?: number }) =>
+      error.code === 'JOURNAL_CORRUPT' && error.sequence === records[27]!.firstSequence);
+  });
 });
 
 describe('sqlite journal', () => {

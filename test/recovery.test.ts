@@ -18,6 +18,7 @@ import { encodeCommand } from '../core/record-objects';
 import { cutImage, stateHash } from '../core/state-image';
 import { RecordBuilder } from '../journal/record-builder';
 import { SqliteJournal } from '../journal/sqlite-journal';
+import { splitStoredRow } from '../journal/row-records';
 import { chainRecords, ChainVerifier, recordHash, VerifyResult } from '../journal/hash-chain';
 import { BodyChainVerifier, StoredRecordHasher, StoredRow } from '../snapshots/body-chain-verifier';
 import { JournalReplayFeed, ReplayFeed } from '../snapshots/replay-feed';
@@ -73,11 +74,15 @@ function hashAfter(flow: FlowCommand[]): string {
   return stateHash(matcher);
 }
 
-/** The live exchange: every command journaled; snapshots cut once the journal holds their sequence. */
-function build(seed: number): Built {
+/**
+ * The live exchange: every command journaled; snapshots cut once the journal holds their sequence.
+ * packRows: the journal packs records into rows as the journal thread does, and each snapshot is
+ * cut before its records are appended with the ones after them, so it falls inside a packed row.
+ */
+function build(seed: number, options: { packRows?: boolean } = {}): Built {
   const dir = mkdtempSync(join(tmpdir(), 'recovery-test-'));
   const journalPath = join(dir, 'journal.db');
-  const journal = SqliteJournal.open({ path: journalPath, durability: 'none' });
+  const journal = SqliteJournal.open({ path: journalPath, durability: 'none', packRows: options.packRows === true });
   const store = SnapshotStore.forJournal(journalPath, { fsync: false });
   const flow = riskFlow(seed, FLOW_COMMANDS);
   const { matcher, builder } = liveEngine();
@@ -85,12 +90,18 @@ function build(seed: number): Built {
   const recordStarts: number[] = [];
   const snapshotSequences: number[] = [];
   let lastHash = new Uint8Array(32);
+  /** Snapshots cut but not saved yet: their record's hash is known once it is appended. */
+  const unsaved: Array<{ sequence: number; image: ReturnType<typeof cutImage> }> = [];
   const appendPending = () => {
     const records = builder.take();
     if (records.length === 0) return;
     journal.appendSync(records);
     for (const r of records) recordStarts.push(r.firstSequence);
     lastHash = new Uint8Array(records[records.length - 1]!.hash);
+    for (const { sequence, image } of unsaved.splice(0)) {
+      const record = records.find((r) => r.lastSequence === sequence)!;
+      store.save(sequence, encodeSnapshot({ image, sequence, chainHash: record.hash }));
+    }
   };
   flow.forEach((c, i) => {
     encodeCommand(c.name, c.fields as never, c.timestamp, 0, words);
@@ -98,11 +109,16 @@ function build(seed: number): Built {
     matcher.flush();
     builder.finishCurrent();
     if ((i + 1) % APPEND_EVERY === 0) appendPending();
-    if (SNAPSHOT_AFTER.includes(i + 1)) {
-      appendPending();
-      const sequence = matcher.out.sequence;
-      store.save(sequence, encodeSnapshot({ image: cutImage(matcher), sequence, chainHash: lastHash }));
-      snapshotSequences.push(sequence);
+    // Packed: 7 commands before an append, so the snapshot's record lies inside the appended rows.
+    if (SNAPSHOT_AFTER.includes(i + 1 + (options.packRows === true ? 7 : 0))) {
+      if (options.packRows === true) {
+        unsaved.push({ sequence: matcher.out.sequence, image: cutImage(matcher) }); // appended later, mid-row
+      } else {
+        appendPending();
+        const sequence = matcher.out.sequence;
+        store.save(sequence, encodeSnapshot({ image: cutImage(matcher), sequence, chainHash: lastHash }));
+      }
+      snapshotSequences.push(matcher.out.sequence);
     }
   });
   appendPending();
@@ -642,5 +658,61 @@ describe('stored-body chain verification (the reader thread) agrees with the jou
     columns[3] = { ...columns[3]!, timestampMicros: columns[3]!.timestampMicros + 1 };
     const fault = ours(columns);
     assert.ok(!fault.ok && fault.reason === 'BAD_FORMAT' && fault.firstBadSequence === columns[3]!.firstSequence && /columns/.test(fault.detail));
+  });
+});
+
+describe('recovery from packed rows (several records per row, as the journal thread writes them)', () => {
+  let built: Built;
+  before(() => {
+    built = build(20240611, { packRows: true });
+  });
+  after(() => rmSync(built.dir, { recursive: true, force: true }));
+
+  it('the rows hold several records; every snapshot lies inside a row', () => {
+    const raw = new Database(built.journalPath, { readonly: true });
+    try {
+      const rows = raw.prepare('SELECT first_seq, last_seq FROM journal ORDER BY first_seq').all() as Array<{ first_seq: number; last_seq: number }>;
+      assert.ok(rows.length * 10 < built.recordStarts.length, `${rows.length} rows for ${built.recordStarts.length} records`);
+      for (const sequence of built.snapshotSequences) {
+        assert.ok(rows.some((row) => row.first_seq <= sequence && sequence < row.last_seq), `snapshot ${sequence} inside a row`);
+      }
+    } finally {
+      raw.close();
+    }
+  });
+
+  for (const feed of FEEDS) it(`snapshot + tail replay and full replay reproduce the live engine, ranges joining inside rows (${feed})`, async () => {
+    await withJournal(built.journalPath, async (journal) => {
+      const fromSnapshot = await recover({ journal, ...via(feed, built.journalPath), store: built.store, risk: true });
+      assert.equal(fromSnapshot.fromSnapshot, built.snapshotSequences[built.snapshotSequences.length - 1]);
+      assert.equal(fromSnapshot.sequence, built.lastSequence);
+      assert.equal(stateHash(fromSnapshot.matcher), built.finalHash, 'snapshot + tail = live');
+      assert.deepEqual(fromSnapshot.chainHash, (await journal.tail())!.hash);
+      const full = await recover({ journal, ...via(feed, built.journalPath), store: null, risk: true, limits, pageRecords: 64, rangeEvents: 4097, readers: 3 });
+      assert.equal(full.sequence, built.lastSequence);
+      assert.equal(stateHash(full.matcher), built.finalHash, 'full replay = live');
+    }, 'full');
+  });
+
+  it('a flipped byte in a record inside a row stops recovery naming that record', async () => {
+    const copy = copyOf(built);
+    try {
+      const victim = built.recordStarts[Math.floor(built.recordStarts.length / 2) + 3]!;
+      const raw = new Database(copy.journalPath);
+      const row = raw.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').get(victim) as { first_seq: number; last_seq: number; ts: number; body: Buffer };
+      assert.ok(row.first_seq < victim, 'the victim is not the first record of its row');
+      const body = Buffer.from(row.body);
+      for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, body)) {
+        if (stored.firstSequence === victim) body[stored.bodyStart + stored.body.length - 34 - 32 - 3] ^= 0x01; // in its previousHash field
+      }
+      raw.prepare('UPDATE journal SET body = ? WHERE first_seq = ?').run(body, row.first_seq);
+      raw.close();
+      for (const feed of FEEDS) {
+        await assert.rejects(withJournal(copy.journalPath, (journal) => recover({ journal, ...via(feed, copy.journalPath), store: null, risk: true, limits })),
+          (error: Error & { sequence?: number }) => error.sequence === victim, `${feed} names the record`);
+      }
+    } finally {
+      copy.cleanup();
+    }
   });
 });

@@ -15,6 +15,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { splitStoredRow } from '../../journal/row-records';
 import Database from 'better-sqlite3';
 import { HASH_BYTES } from '../../journal/journal-record';
 import type { AccountViews, SavedAccountViews } from './account-view';
@@ -93,13 +94,19 @@ async function recordHashAt(journalPath: string, sequence: number): Promise<stri
   let lookup = lookups.get(journalPath);
   if (lookup === undefined) {
     const db = new Database(journalPath, { readonly: true, fileMustExist: true });
-    lookup = db.prepare('SELECT last_seq, body FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1');
+    lookup = db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1');
     lookups.set(journalPath, lookup);
   }
-  const row = lookup.get(sequence) as { last_seq: number; body: Buffer } | undefined;
-  if (row === undefined || row.last_seq !== sequence || row.body.length < HASH_BYTES) return undefined;
-  // Every record layout ends with its hash (journal/record-codec.ts).
-  return row.body.toString('hex', row.body.length - HASH_BYTES);
+  const row = lookup.get(sequence) as { first_seq: number; last_seq: number; ts: number; body: Buffer } | undefined;
+  if (row === undefined || row.last_seq < sequence) return undefined;
+  // The row's record ending there (a packed row holds several: journal/row-records.ts).
+  for (const stored of splitStoredRow(row.first_seq, row.last_seq, row.ts, row.body)) {
+    if (stored.lastSequence !== sequence) continue;
+    if (stored.body.length < HASH_BYTES) return undefined;
+    // Every record layout ends with its hash (journal/record-codec.ts).
+    return stored.body.toString('hex', stored.body.length - HASH_BYTES);
+  }
+  return undefined;
 }
 
 /** Closes the lookup connections (a stopping gateway). */

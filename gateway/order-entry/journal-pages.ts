@@ -9,6 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { pageFromBodies, parseRecordBody, RecordBody, ReplayPage } from '../../snapshots/replay-page';
+import { splitStoredRow } from '../../journal/row-records';
 
 /** Records per page of the start-up scan. */
 export const SCAN_PAGE_RECORDS = 4096;
@@ -16,7 +17,9 @@ export const SCAN_PAGE_RECORDS = 4096;
 export class JournalPages {
   private readonly db: Database.Database;
   private readonly rows: Database.Statement;
+  /** The row to read from next, and the first sequence still to deliver (a packed row holds several records). */
   private cursor: number;
+  private fromSequence: number;
 
   /** Pages from the record holding `fromSequence` on, `pageRecords` records each. */
   constructor(path: string, fromSequence: number, readonly pageRecords: number) {
@@ -24,8 +27,9 @@ export class JournalPages {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
     try {
       const containing = this.db.prepare('SELECT first_seq FROM journal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').pluck().get(fromSequence) as number | undefined;
-      this.rows = this.db.prepare('SELECT first_seq, body FROM journal WHERE first_seq >= ? ORDER BY first_seq LIMIT ?').raw();
+      this.rows = this.db.prepare('SELECT first_seq, last_seq, ts, body FROM journal WHERE first_seq >= ? ORDER BY first_seq LIMIT ?').raw();
       this.cursor = containing ?? fromSequence;
+      this.fromSequence = fromSequence;
     } catch (error) {
       this.db.close();
       throw error;
@@ -34,17 +38,23 @@ export class JournalPages {
 
   /** The next page, or null after the journal's last record. */
   next(): ReplayPage | null {
-    const rows = this.rows.all(this.cursor, this.pageRecords) as Array<[number, Buffer]>;
-    if (rows.length === 0) return null;
-    const bodies: RecordBody[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [firstSequence, body] = rows[i];
-      const parsed = parseRecordBody(body);
-      if (parsed.firstSequence !== firstSequence) throw new Error(`journal pages: the body of row ${firstSequence} starts at ${parsed.firstSequence}`);
-      bodies[i] = parsed;
+    const rows = this.rows.all(this.cursor, this.pageRecords) as Array<[number, number, number, Buffer]>;
+    const bodies: RecordBody[] = [];
+    for (const [rowFirst, rowLast, rowTs, body] of rows) {
+      for (const stored of splitStoredRow(rowFirst, rowLast, rowTs, body)) {
+        if (stored.lastSequence < this.fromSequence) continue; // before the start, or delivered in the last page
+        if (bodies.length === this.pageRecords) { // full: the next page goes on from this record
+          this.cursor = rowFirst;
+          this.fromSequence = stored.firstSequence;
+          return pageFromBodies(bodies);
+        }
+        const parsed = parseRecordBody(stored.body);
+        if (parsed.firstSequence !== stored.firstSequence) throw new Error(`journal pages: the record at ${stored.firstSequence} of row ${rowFirst} starts at ${parsed.firstSequence}`);
+        bodies.push(parsed);
+      }
     }
-    this.cursor = rows[rows.length - 1][0] + 1;
-    return pageFromBodies(bodies);
+    if (rows.length > 0) this.cursor = rows[rows.length - 1]![0] + 1;
+    return bodies.length === 0 ? null : pageFromBodies(bodies);
   }
 
   close(): void {

@@ -18,7 +18,7 @@ import { decodeRecord } from '../record-codec';
 import { journalFault } from './errors';
 import { newRecordLayout, parseRecordLayout, readRecordWords } from '../record-layout';
 import { RecordView, SqliteSource } from './source';
-import { journalLayout, journalRows, layoutStillValid, PageFile } from '../sqlite-pages';
+import { journalLayout, journalRecordRows, layoutStillValid, PageFile } from '../sqlite-pages';
 
 const SLOTS = 4;
 /** Holds the largest record (4096 events, 512 KiB) many times over. */
@@ -126,10 +126,10 @@ function fill(config: ReadAheadData): void {
     let rows: Iterable<{ key: number; body: Buffer }>;
     if (fileLayout !== undefined) {
       pages = new PageFile(config.path);
-      rows = mapRows(journalRows(pages, fileLayout.leaves), (row) => ({ key: row.firstSequence, body: row.body }));
+      rows = mapRows(journalRecordRows(pages, fileLayout.leaves), (row) => ({ key: row.firstSequence, body: row.body }));
     } else {
       source = SqliteSource.open(config.path);
-      rows = mapRows(source.rows(), ([key, , , body]) => ({ key, body }));
+      rows = mapRows(source.recordRows(), (row) => ({ key: row.firstSequence, body: row.body }));
     }
     for (const { key, body } of rows) {
       let first: number;

@@ -12,6 +12,7 @@
  * Every source yields records in stored order as RecordViews. A view may be reused by the
  * next iteration step: copy what you keep.
  */
+import { RecordRow, splitStoredRow } from '../row-records';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -211,6 +212,11 @@ export class SqliteSource implements AuditSource {
     return this.rangeStatement.iterate(fromKey, toKey) as IterableIterator<RawRow>;
   }
 
+  /** The stored records, a packed row cut into its records (journal/row-records.ts), each shaped like a one-record row. */
+  *recordRows(fromKey = 0, toKey = Number.MAX_SAFE_INTEGER): Generator<RecordRow> {
+    for (const [first, last, ts, body] of this.rows(fromKey, toKey)) yield* splitStoredRow(first, last, ts, body);
+  }
+
   /**
    * Records parsed straight from the stored bytes (canonical v1 / v2), else through the journal
    * decoder. Large journals are read and parsed ahead by a worker thread (read-ahead.ts).
@@ -224,7 +230,7 @@ export class SqliteSource implements AuditSource {
     const command = new Float64Array(WORDS_PER_COMMAND);
     let events = new Float64Array(256 * WORDS_PER_EVENT);
     const view: RecordView = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, command, events };
-    for (const [key, , , body] of this.rows()) {
+    for (const { firstSequence: key, body } of this.recordRows()) {
       if (parseRecordLayout(body, layout) === undefined) {
         if (events.length < layout.eventCount * WORDS_PER_EVENT) events = new Float64Array(layout.eventCount * WORDS_PER_EVENT * 2);
         if (!readRecordWords(body, layout, command, 0, events, 0)) {

@@ -15,7 +15,8 @@ import { readArchive, readArchiveHeader, verifyArchive } from '../archive';
 import { isJournalError } from '../journal';
 import { AuditFault, RecordChecker } from './record-check';
 import { SqliteSource } from './source';
-import { journalRows, PageFile } from '../sqlite-pages';
+import { journalRecordRows, PageFile } from '../sqlite-pages';
+import { splitStoredRow } from '../row-records';
 
 export type VerifyTask =
   | { kind: 'sqlite-chunk'; path: string; fromKey: number; toKey: number; progress?: SharedArrayBuffer; slot: number }
@@ -57,11 +58,13 @@ export function verifySqliteChunk(task: Extract<VerifyTask, { kind: 'sqlite-chun
   try {
     source = SqliteSource.open(task.path);
     let sinceProgress = 0;
-    for (const [first, last, ts, body] of source.rows(task.fromKey, task.toKey)) {
-      if (!checker.checkBody(body, { firstSequence: first, lastSequence: last, timestampMicros: ts })) break;
-      if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
-        sinceProgress = 0;
-        Atomics.store(counter, task.slot, checker.events);
+    rows: for (const [first, last, ts, body] of source.rows(task.fromKey, task.toKey)) {
+      for (const stored of splitStoredRow(first, last, ts, body)) { // a packed row holds several records
+        if (!checker.checkBody(stored.body, stored)) break rows;
+        if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
+          sinceProgress = 0;
+          Atomics.store(counter, task.slot, checker.events);
+        }
       }
     }
   } catch (error) {
@@ -81,7 +84,7 @@ export function verifyPagesChunk(task: Extract<VerifyTask, { kind: 'pages-chunk'
   const file = new PageFile(task.path);
   try {
     let sinceProgress = 0;
-    for (const row of journalRows(file, task.leaves)) {
+    for (const row of journalRecordRows(file, task.leaves)) {
       if (!checker.checkBody(row.body, row)) break;
       if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
         sinceProgress = 0;

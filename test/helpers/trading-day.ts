@@ -14,6 +14,7 @@ import { CommandFields, encodeCommand } from '../../core/record-objects';
 import { CommandName, packSymbol } from '../../core/schema';
 import { AccountAction, AccountType, InstrumentState, OrderType, Side, TimeInForce } from '../../core/codes';
 import { RecordBuilder } from '../../journal/record-builder';
+import type { JournalRecord } from '../../journal/journal-record';
 import { SqliteJournal } from '../../journal/sqlite-journal';
 import type { EngineSemantics } from '../../core/engine-semantics';
 
@@ -162,7 +163,11 @@ export interface TradingDay {
 /** Runs the day through the real engine into a fresh sqlite journal at `path`. */
 export function writeTradingDay(
   path: string,
-  options: { risk?: boolean; declare?: boolean; semantics?: EngineSemantics; /** 1: raw words, as journals before packed words */ recordVersion?: 1 | 2 } = {},
+  options: {
+    risk?: boolean; declare?: boolean; semantics?: EngineSemantics;
+    /** 1: raw words, as journals before packed words */ recordVersion?: 1 | 2;
+    /** Several records per row, as the journal thread writes them (the whole day is one transaction then). */ packRows?: boolean;
+  } = {},
 ): TradingDay {
   const builder = new RecordBuilder();
   const matcher = new Matcher({
@@ -170,11 +175,12 @@ export function writeTradingDay(
     risk: options.risk === false ? null : new RiskEngine(undefined, { semantics: options.semantics }),
     sink: { onEvents: (words, count) => builder.consume(words, count) },
   });
-  const journal = SqliteJournal.open({ path, durability: 'none' });
+  const journal = SqliteJournal.open({ path, durability: 'none', packRows: options.packRows === true });
   if (options.declare === true) journal.declareEngine(declareEngine(options.risk !== false, {}, options.semantics)); // as the exchange does
   const index: Array<{ at: string; name: CommandName; firstSequence: number; lastSequence: number }> = [];
   let records = 0;
   let last: { hash: Uint8Array; lastSequence: number } | undefined;
+  const pending: JournalRecord[] = [];
   try {
     for (const step of script()) {
       matcher.process(encodeCommand(step.name, step.fields as CommandFields<typeof step.name>, dayTime(step.at)), 0);
@@ -182,11 +188,13 @@ export function writeTradingDay(
       builder.finishCurrent();
       const done = builder.take();
       if (options.recordVersion === 1) for (const record of done) record.version = 1;
-      journal.appendSync(done);
+      if (options.packRows === true) pending.push(...done);
+      else journal.appendSync(done);
       records += done.length;
       for (const record of done) index.push({ at: step.at, name: step.name, firstSequence: record.firstSequence, lastSequence: record.lastSequence });
       last = done[done.length - 1];
     }
+    if (pending.length > 0) journal.appendSync(pending);
   } finally {
     void journal.close();
   }
