@@ -1,8 +1,9 @@
 /**
  * Embedded journal on better-sqlite3 (WAL): the zero-setup default backend.
  *
- * One row per record: (first_seq INTEGER PRIMARY KEY, last_seq, ts, body BLOB = encoded
- * record including both hashes). Durability maps to PRAGMA synchronous:
+ * Rows (first_seq INTEGER PRIMARY KEY, last_seq, ts, body BLOB): one encoded record including
+ * both hashes, or with packRows (the journal thread) a run of consecutive records back to back
+ * (journal/row-records.ts; every reader reads both). Durability maps to PRAGMA synchronous:
  *   fsync → FULL   WAL fsync'd at every commit: a commit survives power loss.
  *   os    → NORMAL WAL fsync'd only at checkpoints: survives a process crash; power loss
  *                  may drop the latest commits (the database stays consistent).
