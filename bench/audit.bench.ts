@@ -30,7 +30,7 @@ import { verifyJournal } from '../journal/audit/verify';
 
 const TARGET_VERIFY = 3_000_000;
 const TARGET_REEXECUTE = 1_000_000;
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2; // 2: packed rows
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -117,7 +117,7 @@ function generate(path: string, targetEvents: number): Generated {
   rmSync(path, { force: true });
   rmSync(`${path}-wal`, { force: true });
   rmSync(`${path}-shm`, { force: true });
-  const journal = SqliteJournal.open({ path, durability: 'none' });
+  const journal = SqliteJournal.open({ path, durability: 'none', packRows: true }); // rows as the journal thread writes them
   const command = new Float64Array(16);
   let time = Date.parse('2024-03-15T13:30:00Z') * 1000;
   let commands = 0;

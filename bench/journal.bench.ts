@@ -94,9 +94,9 @@ function renumber(records: JournalRecord[], sequence: number): number {
   return sequence;
 }
 
-function withTemporaryJournal<T>(durability: Durability, body: (journal: SqliteJournal) => T): T {
+function withTemporaryJournal<T>(durability: Durability, body: (journal: SqliteJournal) => T, packRows = false): T {
   const dir = mkdtempSync(join(tmpdir(), 'journal-bench-'));
-  const journal = SqliteJournal.open({ path: join(dir, 'journal.db'), durability, verifyOnOpen: 'tail' });
+  const journal = SqliteJournal.open({ path: join(dir, 'journal.db'), durability, verifyOnOpen: 'tail', packRows });
   try {
     return body(journal);
   } finally {
@@ -105,7 +105,7 @@ function withTemporaryJournal<T>(durability: Durability, body: (journal: SqliteJ
   }
 }
 
-function benchAppendSync(durability: Durability, groupEvents: number, eventsPerRecord = EVENTS_PER_RECORD, version: 1 | 2 = RECORD_FORMAT_VERSION): Result {
+function benchAppendSync(durability: Durability, groupEvents: number, eventsPerRecord = EVENTS_PER_RECORD, version: 1 | 2 = RECORD_FORMAT_VERSION, packRows = false): Result {
   return withTemporaryJournal(durability, (journal) => {
     const records = makeRecords(Math.max(1, groupEvents / eventsPerRecord), eventsPerRecord, version);
     const latency = histogram();
@@ -120,10 +120,10 @@ function benchAppendSync(durability: Durability, groupEvents: number, eventsPerR
       latency.recordValue(Math.max(1, Number(now - before) / 1000));
     }
     const stats = journal.stats();
-    const format = version === 1 ? ', raw words (v1)' : '';
+    const format = (version === 1 ? ', raw words (v1)' : '') + (packRows ? ', packed rows' : '');
     const name = `sqlite ${durability} appendSync ${records.length * eventsPerRecord} ev/tx (${eventsPerRecord} ev/record${format})`;
     return { name, events: stats.events, seconds: Number(now - started) / 1e9, p99Micros: latency.getValueAtPercentile(99), transactions: stats.transactions };
-  });
+  }, packRows);
 }
 
 /** Many producers call append() in the same turn; group commit turns them into one transaction. */
@@ -207,6 +207,9 @@ async function main(): Promise<void> {
   // The previous design in the same run: records of raw float64 words (format v1).
   const rawWords = benchAppendSync('fsync', 2048, EVENTS_PER_RECORD, 1);
   print(rawWords);
+  // The journal thread's layout: several records per SQLite row (journal/row-records.ts).
+  const packedRows = benchAppendSync('fsync', 2048, EVENTS_PER_RECORD, RECORD_FORMAT_VERSION, true);
+  print(packedRows);
   const oneEvent = benchAppendSync('fsync', 2048, 1);
   const eightEvents = benchAppendSync('fsync', 2048, 8);
   print(oneEvent);
@@ -218,6 +221,7 @@ async function main(): Promise<void> {
     bench: 'journal', events_per_record: EVENTS_PER_RECORD,
     fsync_2048_events_per_s: rate(fsyncBest), fsync_2048_p99_us: fsyncBest.p99Micros,
     fsync_2048_raw_words_events_per_s: rate(rawWords), packed_vs_raw_words: Number((rate(fsyncBest) / rate(rawWords)).toFixed(2)),
+    fsync_2048_packed_rows_events_per_s: rate(packedRows),
     os_2048_events_per_s: rate(results.get('os:2048')!), none_2048_events_per_s: rate(results.get('none:2048')!),
     fsync_1_event_per_record_events_per_s: rate(oneEvent), fsync_8_events_per_record_events_per_s: rate(eightEvents),
     async_group_fsync_events_per_s: rate(asyncGroup), naive_fsync_events_per_s: rate(naive),

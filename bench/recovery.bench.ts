@@ -292,7 +292,7 @@ interface BuiltJournal { journalPath: string; store: SnapshotStore; snapshotSequ
 function buildJournal(dir: string): BuiltJournal {
   const t0 = performance.now();
   const journalPath = path.join(dir, 'journal.db');
-  const journal = SqliteJournal.open({ path: journalPath, durability: 'none' });
+  const journal = SqliteJournal.open({ path: journalPath, durability: 'none', packRows: true }); // rows as the journal thread writes them
   const store = SnapshotStore.forJournal(journalPath);
   const builder = new RecordBuilder();
   let pending: JournalRecord[] = [];

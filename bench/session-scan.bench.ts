@@ -52,7 +52,7 @@ function event(words: Float64Array, at: number, name: keyof typeof Events, seque
 
 /** Writes the synthetic journal; returns its last sequence. */
 async function buildJournal(path: string): Promise<number> {
-  const journal = SqliteJournal.open({ path, durability: 'none' });
+  const journal = SqliteJournal.open({ path, durability: 'none', packRows: true }); // rows as the journal thread writes them
   let sequence = 0;
   let command = 0;
   const clientSequences = new Float64Array(KEYS + 1);
