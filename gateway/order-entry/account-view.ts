@@ -17,6 +17,7 @@ import { mulDivCeil, mulDivFloor } from '../../core/integer-math';
 import { Events } from '../../core/schema';
 import { OrderStatusCode } from '../protocol/session-schema';
 import { ENGINE_SEMANTICS_LATEST, EngineSemantics } from '../../core/engine-semantics';
+import { ORDER_VIEW_FIELDS, OrderViewField, OrderViewTable } from './order-view-table';
 
 export const FINISHED_ORDERS_REMEMBERED = 65_536;
 
@@ -90,8 +91,10 @@ const STOP_TRIGGERED_AT = Events.StopTriggered.at;
 const TRADE_AT = Events.Trade.at;
 const CLIENT_KEY = 2 ** 32;
 
-/** An order view's fields in a saved state, ORDER_FIELDS numbers per order. */
-const ORDER_FIELDS = ['orderId', 'account', 'instrument', 'clientOrderId', 'side', 'price', 'quantity', 'leaves', 'status'] as const satisfies ReadonlyArray<keyof OrderView>;
+/** An order view's fields in a saved state (and a table row), ORDER_FIELDS numbers per order. */
+const ORDER_FIELDS = ORDER_VIEW_FIELDS satisfies ReadonlyArray<keyof OrderView>;
+const STRIDE = ORDER_FIELDS.length;
+const F = OrderViewField;
 
 /**
  * The read model as plain data (gateway checkpoints, order-entry/gateway-checkpoint.ts). The
@@ -112,8 +115,11 @@ export interface SavedAccountViews {
 }
 
 export class AccountViews {
-  private readonly orders = new Map<number, OrderView>();
-  private readonly byClientOrderId = new Map<number, number>();
+  private readonly orders = new OrderViewTable();
+  /** Orders not tracked because the table was at ORDER_VIEWS_MAX (their queries answer "unknown"). */
+  untrackedOrders = 0;
+  /** Scratch row for an insert. */
+  private readonly row = new Float64Array(STRIDE);
   /** Ring of the most recently finished order ids (oldest forgotten first). */
   private readonly finished = new Float64Array(FINISHED_ORDERS_REMEMBERED);
   private finishedCount = 0;
@@ -142,46 +148,40 @@ export class AccountViews {
   }
 
   private savedOrders(): Float64Array {
-    const n = ORDER_FIELDS.length;
-    const out = new Float64Array(this.orders.size * n);
+    const table = this.orders;
+    const out = new Float64Array(table.size * STRIDE);
     let o = 0;
-    // Field by field in ORDER_FIELDS order (a keyed loop over the names was ~6x slower).
-    for (const order of this.orders.values()) {
-      out[o] = order.orderId;
-      out[o + 1] = order.account;
-      out[o + 2] = order.instrument;
-      out[o + 3] = order.clientOrderId;
-      out[o + 4] = order.side;
-      out[o + 5] = order.price;
-      out[o + 6] = order.quantity;
-      out[o + 7] = order.leaves;
-      out[o + 8] = order.status;
-      o += n;
+    for (const slot of table.slots()) {
+      out.set(table.rows.subarray(slot * STRIDE, slot * STRIDE + STRIDE), o);
+      o += STRIDE;
     }
     return out;
   }
 
+  /** (account * 2^32 + client order id, order id) for each order its client order id names. */
   private savedClientOrderIds(): Float64Array {
-    const out = new Float64Array(this.byClientOrderId.size * 2);
-    let p = 0;
-    for (const [key, orderId] of this.byClientOrderId) {
-      out[p++] = key;
-      out[p++] = orderId;
+    const table = this.orders;
+    const pairs: number[] = [];
+    for (const slot of table.slots()) {
+      if (!table.isClientEntry(slot)) continue;
+      const row = slot * STRIDE;
+      pairs.push(table.rows[row + F.account]! * CLIENT_KEY + table.rows[row + F.clientOrderId]!, table.rows[row + F.orderId]!);
     }
-    return out;
+    return Float64Array.from(pairs);
   }
 
   /** Back to a saved state (these views must be fresh). */
   restore(saved: SavedAccountViews): void {
     if (this.orders.size !== 0 || this.accounts.size !== 0) throw new Error('account views: restore into used views');
-    const n = ORDER_FIELDS.length;
-    if (saved.orders.length % n !== 0 || saved.byClientOrderId.length % 2 !== 0) throw new RangeError('account views: a saved state of the wrong shape');
-    for (let o = 0; o < saved.orders.length; o += n) {
-      const order = {} as OrderView;
-      for (let f = 0; f < n; f++) order[ORDER_FIELDS[f]!] = saved.orders[o + f]!;
-      this.orders.set(order.orderId, order);
+    if (saved.orders.length % STRIDE !== 0 || saved.byClientOrderId.length % 2 !== 0) throw new RangeError('account views: a saved state of the wrong shape');
+    for (let o = 0; o < saved.orders.length; o += STRIDE) {
+      if (this.orders.insert(saved.orders.subarray(o, o + STRIDE)) < 0) this.untrackedOrders++;
     }
-    for (let p = 0; p < saved.byClientOrderId.length; p += 2) this.byClientOrderId.set(saved.byClientOrderId[p]!, saved.byClientOrderId[p + 1]!);
+    // Which order each client order id names (a reused id names the newest): as saved.
+    for (let p = 0; p < saved.byClientOrderId.length; p += 2) {
+      const slot = this.orders.find(saved.byClientOrderId[p + 1]!);
+      if (slot >= 0) this.orders.linkClient(slot);
+    }
     if (saved.finished.length > FINISHED_ORDERS_REMEMBERED) throw new RangeError('account views: more finished orders than remembered');
     this.finished.set(saved.finished);
     this.finishedCount = saved.finishedCount;
@@ -202,11 +202,17 @@ export class AccountViews {
         const type = w[o + A.orderType];
         const orderId = w[o + A.orderId];
         const stop = type === OrderType.Stop || type === OrderType.StopLimit;
-        this.orders.set(orderId, {
-          orderId, account, instrument: w[o + A.instrument], clientOrderId: w[o + A.clientOrderId], side: w[o + A.side],
-          price: w[o + A.price], quantity: w[o + A.quantity], leaves: w[o + A.quantity], status: stop ? OrderStatusCode.PendingStop : OrderStatusCode.Open,
-        });
-        this.byClientOrderId.set(account * CLIENT_KEY + w[o + A.clientOrderId], orderId);
+        const row = this.row;
+        row[F.orderId] = orderId;
+        row[F.account] = account;
+        row[F.instrument] = w[o + A.instrument];
+        row[F.clientOrderId] = w[o + A.clientOrderId];
+        row[F.side] = w[o + A.side];
+        row[F.price] = w[o + A.price];
+        row[F.quantity] = w[o + A.quantity];
+        row[F.leaves] = w[o + A.quantity];
+        row[F.status] = stop ? OrderStatusCode.PendingStop : OrderStatusCode.Open;
+        if (this.orders.insert(row) < 0) this.untrackedOrders++;
         return;
       }
       case INSTRUMENT_ADDED: {
@@ -260,25 +266,27 @@ export class AccountViews {
         return;
       }
       case STOP_TRIGGERED: {
-        const order = this.orders.get(w[o + STOP_TRIGGERED_AT.orderId]);
-        if (order !== undefined) order.status = OrderStatusCode.Open;
+        const slot = this.orders.find(w[o + STOP_TRIGGERED_AT.orderId]);
+        if (slot >= 0) this.orders.rows[slot * STRIDE + F.status] = OrderStatusCode.Open;
         return;
       }
       case ORDER_CANCELED: {
-        const order = this.orders.get(w[o + ORDER_CANCELED_AT.orderId]);
-        if (order === undefined) return;
-        order.leaves = 0;
-        order.status = OrderStatusCode.Canceled;
-        this.finish(order.orderId);
+        const orderId = w[o + ORDER_CANCELED_AT.orderId];
+        const slot = this.orders.find(orderId);
+        if (slot < 0) return;
+        this.orders.rows[slot * STRIDE + F.leaves] = 0;
+        this.orders.rows[slot * STRIDE + F.status] = OrderStatusCode.Canceled;
+        this.finish(orderId);
         return;
       }
       case ORDER_REPLACED: {
         const R = ORDER_REPLACED_AT;
-        const order = this.orders.get(w[o + R.orderId]);
-        if (order === undefined) return;
-        order.price = w[o + R.price];
-        order.quantity = w[o + R.quantity];
-        order.leaves = w[o + R.leavesQuantity];
+        const slot = this.orders.find(w[o + R.orderId]);
+        if (slot < 0) return;
+        const rows = this.orders.rows;
+        rows[slot * STRIDE + F.price] = w[o + R.price];
+        rows[slot * STRIDE + F.quantity] = w[o + R.quantity];
+        rows[slot * STRIDE + F.leaves] = w[o + R.leavesQuantity];
         return;
       }
       case CASH_DEPOSITED:
@@ -316,10 +324,17 @@ export class AccountViews {
     }
   }
 
+  /** A copy of the order's view (by order id, or by client order id when orderId is 0), if it is the account's. */
   order(account: number, orderId: number, clientOrderId: number): OrderView | undefined {
-    const id = orderId !== 0 ? orderId : this.byClientOrderId.get(account * CLIENT_KEY + clientOrderId);
-    const order = id === undefined ? undefined : this.orders.get(id);
-    return order !== undefined && order.account === account ? order : undefined;
+    const slot = orderId !== 0 ? this.orders.find(orderId) : this.orders.findByClient(account, clientOrderId);
+    if (slot < 0) return undefined;
+    const rows = this.orders.rows;
+    const row = slot * STRIDE;
+    if (rows[row + F.account] !== account) return undefined;
+    return {
+      orderId: rows[row + F.orderId]!, account, instrument: rows[row + F.instrument]!, clientOrderId: rows[row + F.clientOrderId]!,
+      side: rows[row + F.side]!, price: rows[row + F.price]!, quantity: rows[row + F.quantity]!, leaves: rows[row + F.leaves]!, status: rows[row + F.status]!,
+    };
   }
 
   account(account: number): AccountView | undefined {
@@ -349,20 +364,17 @@ export class AccountViews {
   }
 
   private fill(orderId: number, leaves: number): void {
-    const order = this.orders.get(orderId);
-    if (order === undefined) return;
-    order.leaves = leaves;
-    order.status = leaves === 0 ? OrderStatusCode.Filled : OrderStatusCode.PartiallyFilled;
+    const slot = this.orders.find(orderId);
+    if (slot < 0) return;
+    this.orders.rows[slot * STRIDE + F.leaves] = leaves;
+    this.orders.rows[slot * STRIDE + F.status] = leaves === 0 ? OrderStatusCode.Filled : OrderStatusCode.PartiallyFilled;
     if (leaves === 0) this.finish(orderId);
   }
 
   private finish(orderId: number): void {
     if (this.finishedCount === FINISHED_ORDERS_REMEMBERED) {
-      const old = this.orders.get(this.finished[this.finishedHead]);
-      if (old !== undefined) {
-        this.orders.delete(old.orderId);
-        this.byClientOrderId.delete(old.account * CLIENT_KEY + old.clientOrderId);
-      }
+      const old = this.orders.find(this.finished[this.finishedHead]!);
+      if (old >= 0) this.orders.remove(old); // its client order id too, unless a newer order took it
       this.finished[this.finishedHead] = orderId;
       this.finishedHead = (this.finishedHead + 1) % FINISHED_ORDERS_REMEMBERED;
       return;

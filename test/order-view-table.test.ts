@@ -1,0 +1,58 @@
+/**
+ * OrderViewTable (the gateway read model's orders): against a model of two Maps, over random
+ * inserts, re-inserts, removals and lookups, from a tiny capacity so it grows and its probe
+ * chains collide and shift on removal.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ORDER_VIEW_FIELDS, OrderViewTable } from '../gateway/order-entry/order-view-table';
+
+type Op = { kind: 'insert'; orderId: number; account: number; clientOrderId: number; price: number } | { kind: 'remove'; orderId: number };
+
+const orderIdArbitrary = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER));
+const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), orderId: orderIdArbitrary, account: fc.integer({ min: 1, max: 4 }), clientOrderId: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(2 ** 32 - 1)), price: fc.integer({ min: 1, max: 1e6 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), orderId: orderIdArbitrary }) },
+);
+
+test('finds what a model of Maps finds, through growth, collisions, removals and reused client order ids', () => {
+  fc.assert(fc.property(fc.array(opArbitrary, { maxLength: 300 }), (ops) => {
+    const table = new OrderViewTable(2);
+    const orders = new Map<number, { account: number; clientOrderId: number; price: number }>();
+    const byClient = new Map<string, number>();
+    for (const op of ops) {
+      if (op.kind === 'insert') {
+        const previous = orders.get(op.orderId);
+        if (previous !== undefined && byClient.get(`${previous.account}:${previous.clientOrderId}`) === op.orderId) byClient.delete(`${previous.account}:${previous.clientOrderId}`);
+        orders.set(op.orderId, { account: op.account, clientOrderId: op.clientOrderId, price: op.price });
+        byClient.set(`${op.account}:${op.clientOrderId}`, op.orderId);
+        const row = ORDER_VIEW_FIELDS.map((field) => (field === 'orderId' ? op.orderId : field === 'account' ? op.account : field === 'clientOrderId' ? op.clientOrderId : field === 'price' ? op.price : 0));
+        assert.ok(table.insert(row) >= 0);
+      } else {
+        const order = orders.get(op.orderId);
+        if (order !== undefined) {
+          orders.delete(op.orderId);
+          if (byClient.get(`${order.account}:${order.clientOrderId}`) === op.orderId) byClient.delete(`${order.account}:${order.clientOrderId}`);
+        }
+        const slot = table.find(op.orderId);
+        assert.equal(slot >= 0, order !== undefined);
+        if (slot >= 0) table.remove(slot);
+      }
+      assert.equal(table.size, orders.size);
+      for (const [orderId, order] of orders) {
+        const slot = table.find(orderId);
+        assert.ok(slot >= 0, `order ${orderId} found`);
+        assert.equal(table.rows[slot * ORDER_VIEW_FIELDS.length + ORDER_VIEW_FIELDS.indexOf('price')], order.price);
+      }
+      for (let account = 1; account <= 4; account++) {
+        for (const clientOrderId of [1, 2, 3, 4, 5, 6, 2 ** 32 - 1]) {
+          const expected = byClient.get(`${account}:${clientOrderId}`);
+          const slot = table.findByClient(account, clientOrderId);
+          assert.equal(slot < 0 ? undefined : table.rows[slot * ORDER_VIEW_FIELDS.length], expected, `client ${account}:${clientOrderId}`);
+        }
+      }
+    }
+    assert.deepEqual([...table.slots()].length, orders.size);
+  }), { numRuns: 200 });
+});
