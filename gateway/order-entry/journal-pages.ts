@@ -13,6 +13,8 @@ import { splitStoredRow } from '../../journal/row-records';
 
 /** Records per page of the start-up scan. */
 export const SCAN_PAGE_RECORDS = 4096;
+/** Rows fetched per query (one record each, or ~25 when packed). */
+const ROWS_PER_QUERY = 512;
 
 export class JournalPages {
   private readonly db: Database.Database;
@@ -20,6 +22,9 @@ export class JournalPages {
   /** The row to read from next, and the first sequence still to deliver (a packed row holds several records). */
   private cursor: number;
   private fromSequence: number;
+  /** Rows read but not delivered whole yet (a page ends inside a run of packed rows). */
+  private rowsAhead: Array<[number, number, number, Buffer]> = [];
+  private rowAt = 0;
 
   /** Pages from the record holding `fromSequence` on, `pageRecords` records each. */
   constructor(path: string, fromSequence: number, readonly pageRecords: number) {
@@ -38,13 +43,19 @@ export class JournalPages {
 
   /** The next page, or null after the journal's last record. */
   next(): ReplayPage | null {
-    const rows = this.rows.all(this.cursor, this.pageRecords) as Array<[number, number, number, Buffer]>;
     const bodies: RecordBody[] = [];
-    for (const [rowFirst, rowLast, rowTs, body] of rows) {
+    for (;;) {
+      if (this.rowAt === this.rowsAhead.length) {
+        // Rows are fetched ROWS_PER_QUERY at a time and kept across pages: a packed row holds ~25 records.
+        this.rowsAhead = this.rows.all(this.cursor, ROWS_PER_QUERY) as Array<[number, number, number, Buffer]>;
+        this.rowAt = 0;
+        if (this.rowsAhead.length === 0) return bodies.length === 0 ? null : pageFromBodies(bodies);
+        this.cursor = this.rowsAhead[this.rowsAhead.length - 1]![0] + 1;
+      }
+      const [rowFirst, rowLast, rowTs, body] = this.rowsAhead[this.rowAt]!;
       for (const stored of splitStoredRow(rowFirst, rowLast, rowTs, body)) {
         if (stored.lastSequence < this.fromSequence) continue; // before the start, or delivered in the last page
-        if (bodies.length === this.pageRecords) { // full: the next page goes on from this record
-          this.cursor = rowFirst;
+        if (bodies.length === this.pageRecords) { // full: the next page goes on from this record, in this row
           this.fromSequence = stored.firstSequence;
           return pageFromBodies(bodies);
         }
@@ -52,9 +63,8 @@ export class JournalPages {
         if (parsed.firstSequence !== stored.firstSequence) throw new Error(`journal pages: the record at ${stored.firstSequence} of row ${rowFirst} starts at ${parsed.firstSequence}`);
         bodies.push(parsed);
       }
+      this.rowAt++;
     }
-    if (rows.length > 0) this.cursor = rows[rows.length - 1]![0] + 1;
-    return bodies.length === 0 ? null : pageFromBodies(bodies);
   }
 
   close(): void {
