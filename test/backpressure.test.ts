@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { GatewayReject } from '../gateway/protocol/reject-codes';
 import { OrderType, Side, TimeInForce } from '../core/codes';
+import type { AddressInfo } from 'node:net';
 
 let exchange: TestExchange;
 before(async () => {
   exchange = await startTestExchange({
+    httpPort: 0,
     inboundCapacity: 64,
     throttle: { ordersPerSecond: 1_000_000, orderBurst: 1_000_000, cancelsPerSecond: 1_000_000, cancelBurst: 1_000_000 },
   });
@@ -53,6 +55,12 @@ test('a flood into a 64-slot inbound ring: SYSTEM_BUSY for the overflow, every o
   const accepted = [...answered.values()].filter((v) => v === 'OrderAccepted').length;
   assert.ok(accepted > 0);
   assert.equal(busy + accepted, total, 'nothing else than accepted or busy');
+  // The full ring made the gateway stop reading its sockets for a while (reported every second).
+  const address = (exchange.supervisor as unknown as { http: { address(): AddressInfo } }).http.address();
+  const pauses = async () => Number((await (await fetch(`http://127.0.0.1:${address.port}/metrics`)).text()).match(/^exchange_gateway_read_pauses_total (\d+)/m)![1]);
+  const statsDeadline = Date.now() + 5_000;
+  while ((await pauses()) === 0 && Date.now() < statsDeadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok((await pauses()) > 0, 'the gateway paused reading while the ring was full');
   // Still live after the flood.
   client.keepReceived = true;
   client.send('MassCancel', { account: 2, instrument: 0, side: 0 });

@@ -17,6 +17,8 @@ export interface GatewayStats {
   sessions: number;
   throttled: number;
   systemBusy: number;
+  /** Times the gateway stopped reading its sockets because the inbound ring was full. */
+  readPauses: number;
   protocolRejects: number;
   rejectsByReason: Record<number, number>;
   ackLatencyMicros: { p50: number; p99: number; p999: number; max: number; count: number };
@@ -64,6 +66,7 @@ export function createMetrics(core: ExchangeCore, state: ObservabilityState, sou
   gauge('exchange_sessions_connected', 'Order-entry sessions logged on', () => sum((g) => g.sessions));
   gauge('exchange_throttled_total', 'Requests refused THROTTLED by the gateways', () => sum((g) => g.throttled));
   gauge('exchange_system_busy_total', 'Requests refused SYSTEM_BUSY (inbound ring full)', () => sum((g) => g.systemBusy));
+  gauge('exchange_gateway_read_pauses_total', 'Times a gateway stopped reading its sockets (inbound ring full) until the matcher caught up', () => sum((g) => g.readPauses ?? 0));
   gauge('exchange_protocol_rejects_total', 'Protocol-level rejects (bad input, permissions)', () => sum((g) => g.protocolRejects));
   new client.Gauge({
     name: 'exchange_rejects_total', help: 'Rejects by reason code (core and gateway codes)', labelNames: ['reason'], registers: [registry],
