@@ -31,7 +31,55 @@ export interface RecordRow {
   bodyStart: number;
 }
 
-const header: RecordHeader = { firstSequence: 0, lastSequence: 0, timestampMicros: 0 };
+/**
+ * Cuts one row at a time into record rows without a generator (the replay reader's hot loop:
+ * a generator resume per record costs more than the cut). start() a row, then next(out) until
+ * it returns false.
+ */
+export class RowCutter {
+  private readonly header: RecordHeader = { firstSequence: 0, lastSequence: 0, timestampMicros: 0 };
+  private lastSequence = 0;
+  private timestampMicros = 0;
+  private bytes: Buffer = Buffer.alloc(0);
+  private rowStart = 0;
+  private end = 0;
+  private at = 0;
+  private expected = 0;
+  private done = true;
+
+  start(firstSequence: number, lastSequence: number, timestampMicros: number, bytes: Buffer, start: number, end: number): void {
+    this.lastSequence = lastSequence;
+    this.timestampMicros = timestampMicros;
+    this.bytes = bytes;
+    this.rowStart = start;
+    this.at = start;
+    this.end = end;
+    this.expected = firstSequence; // where the record at `at` should start
+    this.done = false;
+  }
+
+  /** Fills `out` with the row's next record; false after the last. */
+  next(out: RecordRow): boolean {
+    if (this.done) return false;
+    const { bytes, at, end, header } = this;
+    const recordStop = recordEnd(bytes, at, end, header);
+    const whole = recordStop < 0 || recordStop === end; // the rest is one record (or not cuttable)
+    const first = at === this.rowStart || recordStop < 0;
+    out.firstSequence = first ? this.expected : header.firstSequence;
+    out.timestampMicros = first ? this.timestampMicros : header.timestampMicros;
+    out.lastSequence = whole ? this.lastSequence : header.lastSequence;
+    out.bytes = bytes;
+    out.bodyStart = at;
+    out.body = bytes.subarray(at, whole ? end : recordStop);
+    if (whole) {
+      this.done = true;
+    } else {
+      this.at = recordStop;
+      this.expected = header.lastSequence + 1;
+    }
+    return true;
+  }
+}
 
 /**
  * The records of the row (first_seq, last_seq, ts) whose body is bytes[start, end). Yields `out`
@@ -41,23 +89,9 @@ export function* splitRow(
   firstSequence: number, lastSequence: number, timestampMicros: number, bytes: Buffer, start: number, end: number,
   out: RecordRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: bytes, bytes, bodyStart: 0 },
 ): Generator<RecordRow> {
-  let at = start;
-  let expected = firstSequence; // where the record at `at` should start
-  for (;;) {
-    const recordStop = recordEnd(bytes, at, end, header);
-    const whole = recordStop < 0 || recordStop === end; // the rest is one record (or not cuttable)
-    const parsed = recordStop >= 0;
-    out.firstSequence = at === start || !parsed ? expected : header.firstSequence;
-    out.timestampMicros = at === start || !parsed ? timestampMicros : header.timestampMicros;
-    out.lastSequence = whole ? lastSequence : header.lastSequence;
-    out.bytes = bytes;
-    out.bodyStart = at;
-    out.body = bytes.subarray(at, whole ? end : recordStop);
-    yield out;
-    if (whole) return;
-    at = recordStop;
-    expected = header.lastSequence + 1;
-  }
+  const cutter = new RowCutter();
+  cutter.start(firstSequence, lastSequence, timestampMicros, bytes, start, end);
+  while (cutter.next(out)) yield out;
 }
 
 /** splitRow for a row read through better-sqlite3 (its body is a Buffer of its own). */

@@ -15,8 +15,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BodyChainVerifier } from './body-chain-verifier';
-import { isPageFormatError, journalRecordRows, PageFile } from '../journal/sqlite-pages';
-import { splitStoredRow } from '../journal/row-records';
+import { isPageFormatError, journalRows, PageFile } from '../journal/sqlite-pages';
+import { RecordRow, RowCutter, splitStoredRow } from '../journal/row-records';
 import { PageBuilder, pageBuffers } from './replay-page';
 import { MAX_EVENTS_PER_RECORD } from '../journal/journal-record';
 import type { RangeMessage, ReaderWorkerData } from './sqlite-replay-feed';
@@ -42,6 +42,9 @@ let credit = data.readAhead;
 let scheduled = false;
 let finished = false;
 const UNDECODABLE_WORDS = 'packed words are malformed or not canonical (not as the journal writer encodes them)';
+/** Cuts the page reader's rows into records (reused: no allocation per row). */
+const cutter = new RowCutter();
+const stored: RecordRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0), bytes: Buffer.alloc(0), bodyStart: 0 };
 
 function rangeStart(index: number): number {
   return data.firstSequence + index * data.rangeEvents;
@@ -125,14 +128,17 @@ function readFromPages(start: number, end: number, verifier: BodyChainVerifier):
   // One leaf more at the front: the row holding `start` may begin before it, at the end of the leaf before.
   const from = Math.max(0, firstAtOrAbove(upperKeys, start) - 1);
   const to = Math.min(leaves.length, firstAtOrAbove(upperKeys, end - 1) + 1);
-  for (const stored of journalRecordRows(pages!, leaves.slice(from, to))) {
-    if (stored.firstSequence < start) continue;
-    if (stored.firstSequence >= end) break;
-    const record = verifier.checkIn(stored, stored.bytes, stored.bodyStart, stored.bodyStart + stored.body.length);
-    if (record === undefined) break;
-    if (!builder.add(record)) {
-      verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
-      break;
+  rows: for (const row of journalRows(pages!, leaves.slice(from, to))) {
+    cutter.start(row.firstSequence, row.lastSequence, row.timestampMicros, row.bytes, row.bodyStart, row.bodyStart + row.body.length);
+    while (cutter.next(stored)) { // the row's records (a packed row holds several)
+      if (stored.firstSequence < start) continue;
+      if (stored.firstSequence >= end) break rows;
+      const record = verifier.checkIn(stored, stored.bytes, stored.bodyStart, stored.bodyStart + stored.body.length);
+      if (record === undefined) break rows;
+      if (!builder.add(record)) {
+        verifier.rejectLast(record.firstSequence, UNDECODABLE_WORDS);
+        break rows;
+      }
     }
   }
   verifier.settle();
