@@ -104,30 +104,35 @@ function packWordSlow(bytes: Uint8Array, at: number, word: number, base: number)
   return p;
 }
 
-/** Packs a command's WORDS_PER_COMMAND words from `offset`; returns the position after them. */
-export function packCommand(bytes: Uint8Array, at: number, command: Float64Array, offset: number, timestampMicros: number): number {
-  const timeBase = usableBase(timestampMicros);
-  for (let w = 0; w < WORDS_PER_COMMAND; w++) {
-    at = packWord(bytes, at, command[offset + w]!, w === COMMAND_TIMESTAMP ? timeBase : 0);
-  }
+/**
+ * Per-word bases of the command and of the event being packed or unpacked: set (all their
+ * non-zero entries) right before each use, so packing and unpacking share them.
+ */
+const commandBases = new Float64Array(WORDS_PER_COMMAND);
+const eventBases = new Float64Array(WORDS_PER_EVENT);
+
+/** Packs `count` words from `offset`, word w against bases[w]; returns the position after them. */
+function packWords(bytes: Uint8Array, at: number, words: Float64Array, offset: number, count: number, bases: Float64Array): number {
+  for (let w = 0; w < count; w++) at = packWord(bytes, at, words[offset + w]!, bases[w]!);
   return at;
 }
 
-/** Per-word bases of the event being packed (sequence word set per event). */
-const packBases = new Float64Array(WORDS_PER_EVENT);
+/** Packs a command's WORDS_PER_COMMAND words from `offset`; returns the position after them. */
+export function packCommand(bytes: Uint8Array, at: number, command: Float64Array, offset: number, timestampMicros: number): number {
+  commandBases[COMMAND_TIMESTAMP] = usableBase(timestampMicros);
+  return packWords(bytes, at, command, offset, WORDS_PER_COMMAND, commandBases);
+}
 
 /** Packs `count` events' words from `offset`; `origin` is the command's origin word. Returns the position after them. */
 export function packEvents(
   bytes: Uint8Array, at: number, events: Float64Array, offset: number, count: number,
   firstSequence: number, timestampMicros: number, origin: number,
 ): number {
-  const bases = packBases;
-  bases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
-  bases[EVENT_ORIGIN] = usableBase(origin);
+  eventBases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
+  eventBases[EVENT_ORIGIN] = usableBase(origin);
   for (let i = 0; i < count; i++) {
-    bases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
-    const o = offset + i * WORDS_PER_EVENT;
-    for (let w = 0; w < WORDS_PER_EVENT; w++) at = packWord(bytes, at, events[o + w]!, bases[w]!);
+    eventBases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
+    at = packWords(bytes, at, events, offset + i * WORDS_PER_EVENT, WORDS_PER_EVENT, eventBases);
   }
   return at;
 }
@@ -174,22 +179,23 @@ function fault(): number {
 }
 
 /**
- * Reads `count` words with one base from bytes[at, end) into out from outOffset. The one-byte form
- * (most words) is decoded inline; the others go through unpackWord. Returns the position after
- * them, or -1.
+ * Reads `count` words from bytes[at, end) into out from outOffset, word w against bases[w]. The
+ * one-byte form (most words) is decoded inline, the others through unpackWord. Returns the
+ * position after them, or -1.
  */
-function unpackRun(bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, count: number, base: number): number {
+function unpackWords(bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, count: number, bases: Float64Array): number {
   let p = at;
   for (let w = 0; w < count; w++) {
     const tag = bytes[p]!;
     if (tag < ONE_BYTE_LIMIT && p < end) {
-      const word = base + ((tag >>> 1) ^ -(tag & 1));
+      // A base near the end of the safe range could overflow even a one-byte delta.
+      const word = bases[w]! + ((tag >>> 1) ^ -(tag & 1));
       if (word > Number.MAX_SAFE_INTEGER || word < -Number.MAX_SAFE_INTEGER) return -1;
       out[outOffset + w] = word;
       p++;
     } else {
       cursor = p;
-      out[outOffset + w] = unpackWord(bytes, end, base);
+      out[outOffset + w] = unpackWord(bytes, end, bases[w]!);
       p = cursor;
       if (p < 0) return -1;
     }
@@ -202,42 +208,21 @@ function unpackRun(bytes: Uint8Array, at: number, end: number, out: Float64Array
  * or -1 if the bytes are malformed or not canonical.
  */
 export function unpackCommand(bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, timestampMicros: number): number {
-  let p = unpackRun(bytes, at, end, out, outOffset, COMMAND_TIMESTAMP, 0);
-  if (p >= 0) p = unpackRun(bytes, p, end, out, outOffset + COMMAND_TIMESTAMP, 1, usableBase(timestampMicros));
-  if (p >= 0) p = unpackRun(bytes, p, end, out, outOffset + COMMAND_TIMESTAMP + 1, WORDS_PER_COMMAND - COMMAND_TIMESTAMP - 1, 0);
-  return p;
+  commandBases[COMMAND_TIMESTAMP] = usableBase(timestampMicros);
+  return unpackWords(bytes, at, end, out, outOffset, WORDS_PER_COMMAND, commandBases);
 }
-
-/** Per-word bases of the event being unpacked (sequence word set per event). */
-const eventBases = new Float64Array(WORDS_PER_EVENT);
 
 /** Unpacks `count` events from bytes[at, end) into out from outOffset; the position after them or -1 (see unpackCommand). */
 export function unpackEvents(
   bytes: Uint8Array, at: number, end: number, out: Float64Array, outOffset: number, count: number,
   firstSequence: number, timestampMicros: number, origin: number,
 ): number {
-  const bases = eventBases;
-  bases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
-  bases[EVENT_ORIGIN] = usableBase(origin);
+  eventBases[EVENT_TIMESTAMP] = usableBase(timestampMicros);
+  eventBases[EVENT_ORIGIN] = usableBase(origin);
   let p = at;
-  for (let i = 0; i < count; i++) {
-    bases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
-    const o = outOffset + i * WORDS_PER_EVENT;
-    for (let w = 0; w < WORDS_PER_EVENT; w++) {
-      const tag = bytes[p]!;
-      if (tag < ONE_BYTE_LIMIT && p < end) {
-        // One-byte form, inline; a base near the end of the safe range could overflow it.
-        const word = bases[w]! + ((tag >>> 1) ^ -(tag & 1));
-        if (word > Number.MAX_SAFE_INTEGER || word < -Number.MAX_SAFE_INTEGER) return -1;
-        out[o + w] = word;
-        p++;
-      } else {
-        cursor = p;
-        out[o + w] = unpackWord(bytes, end, bases[w]!);
-        p = cursor;
-        if (p < 0) return -1;
-      }
-    }
+  for (let i = 0; i < count && p >= 0; i++) {
+    eventBases[EVENT_SEQUENCE] = usableBase(firstSequence + i);
+    p = unpackWords(bytes, p, end, out, outOffset + i * WORDS_PER_EVENT, WORDS_PER_EVENT, eventBases);
   }
   return p;
 }
