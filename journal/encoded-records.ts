@@ -70,25 +70,30 @@ export class EncodedRecords {
       && Number.isInteger(eventCount) && eventCount >= 1 && eventCount <= MAX_EVENTS_PER_RECORD)) {
       throw journalError('JOURNAL_BAD_RECORD', `record at ${firstSequence}: bad sequence, timestamp ${timestampMicros} or ${eventWords} event words`);
     }
-    if (!this.hasRoomFor(eventCount)) throw journalError('JOURNAL_BAD_RECORD', `record at ${firstSequence} does not fit the batch`);
+    this.checkRoom(firstSequence, eventCount);
     const lastSequence = firstSequence + eventCount - 1;
-    const index = this.count++;
-    this.bounds[2 * index] = this.writer.writeFields(firstSequence, lastSequence, timestampMicros, command, commandOffset, events, eventsOffset, eventWords);
-    this.bounds[2 * index + 1] = this.writer.position;
-    this.firstSequences[index] = firstSequence;
-    this.lastSequences[index] = lastSequence;
-    this.timestamps[index] = timestampMicros;
+    const start = this.writer.writeFields(firstSequence, lastSequence, timestampMicros, command, commandOffset, events, eventsOffset, eventWords);
+    this.push(start, firstSequence, lastSequence, timestampMicros);
   }
 
   /** Appends a record object in its own version's layout (sealing overwrites its hash fields). */
   addRecord(record: JournalRecord): void {
-    if (!this.hasRoomFor(eventCount(record))) throw journalError('JOURNAL_BAD_RECORD', `record at ${record.firstSequence} does not fit the batch`);
+    this.checkRoom(record.firstSequence, eventCount(record));
+    this.push(this.writer.writeRecord(record), record.firstSequence, record.lastSequence, record.timestampMicros);
+  }
+
+  private checkRoom(firstSequence: number, events: number): void {
+    if (!this.hasRoomFor(events)) throw journalError('JOURNAL_BAD_RECORD', `record at ${firstSequence} does not fit the batch`);
+  }
+
+  /** Records the bounds and columns of the record just written from `start`. */
+  private push(start: number, firstSequence: number, lastSequence: number, timestampMicros: number): void {
     const index = this.count++;
-    this.bounds[2 * index] = this.writer.writeRecord(record);
+    this.bounds[2 * index] = start;
     this.bounds[2 * index + 1] = this.writer.position;
-    this.firstSequences[index] = record.firstSequence;
-    this.lastSequences[index] = record.lastSequence;
-    this.timestamps[index] = record.timestampMicros;
+    this.firstSequences[index] = firstSequence;
+    this.lastSequences[index] = lastSequence;
+    this.timestamps[index] = timestampMicros;
   }
 
   /** Copies record i's sealed hash fields into a record object (the object path keeps its hashes current). */
