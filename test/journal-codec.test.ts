@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
-import { COMMAND_WORDS, EVENT_WORDS } from '../core/schema';
-import { HASH_BYTES, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
+import { COMMAND_WORDS, Commands, EVENT_WORDS, Events } from '../core/schema';
+import { createRecord, HASH_BYTES, JournalRecord, WORDS_PER_COMMAND, WORDS_PER_EVENT } from '../journal/journal-record';
 import {
   decodeRecord, encodeRecord, encodedRecordBytesMax, encodeRecordWithPackr, HASH_FIELD_BYTES, RecordWriter, RECORD_BYTES_MAX, wordBytes,
 } from '../journal/record-codec';
@@ -18,6 +18,7 @@ import { newRecordLayout, parseRecordLayout, readRecordWords } from '../journal/
 import { packedWordCount, unpackCommand } from '../journal/word-pack';
 import { chainRecords, GENESIS_HASH, recordHash, sealRecord, verifyChain } from '../journal/hash-chain';
 import { SqliteJournal } from '../journal/sqlite-journal';
+import { RecordChecker } from '../journal/audit/record-check';
 import { exportArchive, readArchive, readArchiveHeader, verifyArchive } from '../journal/archive';
 import { assertSameRecord, collect, makeRecords, rejectsWith } from './journal-contract';
 
@@ -216,6 +217,36 @@ describe('record codec v2 (packed words)', () => {
     assert.deepEqual(decoded.map((record) => record.version), [1, 1, 2, 2]);
     const result = verifyChain(decoded);
     assert.ok(result.ok && result.count === 4, JSON.stringify(result));
+  });
+});
+
+describe('auditor fast path on packed words', () => {
+  it('refuses non-canonical packed words under a valid hash as BAD_FORMAT at that record, as the decoder does', () => {
+    // Records with a valid content (the auditor also checks codes, sequences and timestamps).
+    const records = Array.from({ length: 6 }, (_, i) => {
+      const timestamp = 1_700_000_000_000_000 + i;
+      const command = new Float64Array(WORDS_PER_COMMAND);
+      command.set([Commands.NewOrder.code, timestamp, 3]);
+      const events = new Float64Array(WORDS_PER_EVENT);
+      events.set([Events.OrderAccepted.code, 1 + i, timestamp, 3, 1000 + i]);
+      return createRecord(1 + i, timestamp, command, events);
+    });
+    records[3]!.events[5] = 122; // zigzag 244: the two-byte form F0 F4
+    const bodies = records.map((r) => Buffer.from(encodeRecord(r)));
+    const target = bodies[3]!;
+    const at = target.findIndex((byte, i) => byte === 0xf0 && target[i + 1] === 0xf4);
+    assert.ok(at > 0);
+    target[at + 1] = 0x05; // 5 in two bytes: one would do
+    let head: Uint8Array = new Uint8Array(HASH_BYTES);
+    for (const body of bodies) { // reseal: every hash valid
+      body.set(head, body.length - HASH_FIELD_BYTES - HASH_BYTES);
+      head = recordHash(head, body);
+      body.set(head, body.length - HASH_BYTES);
+    }
+    assert.throws(() => decodeRecord(bodies[3]!), rejectsWith('JOURNAL_CORRUPT'));
+    const checker = new RecordChecker({ firstSequence: 1, previousHash: GENESIS_HASH });
+    for (const body of bodies) if (!checker.checkBody(body)) break;
+    assert.deepEqual([checker.fault?.reason, checker.fault?.sequence, checker.records], ['BAD_FORMAT', records[3]!.firstSequence, 3]);
   });
 });
 

@@ -156,10 +156,15 @@ export class RecordChecker {
     if (this.fault !== undefined) return false;
     const body = Buffer.isBuffer(stored) ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
     const layout = this.layout;
-    const why = parseRecordLayout(body, layout);
+    // v2 words are counted by decoding them, right here: a body the decoder refuses is BAD_FORMAT
+    // before any chain check, as in ChainVerifier (which decodes first).
+    const why = parseRecordLayout(body, layout, false);
     if (why !== undefined) {
       if (body.length >= 2 && body[0] === 0x98 && body[1] === 0) return this.checkVersion0(body, columns);
       return this.fail(this.expected, 'BAD_FORMAT', why);
+    }
+    if (layout.version === 2 && !this.decodeWords(body)) {
+      return this.fail(this.expected, 'BAD_FORMAT', 'packed words are malformed or not canonical (not as a journal writer encodes them)');
     }
     const first = layout.firstSequence;
     const head = this.head;
@@ -171,7 +176,8 @@ export class RecordChecker {
     const digest = this.digest(body);
     if (!equalBytes(digest, 0, body, layout.hashOffset, HASH_BYTES)) return this.fail(first, 'HASH_MISMATCH', 'stored hash differs from the recomputed one');
     if (columns !== undefined && !this.columnsAgree(columns, first, layout.lastSequence, layout.timestampMicros)) return false;
-    const content = layout.version === 1 ? this.rawContentFault(body) : this.packedContentFault(body);
+    const content = layout.version === 1 ? this.rawContentFault(body)
+      : contentFault(this.commandWords, this.eventWords, layout.eventCount, layout.firstSequence, layout.timestampMicros);
     if (content !== undefined) return this.fail(content.index < 0 ? first : first + content.index, 'BAD_CONTENT', content.detail);
     for (let i = 0, h = layout.hashOffset; i < HASH_BYTES; i++) head[i] = body[h + i]!;
     this.expected = layout.lastSequence + 1;
@@ -189,15 +195,10 @@ export class RecordChecker {
     return bodyContentFault(this.view!, body.byteOffset, body, this.layout);
   }
 
-  /** Content check of a v2 body: decodes its words (a non-canonical word is a format fault). */
-  private packedContentFault(body: Buffer): { index: number; detail: string } | undefined {
-    const layout = this.layout;
-    const words = layout.eventCount * WORDS_PER_EVENT;
-    if (this.eventWords.length < words) this.eventWords = new Float64Array(MAX_EVENTS_PER_RECORD * WORDS_PER_EVENT);
-    if (!readRecordWords(body, layout, this.commandWords, 0, this.eventWords, 0)) {
-      return { index: -1, detail: 'packed words are not canonical (not as a journal writer encodes them)' };
-    }
-    return contentFault(this.commandWords, this.eventWords, layout.eventCount, layout.firstSequence, layout.timestampMicros);
+  /** Decodes a v2 body's words into commandWords / eventWords; false if they are malformed or not canonical. */
+  private decodeWords(body: Buffer): boolean {
+    if (this.eventWords.length < this.layout.eventCount * WORDS_PER_EVENT) this.eventWords = new Float64Array(MAX_EVENTS_PER_RECORD * WORDS_PER_EVENT);
+    return readRecordWords(body, this.layout, this.commandWords, 0, this.eventWords, 0);
   }
 
   /** SHA-256(head || body without its hash field), in reused memory (chain-hasher.ts). */
