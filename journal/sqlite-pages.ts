@@ -14,7 +14,7 @@
  * change counter, size or modification time having moved (a checkpoint): the caller then
  * reads again through sqlite.
  */
-import { RecordRow, splitRow } from './row-records';
+import { RecordRow, RowCutter } from './row-records';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** The page layout is not what this reader understands: the caller falls back to sqlite. */
@@ -376,8 +376,10 @@ function setRow(row: PageRow, rowid: number, data: Buffer, start: number, end: n
  */
 export function* journalRecordRows(file: PageFile, leaves: readonly number[]): Generator<PageRow> {
   const record: PageRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0), bytes: Buffer.alloc(0), bodyStart: 0 };
+  const cutter = new RowCutter();
   for (const row of journalRows(file, leaves)) {
-    yield* splitRow(row.firstSequence, row.lastSequence, row.timestampMicros, row.bytes, row.bodyStart, row.bodyStart + row.body.length, record);
+    cutter.start(row.firstSequence, row.lastSequence, row.timestampMicros, row.bytes, row.bodyStart, row.bodyStart + row.body.length);
+    while (cutter.next(record)) yield record;
   }
 }
 

@@ -12,7 +12,7 @@
  * Every source yields records in stored order as RecordViews. A view may be reused by the
  * next iteration step: copy what you keep.
  */
-import { RecordRow, splitStoredRow } from '../row-records';
+import { RecordRow, RowCutter } from '../row-records';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -214,7 +214,12 @@ export class SqliteSource implements AuditSource {
 
   /** The stored records, a packed row cut into its records (journal/row-records.ts), each shaped like a one-record row. */
   *recordRows(fromKey = 0, toKey = Number.MAX_SAFE_INTEGER): Generator<RecordRow> {
-    for (const [first, last, ts, body] of this.rows(fromKey, toKey)) yield* splitStoredRow(first, last, ts, body);
+    const record: RecordRow = { firstSequence: 0, lastSequence: 0, timestampMicros: 0, body: Buffer.alloc(0), bytes: Buffer.alloc(0), bodyStart: 0 };
+    const cutter = new RowCutter();
+    for (const [first, last, ts, body] of this.rows(fromKey, toKey)) {
+      cutter.start(first, last, ts, body, 0, body.length);
+      while (cutter.next(record)) yield record;
+    }
   }
 
   /**

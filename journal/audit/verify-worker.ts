@@ -16,7 +16,6 @@ import { isJournalError } from '../journal';
 import { AuditFault, RecordChecker } from './record-check';
 import { SqliteSource } from './source';
 import { journalRecordRows, PageFile } from '../sqlite-pages';
-import { splitStoredRow } from '../row-records';
 
 export type VerifyTask =
   | { kind: 'sqlite-chunk'; path: string; fromKey: number; toKey: number; progress?: SharedArrayBuffer; slot: number }
@@ -58,13 +57,11 @@ export function verifySqliteChunk(task: Extract<VerifyTask, { kind: 'sqlite-chun
   try {
     source = SqliteSource.open(task.path);
     let sinceProgress = 0;
-    rows: for (const [first, last, ts, body] of source.rows(task.fromKey, task.toKey)) {
-      for (const stored of splitStoredRow(first, last, ts, body)) { // a packed row holds several records
-        if (!checker.checkBody(stored.body, stored)) break rows;
-        if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
-          sinceProgress = 0;
-          Atomics.store(counter, task.slot, checker.events);
-        }
+    for (const stored of source.recordRows(task.fromKey, task.toKey)) { // a packed row holds several records
+      if (!checker.checkBody(stored.body, stored)) break;
+      if (counter !== undefined && ++sinceProgress === PROGRESS_EVERY_RECORDS) {
+        sinceProgress = 0;
+        Atomics.store(counter, task.slot, checker.events);
       }
     }
   } catch (error) {
