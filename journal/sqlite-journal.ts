@@ -264,18 +264,7 @@ export class SqliteJournal implements Journal {
     if (this.failure !== undefined) throw this.failure;
     this.flush();
     const next = checkEncodedAppendable(batch, this.nextSequence);
-    let from = 0;
-    try {
-      while (from < batch.count) {
-        const to = this.transactionEnd(batch, from);
-        this.writeTransaction(batch, from, to);
-        this.durable = batch.lastSequences[to - 1]!;
-        this.waiters.resolveThrough(this.durable);
-        from = to;
-      }
-    } catch (error) {
-      throw this.fail(error, batch.firstSequences[from]);
-    }
+    this.writeBatch(batch);
     this.nextSequence = next;
   }
 
@@ -377,28 +366,34 @@ export class SqliteJournal implements Journal {
     });
   }
 
-  /** Writes every queued record, one transaction per maxTransactionBytes, resolving waiters per commit. */
+  /** Writes every queued record through the staging batch (writeBatch). */
   private flush(): void {
-    let start = 0;
     const staging = this.staging;
+    let start = 0;
+    while (start < this.pending.length) {
+      staging.reset();
+      let end = start;
+      while (end < this.pending.length && staging.hasRoomFor(eventCount(this.pending[end]!))) staging.addRecord(this.pending[end++]!);
+      this.writeBatch(staging); // on failure: pending dropped, waiters rejected (fail)
+      for (let index = start; index < end; index++) staging.copyHashesTo(index - start, this.pending[index]!);
+      start = end;
+    }
+    this.pending.length = 0;
+  }
+
+  /** Writes a batch, one transaction per maxTransactionBytes, resolving waiters per commit; a failure is terminal. */
+  private writeBatch(batch: EncodedRecords): void {
+    let from = 0;
     try {
-      while (start < this.pending.length) {
-        staging.reset();
-        let end = start;
-        while (end < this.pending.length && (end === start || staging.byteLength < this.maxTransactionBytes)
-          && staging.hasRoomFor(eventCount(this.pending[end]!))) {
-          staging.addRecord(this.pending[end]!);
-          end++;
-        }
-        this.writeTransaction(staging, 0, staging.count);
-        for (let index = start; index < end; index++) staging.copyHashesTo(index - start, this.pending[index]!);
-        this.durable = this.pending[end - 1]!.lastSequence;
+      while (from < batch.count) {
+        const to = this.transactionEnd(batch, from);
+        this.writeTransaction(batch, from, to);
+        this.durable = batch.lastSequences[to - 1]!;
         this.waiters.resolveThrough(this.durable);
-        start = end;
+        from = to;
       }
-      this.pending.length = 0;
     } catch (error) {
-      throw this.fail(error, this.pending[start]?.firstSequence);
+      throw this.fail(error, batch.firstSequences[from]);
     }
   }
 
