@@ -5,8 +5,11 @@
  * the read model was ~28% of a gateway thread's busy time at 100K orders/s (bench:e2e profile),
  * mostly hashing, cache misses through entries and objects, and the collector.
  *
- * Rows are slots 0..capacity-1; a removed row's slot is reused. Indexes hold slot + 1 (0 = empty),
- * use linear probing at load <= 1/2, and delete by backward shift (no tombstones). The table starts
+ * Rows are slots 0..capacity-1; a removed row's slot is reused. Indexes hold slot + 1 (0 = empty)
+ * and, beside it, the entry's 32-bit hash; they use linear probing at load <= 1/2 and delete by
+ * backward shift (no tombstones). The stored hash lets a probe skip other keys' entries and a
+ * backward shift find each entry's home without reading its row: rows are 72 bytes each, spread
+ * over megabytes, and reading one per probed entry was most of the table's cost (a cache miss each). The table starts
  * at INITIAL_ORDER_VIEWS rows and doubles up to ORDER_VIEWS_MAX; an insert beyond that is refused
  * (insert returns -1) and the caller counts it.
  */
@@ -28,19 +31,23 @@ const TWO_POW_32 = 2 ** 32;
 function idHash(orderId: number): number {
   const low = orderId >>> 0;
   const high = (orderId / TWO_POW_32) | 0;
-  return Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1) >>> 0;
+  return Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1); // int32, as the index stores it
 }
 
 function clientHash(account: number, clientOrderId: number): number {
-  return (Math.imul(account >>> 0, 0x9e3779b1) ^ Math.imul(clientOrderId >>> 0, 0x85ebca6b) ^ ((clientOrderId / TWO_POW_32) | 0)) >>> 0;
+  return Math.imul(account >>> 0, 0x9e3779b1) ^ Math.imul(clientOrderId >>> 0, 0x85ebca6b) ^ ((clientOrderId / TWO_POW_32) | 0); // int32
 }
 
 export class OrderViewTable {
   /** STRIDE numbers per slot (ORDER_VIEW_FIELDS). */
   rows: Float64Array;
   private used: Uint8Array;
+  /** Index by order id: slot + 1 per position, and the entry's idHash. */
   private byId: Int32Array;
+  private byIdHash: Int32Array;
+  /** Index by (account, client order id): slot + 1 per position, and the entry's clientHash. */
   private byClient: Int32Array;
+  private byClientHash: Int32Array;
   private mask: number;
   private free: Int32Array;
   private freeCount = 0;
@@ -53,28 +60,35 @@ export class OrderViewTable {
     this.used = new Uint8Array(capacity);
     this.free = new Int32Array(capacity);
     this.byId = new Int32Array(2 * capacity);
+    this.byIdHash = new Int32Array(2 * capacity);
     this.byClient = new Int32Array(2 * capacity);
+    this.byClientHash = new Int32Array(2 * capacity);
     this.mask = 2 * capacity - 1;
   }
 
   /** The slot of an order id, or -1. */
   find(orderId: number): number {
     const index = this.byId;
+    const hashes = this.byIdHash;
     const mask = this.mask;
-    for (let i = idHash(orderId) & mask; ; i = (i + 1) & mask) {
+    const hash = idHash(orderId);
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
       const entry = index[i]!;
       if (entry === 0) return -1;
-      if (this.rows[(entry - 1) * STRIDE + ORDER_ID] === orderId) return entry - 1;
+      if (hashes[i] === hash && this.rows[(entry - 1) * STRIDE + ORDER_ID] === orderId) return entry - 1;
     }
   }
 
   /** The slot the account's client order id names (its newest order with that id), or -1. */
   findByClient(account: number, clientOrderId: number): number {
     const index = this.byClient;
+    const hashes = this.byClientHash;
     const mask = this.mask;
-    for (let i = clientHash(account, clientOrderId) & mask; ; i = (i + 1) & mask) {
+    const hash = clientHash(account, clientOrderId);
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
       const entry = index[i]!;
       if (entry === 0) return -1;
+      if (hashes[i] !== hash) continue;
       const row = (entry - 1) * STRIDE;
       if (this.rows[row + ACCOUNT] === account && this.rows[row + CLIENT_ORDER_ID] === clientOrderId) return entry - 1;
     }
@@ -92,7 +106,7 @@ export class OrderViewTable {
       slot = this.freeCount > 0 ? this.free[--this.freeCount]! : this.highWater++;
       this.used[slot] = 1;
       this.size++;
-      this.setIndex(this.byId, idHash(values[ORDER_ID]!), slot);
+      setIndex(this.byId, this.byIdHash, this.mask, idHash(values[ORDER_ID]!), slot);
     } else {
       this.unlinkClient(slot);
     }
@@ -106,7 +120,7 @@ export class OrderViewTable {
   remove(slot: number): void {
     if (this.used[slot] !== 1) return;
     this.unlinkClient(slot);
-    this.deleteIndex(this.byId, slot, (s) => idHash(this.rows[s * STRIDE + ORDER_ID]!));
+    deleteIndex(this.byId, this.byIdHash, this.mask, idHash(this.rows[slot * STRIDE + ORDER_ID]!), slot);
     this.used[slot] = 0;
     this.free[this.freeCount++] = slot;
     this.size--;
@@ -125,47 +139,22 @@ export class OrderViewTable {
 
   /** Makes the order in `slot` the one its client order id names. */
   linkClient(slot: number): void {
+    const hash = this.clientHashOf(slot);
     const row = slot * STRIDE;
     const existing = this.findByClient(this.rows[row + ACCOUNT]!, this.rows[row + CLIENT_ORDER_ID]!);
     if (existing === slot) return;
-    if (existing >= 0) this.deleteIndex(this.byClient, existing, (s) => this.clientHashOf(s)); // the newer order takes the id
-    this.setIndex(this.byClient, this.clientHashOf(slot), slot);
+    if (existing >= 0) deleteIndex(this.byClient, this.byClientHash, this.mask, hash, existing); // the newer order takes the id
+    setIndex(this.byClient, this.byClientHash, this.mask, hash, slot);
   }
 
   private unlinkClient(slot: number): void {
-    if (this.isClientEntry(slot)) this.deleteIndex(this.byClient, slot, (s) => this.clientHashOf(s));
+    // Only if the index names this slot: a newer order may have taken the client order id.
+    deleteIndex(this.byClient, this.byClientHash, this.mask, this.clientHashOf(slot), slot);
   }
 
   private clientHashOf(slot: number): number {
     const row = slot * STRIDE;
     return clientHash(this.rows[row + ACCOUNT]!, this.rows[row + CLIENT_ORDER_ID]!);
-  }
-
-  private setIndex(index: Int32Array, hash: number, slot: number): void {
-    const mask = this.mask;
-    let i = hash & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = slot + 1;
-  }
-
-  /** Removes slot's entry from a linear-probing index by backward shift (no tombstones). */
-  private deleteIndex(index: Int32Array, slot: number, hashOf: (slot: number) => number): void {
-    const mask = this.mask;
-    let i = hashOf(slot) & mask;
-    while (index[i] !== slot + 1) {
-      if (index[i] === 0) return; // not indexed
-      i = (i + 1) & mask;
-    }
-    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = hashOf(index[j]! - 1) & mask;
-      // Move the entry at j into the hole at i unless its home lies cyclically in (i, j].
-      const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!inRange) {
-        index[i] = index[j]!;
-        i = j;
-      }
-    }
-    index[i] = 0;
   }
 
   /** Doubles the capacity (rows copied, indexes rebuilt); false at ORDER_VIEWS_MAX. */
@@ -179,17 +168,50 @@ export class OrderViewTable {
     const free = new Int32Array(capacity);
     free.set(this.free.subarray(0, this.freeCount));
     const oldClient = this.byClient;
-    const clientSlots: number[] = [];
-    for (let i = 0; i < oldClient.length; i++) if (oldClient[i] !== 0) clientSlots.push(oldClient[i]! - 1);
+    const oldClientHash = this.byClientHash;
     this.capacity = capacity;
     this.rows = rows;
     this.used = used;
     this.free = free;
     this.byId = new Int32Array(2 * capacity);
+    this.byIdHash = new Int32Array(2 * capacity);
     this.byClient = new Int32Array(2 * capacity);
+    this.byClientHash = new Int32Array(2 * capacity);
     this.mask = 2 * capacity - 1;
-    for (let slot = 0; slot < this.highWater; slot++) if (used[slot] === 1) this.setIndex(this.byId, idHash(rows[slot * STRIDE + ORDER_ID]!), slot);
-    for (const slot of clientSlots) this.setIndex(this.byClient, this.clientHashOf(slot), slot);
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (used[slot] === 1) setIndex(this.byId, this.byIdHash, this.mask, idHash(rows[slot * STRIDE + ORDER_ID]!), slot);
+    }
+    for (let i = 0; i < oldClient.length; i++) {
+      if (oldClient[i] !== 0) setIndex(this.byClient, this.byClientHash, this.mask, oldClientHash[i]!, oldClient[i]! - 1);
+    }
     return true;
   }
+}
+
+/** Puts slot (with its hash) at the first free position from its home. */
+function setIndex(index: Int32Array, hashes: Int32Array, mask: number, hash: number, slot: number): void {
+  let i = hash & mask;
+  while (index[i] !== 0) i = (i + 1) & mask;
+  index[i] = slot + 1;
+  hashes[i] = hash;
+}
+
+/** Removes slot's entry (if indexed) from a linear-probing index by backward shift (no tombstones). */
+function deleteIndex(index: Int32Array, hashes: Int32Array, mask: number, hash: number, slot: number): void {
+  let i = hash & mask;
+  while (index[i] !== slot + 1) {
+    if (index[i] === 0) return; // not indexed
+    i = (i + 1) & mask;
+  }
+  for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+    const home = hashes[j]! & mask;
+    // Move the entry at j into the hole at i unless its home lies cyclically in (i, j].
+    const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
+    if (!inRange) {
+      index[i] = index[j]!;
+      hashes[i] = hashes[j]!;
+      i = j;
+    }
+  }
+  index[i] = 0;
 }
