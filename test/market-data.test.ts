@@ -58,6 +58,8 @@ class Rig {
   readonly publisher: MarketDataPublisher;
   readonly messages: MarketDataMessage[] = [];
   readonly eventCounts = new Map<string, number>();
+  /** More publishers fed the same records (without an onMessage of the rig's). */
+  readonly followers: MarketDataPublisher[] = [];
 
   constructor(options: PublisherOptions = {}, limits: Record<string, number> = {}) {
     this.harness = new Harness({ echoCommands: true, limits: { ...FLOW_LIMITS, ...limits } });
@@ -65,9 +67,11 @@ class Rig {
     const sink = this.harness.sink;
     const publisher = this.publisher;
     const counts = this.eventCounts;
+    const followers = this.followers;
     this.harness.matcher.out.sink = {
       onEvents(words: Float64Array, count: number) {
         publisher.onEvents(words, count);
+        for (const follower of followers) follower.onEvents(words, count);
         sink.onEvents(words, count);
         for (let i = 0; i < count; i++) {
           const code = words[i * EVENT_WORDS];
@@ -85,6 +89,7 @@ class Rig {
   run(command: FlowCommand): void {
     this.harness.send(command.name, command.fields as never, command.timestamp);
     this.publisher.onRecord(BATCH_END, 0);
+    for (const follower of this.followers) follower.onRecord(BATCH_END, 0);
   }
 
   runObject(command: CommandObject): void {
@@ -405,6 +410,45 @@ test('2b. a missed update is detected as a gap; resync from snapshot() recovers'
   const bids = snapshot.bids.length > 0 ? snapshot.bids.map((l, i) => (i === 0 ? { ...l, quantity: l.quantity + 1 } : l)) : [{ price: 1, quantity: 1, count: 1 }];
   corrupt.applySnapshot({ ...snapshot, bids });
   assert.equal(corrupt.apply({ ...last, sequence: snapshot.sequence + 1, changes: [] , checksum: snapshot.checksum }), 'checksum-mismatch');
+});
+
+test('2d. a publisher nobody watches keeps the same books, sequences and checksums; late subscribers get what a watched one sends', () => {
+  const channels = ['l2', 'orders', 'trades', 'bbo'] as const;
+  for (const seed of [11, 12, 13]) {
+    const rig = new Rig({ l2Depth: 10 }); // watched: its onMessage takes every message
+    const unwatched = new MarketDataPublisher({ l2Depth: 10 });
+    rig.followers.push(unwatched);
+    const SUBSCRIBE_AT = 900;
+    const watchedSub = rig.publisher.createSubscriber({ maxPendingMessages: 1e6 });
+    const lateSub = unwatched.createSubscriber({ maxPendingMessages: 1e6 });
+    let delivered = 0;
+    flow(seed, 1500).forEach((command, index) => {
+      if (index === SUBSCRIBE_AT) {
+        for (const instrument of [1, 2]) {
+          for (const channel of channels) {
+            watchedSub.subscribe(instrument, channel, { snapshot: true });
+            lateSub.subscribe(instrument, channel, { snapshot: true });
+          }
+        }
+      }
+      rig.run(command);
+      for (const instrument of [1, 2]) {
+        const where = `seed ${seed} #${index} instrument ${instrument}`;
+        const snapshot = unwatched.snapshot(instrument);
+        assert.deepEqual(snapshot, rig.publisher.snapshot(instrument), `l2 snapshot (levels, sequence, checksum) ${where}`);
+        assert.equal(snapshot.checksum, bookChecksum(snapshot.bids, snapshot.asks), `checksum of the levels ${where}`);
+        assert.deepEqual(unwatched.bboSnapshot(instrument), rig.publisher.bboSnapshot(instrument), `bbo ${where}`);
+        assert.equal(unwatched.orders.sequence(instrument), rig.publisher.orders.sequence(instrument), `orders sequence ${where}`);
+        assert.equal(unwatched.trades.sequence(instrument), rig.publisher.trades.sequence(instrument), `trades sequence ${where}`);
+      }
+      if (index >= SUBSCRIBE_AT) {
+        const expected = watchedSub.drain();
+        assert.deepEqual(lateSub.drain(), expected, `seed ${seed} #${index}`);
+        delivered += expected.length;
+      }
+    });
+    assert.ok(delivered > 500, `only ${delivered} messages after subscribing`);
+  }
 });
 
 test('2c. the checksum is CRC-32 (zlib) of the documented "price:qty" text', () => {

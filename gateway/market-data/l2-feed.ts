@@ -12,10 +12,12 @@
  *
  * The published book is kept as arrays per instrument, so `snapshot()` is always
  * consistent with the sequence it reports, even when called in the middle of a command.
+ * An instrument nobody watches keeps the same books and sequences, but no change lists
+ * or messages are built for it, and its checksum is computed only when asked for.
  */
 import { Side } from '../../core/codes';
 import { CHECKSUM_LEVELS, bookChecksumArrays } from './checksum';
-import type { L2Change, L2Level, L2Snapshot, L2Update, MessageSink } from './messages';
+import { ALWAYS_WATCHED, L2Change, L2Level, L2Snapshot, L2Update, MessageSink, Watching } from './messages';
 import type { OrderBookView } from './order-book-view';
 
 export const L2_DEPTH_DEFAULT = 50;
@@ -30,11 +32,13 @@ class PublishedSide {
     this.quantities = new Float64Array(depth);
     this.counts = new Float64Array(depth);
   }
-  copyFrom(other: PublishedSide): void {
-    this.prices.set(other.prices.subarray(0, other.count));
-    this.quantities.set(other.quantities.subarray(0, other.count));
-    this.counts.set(other.counts.subarray(0, other.count));
-    this.count = other.count;
+  /** Same levels as `other` (both best first)? */
+  equals(other: PublishedSide): boolean {
+    if (this.count !== other.count) return false;
+    for (let i = 0; i < this.count; i++) {
+      if (this.prices[i] !== other.prices[i] || this.quantities[i] !== other.quantities[i] || this.counts[i] !== other.counts[i]) return false;
+    }
+    return true;
   }
   levels(): L2Level[] {
     const out: L2Level[] = [];
@@ -44,27 +48,44 @@ class PublishedSide {
 }
 
 class PublishedBook {
-  readonly bids: PublishedSide;
-  readonly asks: PublishedSide;
+  bids: PublishedSide;
+  asks: PublishedSide;
   sequence = 0;
   timestamp = 0;
-  checksum: number;
+  /** Of the published levels, unless checksumStale. */
+  private checksumValue: number;
+  private checksumStale = false;
   constructor(depth: number) {
     this.bids = new PublishedSide(depth);
     this.asks = new PublishedSide(depth);
-    this.checksum = bookChecksumArrays([], [], 0, [], [], 0);
+    this.checksumValue = bookChecksumArrays([], [], 0, [], [], 0);
+  }
+  get checksum(): number {
+    if (this.checksumStale) {
+      this.checksumValue = bookChecksumArrays(
+        this.bids.prices, this.bids.quantities, this.bids.count, this.asks.prices, this.asks.quantities, this.asks.count,
+      );
+      this.checksumStale = false;
+    }
+    return this.checksumValue;
+  }
+  /** The levels changed: the checksum is computed when next read. */
+  levelsChanged(): void {
+    this.checksumStale = true;
   }
 }
 
 export class L2Feed {
   readonly depth: number;
   private readonly books: (PublishedBook | undefined)[] = [];
-  private readonly scratch: PublishedSide;
+  /** The side levels are read into; swapped with the published side it is compared with. */
+  private scratch: PublishedSide;
 
   constructor(
     private readonly view: OrderBookView,
     private readonly emit: MessageSink,
     options: { depth?: number } = {},
+    private readonly watching: Watching = ALWAYS_WATCHED,
   ) {
     const depth = options.depth ?? L2_DEPTH_DEFAULT;
     if (!Number.isInteger(depth) || depth < CHECKSUM_LEVELS) {
@@ -106,20 +127,25 @@ export class L2Feed {
 
   private diff(instrument: number, timestamp: number): void {
     const book = this.book(instrument);
+    const watched = this.watching(instrument);
     let changes: L2Change[] | null = null;
+    let changed = false;
     for (let side: number = Side.Buy; side <= Side.Sell; side++) {
       const published = side === Side.Buy ? book.bids : book.asks;
       const now = this.scratch;
       now.count = this.view.readLevels(instrument, side, this.depth, now.prices, now.quantities, now.counts);
-      changes = diffSide(side, published, now, changes);
-      published.copyFrom(now);
+      if (watched) changes = diffSide(side, published, now, changes);
+      else changed = changed || !published.equals(now);
+      // The levels just read become the published side; the old one is the next scratch (no copy).
+      if (side === Side.Buy) book.bids = now;
+      else book.asks = now;
+      this.scratch = published;
     }
-    if (changes === null) return;
+    if (changes === null && !changed) return;
     book.sequence++;
     book.timestamp = timestamp;
-    book.checksum = bookChecksumArrays(
-      book.bids.prices, book.bids.quantities, book.bids.count, book.asks.prices, book.asks.quantities, book.asks.count,
-    );
+    book.levelsChanged();
+    if (changes === null) return; // nobody watches: no message
     const update: L2Update = { channel: 'l2', type: 'update', instrument, sequence: book.sequence, timestamp, changes, checksum: book.checksum };
     this.emit(update);
   }

@@ -14,6 +14,14 @@
 export const CHANNELS = ['orders', 'l2', 'trades', 'bbo', 'candles', 'status'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
+/**
+ * Whether anyone receives an instrument's messages on a feed's channel. A feed keeps its state and
+ * sequences exactly the same either way; it only skips building messages (and, for l2, change lists
+ * and checksums until asked) that nobody would receive.
+ */
+export type Watching = (instrument: number) => boolean;
+export const ALWAYS_WATCHED: Watching = () => true;
+
 /** Index of a channel in CHANNELS (routing keys, per-channel sequence arrays). */
 export function channelIndex(channel: Channel): number {
   const index = CHANNELS.indexOf(channel);

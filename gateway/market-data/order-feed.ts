@@ -7,7 +7,7 @@
  * `add` when its remainder rests (at the end of its matching). Pending stops and
  * aggressors are invisible; market orders never appear.
  */
-import type { MessageSink, OrderBookSnapshot } from './messages';
+import { ALWAYS_WATCHED, MessageSink, OrderBookSnapshot, Watching } from './messages';
 import type { BookListener, OrderBookView } from './order-book-view';
 import { Side } from '../../core/codes';
 
@@ -17,6 +17,7 @@ export class OrderFeed implements BookListener {
   constructor(
     private readonly view: OrderBookView,
     private readonly emit: MessageSink,
+    private readonly watching: Watching = ALWAYS_WATCHED,
   ) {}
 
   /** Last order-feed sequence of an instrument (0: nothing yet). */
@@ -43,12 +44,14 @@ export class OrderFeed implements BookListener {
   }
 
   orderAdded(instrument: number, orderId: number, side: number, price: number, quantity: number, timestamp: number): void {
+    if (!this.watching(instrument)) return void this.next(instrument);
     this.emit({ channel: 'orders', type: 'add', instrument, sequence: this.next(instrument), timestamp, orderId, side, price, quantity });
   }
 
   orderExecuted(
     instrument: number, orderId: number, side: number, price: number, quantity: number, leaves: number, tradeId: number, timestamp: number,
   ): void {
+    if (!this.watching(instrument)) return void this.next(instrument);
     this.emit({
       channel: 'orders', type: 'execute', instrument, sequence: this.next(instrument), timestamp, orderId, side, price, quantity, leaves, tradeId,
     });
@@ -57,6 +60,7 @@ export class OrderFeed implements BookListener {
   orderCanceled(
     instrument: number, orderId: number, side: number, price: number, canceledQuantity: number, reason: number, timestamp: number,
   ): void {
+    if (!this.watching(instrument)) return void this.next(instrument);
     this.emit({
       channel: 'orders', type: 'cancel', instrument, sequence: this.next(instrument), timestamp, orderId, side, price, canceledQuantity, reason,
     });
@@ -66,6 +70,7 @@ export class OrderFeed implements BookListener {
     instrument: number, orderId: number, side: number, oldPrice: number, oldQuantity: number, price: number, quantity: number,
     priorityKept: boolean, timestamp: number,
   ): void {
+    if (!this.watching(instrument)) return void this.next(instrument);
     this.emit({
       channel: 'orders', type: 'replace', instrument, sequence: this.next(instrument), timestamp, orderId, side, oldPrice, oldQuantity, price,
       quantity, priorityKept,
@@ -73,6 +78,7 @@ export class OrderFeed implements BookListener {
   }
 
   orderDeleted(instrument: number, orderId: number, side: number, price: number, timestamp: number): void {
+    if (!this.watching(instrument)) return void this.next(instrument);
     this.emit({ channel: 'orders', type: 'delete', instrument, sequence: this.next(instrument), timestamp, orderId, side, price });
   }
 }

@@ -89,11 +89,15 @@ export class MarketDataPublisher implements EventSink, SubscriptionHost {
     this.flushOnClock = options.flushCandlesOnClock ?? true;
     const collect: MessageSink = (message) => this.pending.push(message);
     this.view = new OrderBookView();
-    this.orders = new OrderFeed(this.view, collect);
+    const watching = (channel: Channel) => {
+      const index = channelIndex(channel);
+      return (instrument: number) => this.options.onMessage !== undefined || this.routes.has(instrument * CHANNEL_COUNT + index);
+    };
+    this.orders = new OrderFeed(this.view, collect, watching('orders'));
     this.view.listener = this.orders;
-    this.l2 = new L2Feed(this.view, collect, { depth: options.l2Depth });
-    this.trades = new TradeFeed(collect);
-    this.bbo = new BboFeed(this.view, collect);
+    this.l2 = new L2Feed(this.view, collect, { depth: options.l2Depth }, watching('l2'));
+    this.trades = new TradeFeed(collect, watching('trades'));
+    this.bbo = new BboFeed(this.view, collect, watching('bbo'));
     this.candles = new CandleBuilder(collect, options.candleIntervals);
     this.status = new StatusFeed(collect);
   }

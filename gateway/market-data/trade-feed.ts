@@ -3,12 +3,12 @@
  * per-instrument sequence. The trade id is the Trade event's global sequence number.
  */
 import { EventHeader, Events } from '../../core/schema';
-import type { MessageSink } from './messages';
+import { ALWAYS_WATCHED, MessageSink, Watching } from './messages';
 
 export class TradeFeed {
   private readonly sequences: number[] = [];
 
-  constructor(private readonly emit: MessageSink) {}
+  constructor(private readonly emit: MessageSink, private readonly watching: Watching = ALWAYS_WATCHED) {}
 
   /** Last trades sequence of an instrument (0: nothing yet). */
   sequence(instrument: number): number {
@@ -22,6 +22,7 @@ export class TradeFeed {
     const sequence = (this.sequences[instrument] ?? 0) + 1;
     while (this.sequences.length < instrument) this.sequences.push(0);
     this.sequences[instrument] = sequence;
+    if (!this.watching(instrument)) return;
     this.emit({
       channel: 'trades', type: 'trade', instrument, sequence, timestamp: words[offset + EventHeader.timestamp],
       tradeId: words[offset + EventHeader.sequence], price: words[offset + A.price], quantity: words[offset + A.quantity],
