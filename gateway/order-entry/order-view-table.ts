@@ -55,7 +55,11 @@ export class OrderViewTable {
   private highWater = 0;
   size = 0;
 
+  /** `capacity`: rows to start with, a power of two up to ORDER_VIEWS_MAX (the indexes mask with it). */
   constructor(private capacity = INITIAL_ORDER_VIEWS) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > ORDER_VIEWS_MAX || (capacity & (capacity - 1)) !== 0) {
+      throw new RangeError(`order view table: capacity must be a power of two in 1..${ORDER_VIEWS_MAX}, got ${capacity}`);
+    }
     this.rows = new Float64Array(capacity * STRIDE);
     this.used = new Uint8Array(capacity);
     this.free = new Int32Array(capacity);
