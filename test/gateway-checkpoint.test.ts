@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import pino from 'pino';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
 import { checkpointPath } from '../gateway/order-entry/gateway-checkpoint';
-import { AccountViews } from '../gateway/order-entry/account-view';
+import { AccountViews, SaveBuffers } from '../gateway/order-entry/account-view';
 import { Events } from '../core/schema';
 import { OrderType, Side, TimeInForce } from '../core/codes';
 
@@ -174,4 +174,42 @@ test('account views: save() is a deep copy in flat arrays; restore(save()) gives
   assert.equal(copy.order(5, 0, 1004)?.orderId, 4, 'found by client order id after the restore');
   views.apply(w, 0); // the original goes on changing; the saved copy does not
   assert.deepEqual(copy.save(), saved);
+});
+
+test('account views: a save into reused buffers equals a fresh save, also after the views change and grow', () => {
+  const views = new AccountViews(() => true);
+  const buffers = new SaveBuffers();
+  const w = new Float64Array(16);
+  const A = Events.OrderAccepted.at;
+  const C = Events.OrderCanceled.at;
+  let orderId = 0;
+  for (const [accepted, canceled] of [[300, 120], [700, 650], [50, 0]]) {
+    for (let i = 0; i < accepted; i++) {
+      orderId++;
+      w.fill(0);
+      w[0] = Events.OrderAccepted.code;
+      w[A.orderId] = orderId;
+      w[A.account] = 4 + (orderId % 3);
+      w[A.instrument] = 1;
+      w[A.clientOrderId] = 1000 + (orderId % 400); // reused client order ids: only the newest is named
+      w[A.side] = Side.Buy;
+      w[A.orderType] = OrderType.Limit;
+      w[A.price] = 9_000;
+      w[A.quantity] = 1;
+      views.apply(w, 0);
+    }
+    for (let i = 0; i < canceled; i++) {
+      w.fill(0);
+      w[0] = Events.OrderCanceled.code;
+      w[C.orderId] = orderId - i;
+      w[C.account] = 4 + ((orderId - i) % 3);
+      views.apply(w, 0);
+    }
+    const reused = views.save(buffers);
+    assert.deepEqual(reused, views.save(), `after ${orderId} orders`);
+    assert.equal(reused.orders.buffer, buffers.rows.buffer, 'the rows are a view of the reused buffer');
+    const copy = new AccountViews(() => true);
+    copy.restore(reused);
+    assert.deepEqual(copy.save(), reused);
+  }
 });

@@ -95,7 +95,6 @@ const ORDER_REPLACED_AT = Events.OrderReplaced.at;
 const POSITION_CHANGED_AT = Events.PositionChanged.at;
 const STOP_TRIGGERED_AT = Events.StopTriggered.at;
 const TRADE_AT = Events.Trade.at;
-const CLIENT_KEY = 2 ** 32;
 
 /** An order view's fields in a saved state (and a table row), ORDER_FIELDS numbers per order. */
 const ORDER_FIELDS = ORDER_VIEW_FIELDS satisfies ReadonlyArray<keyof OrderView>;
@@ -120,6 +119,22 @@ export interface SavedAccountViews {
   maintenanceBps: Array<[number, number]>;
 }
 
+/**
+ * The arrays a save copies the order table into. A running gateway keeps one set for its periodic
+ * checkpoints (one capture at a time: the next starts after the previous one is written), so a
+ * capture writes into memory already mapped instead of megabytes of fresh pages.
+ */
+export class SaveBuffers {
+  rows: Float64Array = new Float64Array(0);
+  clientIds: Float64Array = new Float64Array(0);
+  finished: Float64Array = new Float64Array(0);
+}
+
+/** `array` if it holds `length` numbers, else a new array with room to spare. */
+function atLeast(array: Float64Array, length: number): Float64Array {
+  return array.length >= length ? array : new Float64Array(Math.max(length, Math.ceil(array.length * 1.5)));
+}
+
 export class AccountViews {
   private readonly orders = new OrderViewTable(ORDER_VIEWS_AT_START);
   /** Orders not tracked because the table was at ORDER_VIEWS_MAX (their queries answer "unknown"). */
@@ -139,41 +154,27 @@ export class AccountViews {
   /** semantics: what the journal's events carry (core/engine-semantics.ts); under 1 PositionChanged has no reservedTotal. */
   constructor(private readonly tracked: (account: number) => boolean, private readonly semantics: EngineSemantics = ENGINE_SEMANTICS_LATEST) {}
 
-  /** A deep copy: a running gateway captures it and writes it later while the views go on changing. */
-  save(): SavedAccountViews {
+  /**
+   * A deep copy: a running gateway captures it and writes it later while the views go on changing.
+   * With `buffers`, the large arrays are views of buffers reused from one save to the next (valid
+   * until the next save with the same buffers); without, fresh arrays.
+   */
+  save(buffers: SaveBuffers = new SaveBuffers()): SavedAccountViews {
+    const table = this.orders;
+    const rows = buffers.rows = atLeast(buffers.rows, table.savedRowsLength);
+    const clientIds = buffers.clientIds = atLeast(buffers.clientIds, table.savedClientIdsLength);
+    const finished = buffers.finished = atLeast(buffers.finished, this.finishedCount);
+    finished.set(this.finished.subarray(0, this.finishedCount)); // the ring is filled from 0 before it wraps
     return {
-      orders: this.savedOrders(),
-      byClientOrderId: this.savedClientOrderIds(),
-      finished: this.finished.slice(0, this.finishedCount), // the ring is filled from 0 before it wraps
+      orders: rows.subarray(0, table.copyRowsInto(rows)),
+      byClientOrderId: clientIds.subarray(0, table.copyClientIdsInto(clientIds)),
+      finished: finished.subarray(0, this.finishedCount),
       finishedCount: this.finishedCount,
       finishedHead: this.finishedHead,
       accounts: [...this.accounts].map(([id, v]) => [id, { cash: v.cash, reserved: v.reserved, type: v.type, status: v.status, positions: [...v.positions.values()].map((p) => ({ ...p })) }]),
       marks: [...this.marks].map(([id, m]) => [id, { ...m }]),
       maintenanceBps: [...this.maintenanceBps],
     };
-  }
-
-  private savedOrders(): Float64Array {
-    const table = this.orders;
-    const out = new Float64Array(table.size * STRIDE);
-    let o = 0;
-    for (const slot of table.slots()) {
-      out.set(table.rows.subarray(slot * STRIDE, slot * STRIDE + STRIDE), o);
-      o += STRIDE;
-    }
-    return out;
-  }
-
-  /** (account * 2^32 + client order id, order id) for each order its client order id names. */
-  private savedClientOrderIds(): Float64Array {
-    const table = this.orders;
-    const pairs: number[] = [];
-    for (const slot of table.slots()) {
-      if (!table.isClientEntry(slot)) continue;
-      const row = slot * STRIDE;
-      pairs.push(table.rows[row + F.account]! * CLIENT_KEY + table.rows[row + F.clientOrderId]!, table.rows[row + F.orderId]!);
-    }
-    return Float64Array.from(pairs);
   }
 
   /** Back to a saved state (these views must be fresh). */

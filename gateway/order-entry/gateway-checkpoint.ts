@@ -18,7 +18,7 @@ import path from 'node:path';
 import { splitStoredRow } from '../../journal/row-records';
 import Database from 'better-sqlite3';
 import { HASH_BYTES } from '../../journal/journal-record';
-import type { AccountViews, SavedAccountViews } from './account-view';
+import type { AccountViews, SaveBuffers, SavedAccountViews } from './account-view';
 import type { KeyRouting } from './key-routing';
 
 /** 2: a JSON line, then the large parts (orders, client order ids, index entries) as raw Float64Array bytes. */
@@ -116,14 +116,15 @@ export function closeCheckpointLookups(): void {
 }
 
 /** The state as of event `eventSequence`, copied now (the gateway goes on changing the originals). */
-export function captureCheckpoint(eventSequence: number, routing: KeyRouting, views: AccountViews): Omit<GatewayCheckpoint, 'recordHash'> {
+/** `buffers`: the running gateway's reused save buffers (the capture is valid until the next one with them). */
+export function captureCheckpoint(eventSequence: number, routing: KeyRouting, views: AccountViews, buffers?: SaveBuffers): Omit<GatewayCheckpoint, 'recordHash'> {
   return {
     version: GATEWAY_CHECKPOINT_VERSION,
     eventSequence,
     streams: routing.streams.map((s) => ({
       keyId: s.keyId, account: s.account, nextServerSequence: s.nextServerSequence, lastClientSequence: s.lastClientSequence, index: s.index.save(),
     })),
-    views: views.save(),
+    views: views.save(buffers),
   };
 }
 

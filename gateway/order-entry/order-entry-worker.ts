@@ -34,7 +34,7 @@ import { logonRequestFrom, processLogon, writeLogonAck } from '../session/logon'
 import { authorize } from '../session/permissions';
 import { SessionThrottle, ThrottleOptions } from '../session/throttle';
 import { REPLAY_HISTORY_MESSAGES, ReplayHistory } from './replay-history';
-import { AccountViews } from './account-view';
+import { AccountViews, SaveBuffers } from './account-view';
 import { KeyRouting, KeyStream } from './key-routing';
 import { COMMAND_CLIENT_SEQUENCE_WORD, keyOrigin, originGatewayId } from './command-stamp';
 import { ScanReport, scanJournal } from './sequence-scan';
@@ -616,6 +616,8 @@ let expectedEvent = data.recoveredSequence + 1;
 /** The event the newest checkpoint includes (or the start), and the checkpoint being written, if any. */
 let lastCheckpointEvent = data.recoveredSequence;
 let checkpointWrite: Promise<void> | undefined;
+/** Reused by every running checkpoint: one is captured only after the previous one is written. */
+const checkpointBuffers = new SaveBuffers();
 
 /**
  * Every checkpointEveryEvents events: the state as of the last routed event (all durable: the
@@ -625,7 +627,7 @@ let checkpointWrite: Promise<void> | undefined;
  */
 function checkpointWhileRunning(): void {
   const event = expectedEvent - 1;
-  const state = captureCheckpoint(event, routing, views);
+  const state = captureCheckpoint(event, routing, views, checkpointBuffers);
   checkpointWrite = writeCheckpoint(data.journalPath, data.gatewayId, state).then(
     (saved) => { if (saved) lastCheckpointEvent = event; },
     (error: Error) => parentPort!.postMessage({ type: 'log', level: 'warn', message: `gateway ${data.gatewayId}: checkpoint at event ${event} not saved: ${error.message}` }),

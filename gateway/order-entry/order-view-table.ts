@@ -53,6 +53,8 @@ export class OrderViewTable {
   private freeCount = 0;
   /** Slots handed out so far (all below it are used or free). */
   private highWater = 0;
+  /** Scratch of copyClientIdsInto: which slots the client index names. */
+  private clientMarks = new Uint8Array(0);
   size = 0;
 
   /** `capacity`: rows to start with, a power of two up to ORDER_VIEWS_MAX (the indexes mask with it). */
@@ -133,6 +135,62 @@ export class OrderViewTable {
   /** Used slots in ascending order. */
   *slots(): Generator<number> {
     for (let slot = 0; slot < this.highWater; slot++) if (this.used[slot] === 1) yield slot;
+  }
+
+  /** Numbers copyRowsInto writes. */
+  get savedRowsLength(): number {
+    return this.size * STRIDE;
+  }
+
+  /**
+   * Copies the rows of every order, back to back in slot order, into `out` (at least
+   * savedRowsLength long); returns the numbers written. A running gateway checkpoints from this
+   * on its event loop, so it is one pass of plain copies into a buffer it reuses: with a fresh
+   * array, per-row views and a generator, a capture of ~67K orders stopped a gateway for 27-62 ms
+   * under load (bench:e2e at 200K orders/s, p99 spikes every checkpoint).
+   */
+  copyRowsInto(out: Float64Array): number {
+    if (out.length < this.size * STRIDE) throw new RangeError(`order view table: ${out.length} numbers cannot hold ${this.size} rows`);
+    const rows = this.rows;
+    const used = this.used;
+    let o = 0;
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (used[slot] !== 1) continue;
+      const row = slot * STRIDE;
+      for (let f = 0; f < STRIDE; f++) out[o + f] = rows[row + f]!;
+      o += STRIDE;
+    }
+    return o;
+  }
+
+  /** Most numbers copyClientIdsInto writes (2 per order). */
+  get savedClientIdsLength(): number {
+    return 2 * this.size;
+  }
+
+  /**
+   * Copies (account * 2^32 + client order id, order id) for each order its client order id names
+   * into `out` (at least savedClientIdsLength long), in slot order; returns the numbers written.
+   */
+  copyClientIdsInto(out: Float64Array): number {
+    if (out.length < 2 * this.size) throw new RangeError(`order view table: ${out.length} numbers cannot hold ${this.size} client ids`);
+    // Two linear passes (mark the slots the client index names, then walk the slots) instead of a
+    // probe of the index per slot.
+    if (this.clientMarks.length < this.highWater) this.clientMarks = new Uint8Array(this.capacity);
+    const marks = this.clientMarks;
+    marks.fill(0, 0, this.highWater);
+    const index = this.byClient;
+    for (let i = 0; i < index.length; i++) if (index[i] !== 0) marks[index[i]! - 1] = 1;
+    const rows = this.rows;
+    let o = 0;
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (marks[slot] !== 1) continue;
+      const row = slot * STRIDE;
+      out[o] = rows[row + ACCOUNT]! * TWO_POW_32 + rows[row + CLIENT_ORDER_ID]!;
+      out[o + 1] = rows[row + ORDER_ID]!;
+      o += 2;
+    }
+    return o;
   }
 
   /** Whether the client index names this slot (not a newer order that reused the client order id). */
