@@ -34,6 +34,7 @@ import { ClientTemplates, ServerTemplates, WireTemplate } from '../../gateway/pr
 import { toRecord } from '../../gateway/protocol/messages';
 import { signLogonHmac } from '../../gateway/session/auth';
 import { encode, Histogram, newHistogram, record } from './histogram';
+import { OldestFirst, OrderIdTable } from './order-id-table';
 import type { GeneratorCounts, GeneratorInit, GeneratorResult, RunCommand, SessionSpec } from './types';
 
 const init = workerData as GeneratorInit;
@@ -101,6 +102,8 @@ const HIGH_WATER = 256;
 const PACING_TICK_MS = 0.1;
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Order ids each of a session's tables holds (a power of two); beyond it, counted in trackingOverflow. */
+const ORDER_IDS_TRACKED = 1 << 16;
 
 /** Blocks the thread for `ms` (its own function, so a CPU profile tells sleeping from pacing work). */
 function sleepBlocking(ms: number): void {
@@ -145,12 +148,12 @@ class Session {
   readonly sentAt = new Float64Array(RING);
   readonly kind = new Uint8Array(RING);
   readonly target = new Float64Array(RING);
-  /** Acked resting orders not yet asked to cancel, oldest first (Map keeps insertion order). */
-  readonly live = new Map<number, number>();
+  /** Acked resting orders not yet asked to cancel, oldest first. */
+  readonly live = new OldestFirst(ORDER_IDS_TRACKED);
   /** Acked IOC order id -> intended send time (-1: not measured) until its first Trade. */
-  readonly iocPending = new Map<number, number>();
+  readonly iocPending = new OrderIdTable(ORDER_IDS_TRACKED);
   /** Order id -> client sequence of the cancel request. */
-  readonly cancelPending = new Map<number, number>();
+  readonly cancelPending = new OrderIdTable(ORDER_IDS_TRACKED);
   /** Resting orders sent and not answered yet. */
   restingInFlight = 0;
   logon?: (error: Error | null) => void;
@@ -244,13 +247,8 @@ function emit(session: Session, intended: number, now: number): void {
   if (choice >= 0.75 && session.live.size === 0) choice = 0.6; // nothing acked to cancel yet: an IOC instead
   const sequence = ++session.sequence;
   if (choice >= 0.75) {
-    let orderId = 0;
-    for (const id of session.live.keys()) {
-      orderId = id;
-      break;
-    }
-    session.live.delete(orderId);
-    session.cancelPending.set(orderId, sequence);
+    const orderId = session.live.takeOldest();
+    if (!session.cancelPending.set(orderId, sequence)) counts.trackingOverflow++;
     session.cancel[CO.orderId] = orderId;
     track(session, sequence, KIND_CANCEL | measured, intended, orderId);
     appendRequest(session, C.CancelOrder, session.cancel, sequence, now);
@@ -328,8 +326,8 @@ function onFrame(session: Session, data: Buffer): void {
         const measuredIntended = (session.kind[i] & MEASURED) !== 0 ? session.intended[i] : -1;
         const kind = answer(session, sequence, t, true) & 7;
         if (kind !== 0) counts.acks++;
-        if (kind === KIND_RESTING) session.live.set(orderId, 1);
-        else if (kind === KIND_IOC) session.iocPending.set(orderId, measuredIntended);
+        if (kind === KIND_RESTING && !session.live.add(orderId)) counts.trackingOverflow++;
+        else if (kind === KIND_IOC && !session.iocPending.set(orderId, measuredIntended)) counts.trackingOverflow++;
         break;
       }
       case ID_REJECTED: {
@@ -343,7 +341,7 @@ function onFrame(session: Session, data: Buffer): void {
       case ID_TRADE: {
         const taker = readI64(data, p + TRD_TAKER);
         const intended = session.iocPending.get(taker);
-        if (intended !== undefined) {
+        if (!Number.isNaN(intended)) {
           session.iocPending.delete(taker);
           counts.fills++;
           if (intended >= 0) record(hFill, (t - intended) * 1000);
@@ -354,7 +352,7 @@ function onFrame(session: Session, data: Buffer): void {
       case ID_CANCELED: {
         const orderId = readI64(data, p + CXL_ORDER_ID);
         const sequence = session.cancelPending.get(orderId);
-        if (sequence !== undefined) {
+        if (!Number.isNaN(sequence)) {
           session.cancelPending.delete(orderId);
           if (answer(session, sequence, t, false) !== 0) counts.canceled++;
         } else if (session.iocPending.delete(orderId)) counts.iocUnfilled++;
@@ -364,7 +362,7 @@ function onFrame(session: Session, data: Buffer): void {
       case ID_CANCEL_REJECTED: {
         const orderId = readI64(data, p + CXR_ORDER_ID);
         const sequence = session.cancelPending.get(orderId);
-        if (sequence !== undefined) {
+        if (!Number.isNaN(sequence)) {
           session.cancelPending.delete(orderId);
           if (answer(session, sequence, t, false) !== 0) counts.cancelRejected++;
         }
