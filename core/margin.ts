@@ -10,7 +10,7 @@
  */
 import { AccountTable } from './accounts';
 import * as instruments from './instruments';
-import { mulDivCeil } from './integer-math';
+import { ceilBasisPoints } from './integer-math';
 import { PositionTable } from './positions';
 
 /** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
@@ -46,20 +46,6 @@ export class MarginParameters {
   }
 }
 
-/** Below this, gross x basis points / 10000 is exact in float64 (see requirement()). */
-const FAST_PRODUCT_LIMIT = 2 ** 45;
-
-/**
- * ceil(gross x bps / 10000). Fast path: for products below 2^45 the quotient is
- * below 2^32, where a float64 holds it to ~1e-6, far finer than the 1e-4 steps of
- * a non-integral quotient, so Math.ceil is exact. Larger products take the exact
- * integer path.
- */
-function requirement(gross: number, bps: number): number {
-  const product = gross * bps;
-  return product < FAST_PRODUCT_LIMIT ? Math.ceil(product / BASIS_POINTS) : mulDivCeil(gross, bps, BASIS_POINTS);
-}
-
 /** Recomputes one margin row's contribution at `mark` and applies the difference to its account. */
 export function refreshContribution(
   row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters, force = false,
@@ -72,9 +58,9 @@ export function refreshContribution(
   const account = positions.account[row];
   const instrument = positions.instrument[row];
   const gross = Math.abs(quantity) * mark;
-  const initial = quantity === 0 ? 0 : requirement(gross, params.initial(instrument));
-  const maintenance = quantity === 0 ? 0 : requirement(gross, params.maintenance(instrument));
-  const liquidation = quantity === 0 ? 0 : requirement(gross, params.liquidation(instrument));
+  const initial = quantity === 0 ? 0 : ceilBasisPoints(gross, params.initial(instrument));
+  const maintenance = quantity === 0 ? 0 : ceilBasisPoints(gross, params.maintenance(instrument));
+  const liquidation = quantity === 0 ? 0 : ceilBasisPoints(gross, params.liquidation(instrument));
   accounts.marketValue[account] += value - positions.value[row];
   accounts.initialRequirement[account] += initial - positions.initial[row];
   accounts.maintenanceRequirement[account] += maintenance - positions.maintenance[row];
@@ -93,7 +79,7 @@ export function refreshContribution(
  * is what makes a row's value at its trigger a floor while the trigger is not crossed.
  */
 export function surplusAt(quantity: number, mark: number, bps: number): number {
-  return quantity * mark - requirement(Math.abs(quantity) * mark, bps) + 0; // + 0: never -0
+  return quantity * mark - ceilBasisPoints(Math.abs(quantity) * mark, bps) + 0; // + 0: never -0
 }
 
 /**

@@ -15,7 +15,7 @@ import { AccountTable } from './accounts';
 import * as codes from './codes';
 import { RecentKeyWindow } from './id-table';
 import * as instruments from './instruments';
-import { mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
+import { ceilBasisPoints, mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
 import { MarginParameters, refreshContribution, surplusAt, triggerMark } from './margin';
 import { MarginTriggerLadders } from './margin-triggers';
 import type { Matcher } from './matcher';
@@ -205,7 +205,7 @@ export class RiskEngine implements RiskLayer {
 
   private feeEstimate(notional: number): number {
     const bps = Math.max(this.m.makerFeeBasisPoints, this.m.takerFeeBasisPoints, 0);
-    return bps === 0 ? 0 : mulDivCeil(notional, bps, BASIS_POINTS);
+    return bps === 0 ? 0 : ceilBasisPoints(notional, bps);
   }
 
   /** The cash an order holds for `leaves` open quantity, of which `covered` are long shares held (sells). */
@@ -213,10 +213,10 @@ export class RiskEngine implements RiskLayer {
     if (isBuy) {
       const notional = price * leaves;
       const fee = this.feeEstimate(notional);
-      return this.isMargin(account) ? mulDivCeil(notional, this.margin.initial(instrument), BASIS_POINTS) + fee : notional + fee;
+      return this.isMargin(account) ? ceilBasisPoints(notional, this.margin.initial(instrument)) + fee : notional + fee;
     }
     const short = leaves - covered;
-    return short > 0 ? mulDivCeil(price * short, this.margin.initial(instrument), BASIS_POINTS) : 0;
+    return short > 0 ? ceilBasisPoints(price * short, this.margin.initial(instrument)) : 0;
   }
 
   /**
