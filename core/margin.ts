@@ -11,10 +11,12 @@
 import { AccountTable } from './accounts';
 import * as instruments from './instruments';
 import { ceilBasisPoints } from './integer-math';
+import * as positionTable from './positions';
 import { PositionTable } from './positions';
 
 /** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
 const { BASIS_POINTS } = instruments;
+const { PositionField: F, POSITION_STRIDE } = positionTable;
 
 export const DEFAULT_INITIAL_BPS = 5000;
 export const DEFAULT_MAINTENANCE_BPS = 2500;
@@ -50,25 +52,27 @@ export class MarginParameters {
 export function refreshContribution(
   row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters, force = false,
 ): void {
-  const quantity = positions.quantity[row];
+  const rows = positions.rows;
+  const at = row * POSITION_STRIDE;
+  const quantity = rows[at + F.quantity];
   const value = quantity * mark;
   // Requirements depend only on |value| and the instrument's rates: an unchanged value means an
   // unchanged contribution (new rates pass force). This makes refreshing a quiet account cheap.
-  if (!force && value === positions.value[row] && (quantity !== 0 || positions.initial[row] === 0)) return;
-  const account = positions.account[row];
-  const instrument = positions.instrument[row];
+  if (!force && value === rows[at + F.value] && (quantity !== 0 || rows[at + F.initial] === 0)) return;
+  const account = rows[at + F.account];
+  const instrument = rows[at + F.instrument];
   const gross = Math.abs(quantity) * mark;
   const initial = quantity === 0 ? 0 : ceilBasisPoints(gross, params.initial(instrument));
   const maintenance = quantity === 0 ? 0 : ceilBasisPoints(gross, params.maintenance(instrument));
   const liquidation = quantity === 0 ? 0 : ceilBasisPoints(gross, params.liquidation(instrument));
-  accounts.marketValue[account] += value - positions.value[row];
-  accounts.initialRequirement[account] += initial - positions.initial[row];
-  accounts.maintenanceRequirement[account] += maintenance - positions.maintenance[row];
-  accounts.liquidationRequirement[account] += liquidation - positions.liquidation[row];
-  positions.value[row] = value;
-  positions.initial[row] = initial;
-  positions.maintenance[row] = maintenance;
-  positions.liquidation[row] = liquidation;
+  accounts.marketValue[account] += value - rows[at + F.value];
+  accounts.initialRequirement[account] += initial - rows[at + F.initial];
+  accounts.maintenanceRequirement[account] += maintenance - rows[at + F.maintenance];
+  accounts.liquidationRequirement[account] += liquidation - rows[at + F.liquidation];
+  rows[at + F.value] = value;
+  rows[at + F.initial] = initial;
+  rows[at + F.maintenance] = maintenance;
+  rows[at + F.liquidation] = liquidation;
 }
 
 /**
