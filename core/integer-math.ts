@@ -21,6 +21,21 @@ export function mulDivFloor(a: number, b: number, c: number): number {
   return checkedNumber(q);
 }
 
+/** Below this, amount x basis points / 10000 is exact in float64 (see ceilBasisPoints). */
+const FAST_BASIS_POINTS_PRODUCT = 2 ** 45;
+
+/**
+ * ceil(amount x bps / 10000) for amount >= 0 and 0 <= bps <= 10000, exactly: mulDivCeil(amount,
+ * bps, 10000). Fast path: for products below 2^45 the quotient is below 2^32, where a float64
+ * holds it to ~1e-6, far finer than the 1e-4 steps of a non-integral quotient, so Math.ceil is
+ * exact. Small enough to inline, so holds, fees and requirements in the hot paths pass no boxed
+ * doubles to a call (a non-inlined call with double arguments allocates a heap number for each).
+ */
+export function ceilBasisPoints(amount: number, bps: number): number {
+  const product = amount * bps;
+  return product < FAST_BASIS_POINTS_PRODUCT ? Math.ceil(product / 10000) : mulDivCeil(amount, bps, 10000);
+}
+
 /** ceil(a * b / c), exactly. */
 export function mulDivCeil(a: number, b: number, c: number): number {
   return 0 - mulDivFloor(-a, b, c);

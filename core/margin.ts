@@ -10,11 +10,13 @@
  */
 import { AccountTable } from './accounts';
 import * as instruments from './instruments';
-import { mulDivCeil } from './integer-math';
+import { ceilBasisPoints } from './integer-math';
+import * as positionTable from './positions';
 import { PositionTable } from './positions';
 
 /** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
 const { BASIS_POINTS } = instruments;
+const { PositionField: F, POSITION_STRIDE } = positionTable;
 
 export const DEFAULT_INITIAL_BPS = 5000;
 export const DEFAULT_MAINTENANCE_BPS = 2500;
@@ -46,43 +48,31 @@ export class MarginParameters {
   }
 }
 
-/** Below this, gross x basis points / 10000 is exact in float64 (see requirement()). */
-const FAST_PRODUCT_LIMIT = 2 ** 45;
-
-/**
- * ceil(gross x bps / 10000). Fast path: for products below 2^45 the quotient is
- * below 2^32, where a float64 holds it to ~1e-6, far finer than the 1e-4 steps of
- * a non-integral quotient, so Math.ceil is exact. Larger products take the exact
- * integer path.
- */
-function requirement(gross: number, bps: number): number {
-  const product = gross * bps;
-  return product < FAST_PRODUCT_LIMIT ? Math.ceil(product / BASIS_POINTS) : mulDivCeil(gross, bps, BASIS_POINTS);
-}
-
 /** Recomputes one margin row's contribution at `mark` and applies the difference to its account. */
 export function refreshContribution(
   row: number, mark: number, positions: PositionTable, accounts: AccountTable, params: MarginParameters, force = false,
 ): void {
-  const quantity = positions.quantity[row];
+  const rows = positions.rows;
+  const at = row * POSITION_STRIDE;
+  const quantity = rows[at + F.quantity];
   const value = quantity * mark;
   // Requirements depend only on |value| and the instrument's rates: an unchanged value means an
   // unchanged contribution (new rates pass force). This makes refreshing a quiet account cheap.
-  if (!force && value === positions.value[row] && (quantity !== 0 || positions.initial[row] === 0)) return;
-  const account = positions.account[row];
-  const instrument = positions.instrument[row];
+  if (!force && value === rows[at + F.value] && (quantity !== 0 || rows[at + F.initial] === 0)) return;
+  const account = rows[at + F.account];
+  const instrument = rows[at + F.instrument];
   const gross = Math.abs(quantity) * mark;
-  const initial = quantity === 0 ? 0 : requirement(gross, params.initial(instrument));
-  const maintenance = quantity === 0 ? 0 : requirement(gross, params.maintenance(instrument));
-  const liquidation = quantity === 0 ? 0 : requirement(gross, params.liquidation(instrument));
-  accounts.marketValue[account] += value - positions.value[row];
-  accounts.initialRequirement[account] += initial - positions.initial[row];
-  accounts.maintenanceRequirement[account] += maintenance - positions.maintenance[row];
-  accounts.liquidationRequirement[account] += liquidation - positions.liquidation[row];
-  positions.value[row] = value;
-  positions.initial[row] = initial;
-  positions.maintenance[row] = maintenance;
-  positions.liquidation[row] = liquidation;
+  const initial = quantity === 0 ? 0 : ceilBasisPoints(gross, params.initial(instrument));
+  const maintenance = quantity === 0 ? 0 : ceilBasisPoints(gross, params.maintenance(instrument));
+  const liquidation = quantity === 0 ? 0 : ceilBasisPoints(gross, params.liquidation(instrument));
+  accounts.marketValue[account] += value - rows[at + F.value];
+  accounts.initialRequirement[account] += initial - rows[at + F.initial];
+  accounts.maintenanceRequirement[account] += maintenance - rows[at + F.maintenance];
+  accounts.liquidationRequirement[account] += liquidation - rows[at + F.liquidation];
+  rows[at + F.value] = value;
+  rows[at + F.initial] = initial;
+  rows[at + F.maintenance] = maintenance;
+  rows[at + F.liquidation] = liquidation;
 }
 
 /**
@@ -93,7 +83,7 @@ export function refreshContribution(
  * is what makes a row's value at its trigger a floor while the trigger is not crossed.
  */
 export function surplusAt(quantity: number, mark: number, bps: number): number {
-  return quantity * mark - requirement(Math.abs(quantity) * mark, bps) + 0; // + 0: never -0
+  return quantity * mark - ceilBasisPoints(Math.abs(quantity) * mark, bps) + 0; // + 0: never -0
 }
 
 /**

@@ -1,7 +1,13 @@
 /**
- * Positions: one row per (account, instrument) ever traded or ordered, in typed
- * arrays, found through a hash of the packed key. Rows are never freed (a broker
- * keeps an account's instruments); `maxPositions` bounds them.
+ * Positions: one row per (account, instrument) ever traded or ordered, found through
+ * a hash of the packed key. Rows are never freed (a broker keeps an account's
+ * instruments); `maxPositions` bounds them.
+ *
+ * A row's numbers are interleaved in one Float64Array, POSITION_STRIDE doubles per row
+ * at the offsets of PositionField (rows[row * POSITION_STRIDE + PositionField.quantity]):
+ * a fill reads and writes ~15 of them, which then sit in two or three cache lines
+ * behind one array instead of ~15 arrays (each with its own map, base and bounds
+ * check in optimized code). The list links stay Int32Arrays of their own (walked only).
  *
  * Each row is on three singly-linked lists: its account's positions, its
  * instrument's holders (dividends, splits) and, for margin accounts, its
@@ -10,8 +16,9 @@
  * trade's new mark visits.
  *
  * Settlement buckets: a trade settling on date d adds to bucket d % 3 of the row
- * (cell row * 3 + bucket; at most T+2, so three buckets never collide); rows with a
- * non-empty bucket are listed per bucket so end of day touches only them.
+ * (its quantity, cash and proceeds at PositionField.pending + 3 * bucket + 0 / 1 / 2;
+ * at most T+2, so three buckets never collide); rows with a non-empty bucket are
+ * listed per bucket so end of day touches only them.
  */
 import { IdTable } from './id-table';
 import * as orderPool from './order-pool';
@@ -23,43 +30,57 @@ const SETTLEMENT_BUCKETS = 3;
 export { SETTLEMENT_BUCKETS };
 const INSTRUMENT_KEY_SPACE = 65536;
 
-export class PositionTable {
-  readonly account: Int32Array;
-  readonly instrument: Int32Array;
+/**
+ * Offsets of a position row's fields in PositionTable.rows. Frozen and re-bound as module
+ * constants by its users, so the offsets compile to immediates (see the note in order-pool.ts).
+ */
+const PositionField = Object.freeze({
+  account: 0,
+  instrument: 1,
   /** Signed share quantity (negative = short), settled and unsettled. */
-  readonly quantity: Float64Array;
+  quantity: 2,
   /** Total cost of the open quantity (negative for a short: proceeds received). */
-  readonly costBasis: Float64Array;
-  readonly realizedPnl: Float64Array;
+  costBasis: 3,
+  realizedPnl: 4,
   /** Open (leaves) quantity of the account's buy / sell orders in the instrument. */
-  readonly openBuy: Float64Array;
-  readonly openSell: Float64Array;
+  openBuy: 5,
+  openSell: 6,
   /** Long shares held for open sells (the rest of an open sell is a short sale). */
-  readonly reservedSell: Float64Array;
-  /** This row's contribution to its account's margin aggregates, kept to subtract exactly. */
-  readonly value: Float64Array;
-  readonly initial: Float64Array;
-  readonly maintenance: Float64Array;
-  readonly liquidation: Float64Array;
+  reservedSell: 7,
   /**
    * Margin rows: the integer mark at which this row must be re-evaluated (long: at or
    * below it; short: at or above), or -/+Infinity for an account evaluated on every
    * move. Armed by the risk engine (risk-engine.ts armAccount, rearmRow).
    */
-  readonly trigger: Float64Array;
+  trigger: 8,
   /**
    * Margin rows: value minus maintenance (resp. initial) requirement of the position at
    * its trigger mark, the least it can add to its account's equity above that level
    * while its trigger is not crossed. Their sums per account are the account's floors.
    */
-  readonly maintenanceFloor: Float64Array;
-  readonly initialFloor: Float64Array;
+  maintenanceFloor: 9,
+  initialFloor: 10,
+  /** Settlement buckets: quantity, cash and proceeds due, three words per bucket (PENDING_WORDS). */
+  pending: 11,
+  /** This row's contribution to its account's margin aggregates, kept to subtract exactly. */
+  value: 20,
+  initial: 21,
+  maintenance: 22,
+  liquidation: 23,
+} as const);
+/** Doubles per row in PositionTable.rows (three 64-byte cache lines). */
+const POSITION_STRIDE = 24;
+/** Words per settlement bucket of a row: quantity, cash, proceeds. */
+const PENDING_WORDS = 3;
+export { PositionField, POSITION_STRIDE, PENDING_WORDS };
+const F = PositionField;
+
+export class PositionTable {
+  /** Every row's numbers, POSITION_STRIDE doubles per row at the offsets of PositionField. */
+  readonly rows: Float64Array;
   readonly nextInAccount: Int32Array;
   readonly nextInInstrument: Int32Array;
   readonly nextMarginInInstrument: Int32Array;
-  readonly pendingQuantity: Float64Array;
-  readonly pendingCash: Float64Array;
-  readonly pendingProceeds: Float64Array;
   /** Rows with something due, per bucket: bucket * capacity + i (dueCount[bucket] of them). */
   readonly dueRows: Int32Array;
   readonly dueCount: Int32Array;
@@ -69,27 +90,10 @@ export class PositionTable {
   used = 0;
 
   constructor(readonly capacity: number, maxInstruments: number) {
-    this.account = new Int32Array(capacity);
-    this.instrument = new Int32Array(capacity);
-    this.quantity = new Float64Array(capacity);
-    this.costBasis = new Float64Array(capacity);
-    this.realizedPnl = new Float64Array(capacity);
-    this.openBuy = new Float64Array(capacity);
-    this.openSell = new Float64Array(capacity);
-    this.reservedSell = new Float64Array(capacity);
-    this.value = new Float64Array(capacity);
-    this.initial = new Float64Array(capacity);
-    this.maintenance = new Float64Array(capacity);
-    this.liquidation = new Float64Array(capacity);
-    this.trigger = new Float64Array(capacity);
-    this.maintenanceFloor = new Float64Array(capacity);
-    this.initialFloor = new Float64Array(capacity);
+    this.rows = new Float64Array(capacity * POSITION_STRIDE);
     this.nextInAccount = new Int32Array(capacity);
     this.nextInInstrument = new Int32Array(capacity);
     this.nextMarginInInstrument = new Int32Array(capacity);
-    this.pendingQuantity = new Float64Array(capacity * SETTLEMENT_BUCKETS);
-    this.pendingCash = new Float64Array(capacity * SETTLEMENT_BUCKETS);
-    this.pendingProceeds = new Float64Array(capacity * SETTLEMENT_BUCKETS);
     this.dueRows = new Int32Array(capacity * SETTLEMENT_BUCKETS);
     this.dueCount = new Int32Array(SETTLEMENT_BUCKETS);
     this.instrumentHead = new Int32Array(maxInstruments + 1).fill(NO_SLOT);
@@ -112,8 +116,8 @@ export class PositionTable {
     if (this.used === this.capacity) return NO_SLOT;
     const row = this.used++;
     this.index.set(PositionTable.key(account, instrument), row);
-    this.account[row] = account;
-    this.instrument[row] = instrument;
+    this.rows[row * POSITION_STRIDE + F.account] = account;
+    this.rows[row * POSITION_STRIDE + F.instrument] = instrument;
     this.nextInAccount[row] = accountHead[account];
     accountHead[account] = row;
     this.nextInInstrument[row] = this.instrumentHead[instrument];
@@ -126,31 +130,31 @@ export class PositionTable {
     return row;
   }
 
+  /** A field of a row (PositionField offset); for code off the hot paths. */
+  get(row: number, field: number): number {
+    return this.rows[row * POSITION_STRIDE + field];
+  }
+
   /** Adds a trade's share and cash movement to the bucket of its settlement date. */
   addPending(row: number, settleDate: number, quantity: number, cash: number, proceeds: number): void {
     const bucket = settleDate % SETTLEMENT_BUCKETS;
-    const cell = row * SETTLEMENT_BUCKETS + bucket;
-    const wasEmpty = this.pendingQuantity[cell] === 0 && this.pendingCash[cell] === 0 && this.pendingProceeds[cell] === 0;
-    this.pendingQuantity[cell] += quantity;
-    this.pendingCash[cell] += cash;
-    this.pendingProceeds[cell] += proceeds;
+    const rows = this.rows;
+    const cell = row * POSITION_STRIDE + F.pending + bucket * PENDING_WORDS;
+    const wasEmpty = rows[cell] === 0 && rows[cell + 1] === 0 && rows[cell + 2] === 0;
+    rows[cell] += quantity;
+    rows[cell + 1] += cash;
+    rows[cell + 2] += proceeds;
     if (wasEmpty) this.dueRows[bucket * this.capacity + this.dueCount[bucket]++] = row;
   }
 
   imageParts(): ImagePart[] {
     const n = this.used;
-    const rows: Array<[string, Float64Array | Int32Array]> = [
-      ['account', this.account], ['instrument', this.instrument], ['quantity', this.quantity], ['costBasis', this.costBasis],
-      ['realizedPnl', this.realizedPnl], ['openBuy', this.openBuy], ['openSell', this.openSell], ['reservedSell', this.reservedSell],
-      ['value', this.value], ['initial', this.initial], ['maintenance', this.maintenance], ['liquidation', this.liquidation],
-      ['trigger', this.trigger], ['maintenanceFloor', this.maintenanceFloor], ['initialFloor', this.initialFloor],
-      ['nextInAccount', this.nextInAccount], ['nextInInstrument', this.nextInInstrument], ['nextMarginInInstrument', this.nextMarginInInstrument],
+    const parts: ImagePart[] = [
+      { name: 'positions.rows', array: this.rows, length: n * POSITION_STRIDE },
+      { name: 'positions.nextInAccount', array: this.nextInAccount, length: n },
+      { name: 'positions.nextInInstrument', array: this.nextInInstrument, length: n },
+      { name: 'positions.nextMarginInInstrument', array: this.nextMarginInInstrument, length: n },
     ];
-    const parts: ImagePart[] = rows.map(([name, array]) => ({ name: `positions.${name}`, array, length: n }));
-    const cells = n * SETTLEMENT_BUCKETS;
-    parts.push({ name: 'positions.pendingQuantity', array: this.pendingQuantity, length: cells });
-    parts.push({ name: 'positions.pendingCash', array: this.pendingCash, length: cells });
-    parts.push({ name: 'positions.pendingProceeds', array: this.pendingProceeds, length: cells });
     for (let bucket = 0; bucket < SETTLEMENT_BUCKETS; bucket++) {
       // dueCount travels in the scalars, so these views have their lengths before the copy.
       const start = bucket * this.capacity;
@@ -163,6 +167,10 @@ export class PositionTable {
 
   rebuildIndex(): void {
     this.index.clear();
-    for (let row = 0; row < this.used; row++) this.index.set(PositionTable.key(this.account[row], this.instrument[row]), row);
+    const rows = this.rows;
+    for (let row = 0; row < this.used; row++) {
+      const at = row * POSITION_STRIDE;
+      this.index.set(PositionTable.key(rows[at + F.account], rows[at + F.instrument]), row);
+    }
   }
 }

@@ -15,7 +15,7 @@ import { AccountTable } from './accounts';
 import * as codes from './codes';
 import { RecentKeyWindow } from './id-table';
 import * as instruments from './instruments';
-import { mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
+import { ceilBasisPoints, mulDivCeil, mulDivFloor, mulDivTrunc } from './integer-math';
 import { MarginParameters, refreshContribution, surplusAt, triggerMark } from './margin';
 import { MarginTriggerLadders } from './margin-triggers';
 import type { Matcher } from './matcher';
@@ -33,7 +33,7 @@ const {
 } = codes;
 const { BASIS_POINTS, MAX_PRICE, MAX_QUANTITY } = instruments;
 const { NO_SLOT, OrderStatus } = orderPool;
-const { SETTLEMENT_BUCKETS } = positionTable;
+const { SETTLEMENT_BUCKETS, PositionField: PF, POSITION_STRIDE: STRIDE, PENDING_WORDS } = positionTable;
 const C = Commands;
 const E = Events;
 /** checkedHold / applyHolds: no hold computed yet. */
@@ -205,7 +205,7 @@ export class RiskEngine implements RiskLayer {
 
   private feeEstimate(notional: number): number {
     const bps = Math.max(this.m.makerFeeBasisPoints, this.m.takerFeeBasisPoints, 0);
-    return bps === 0 ? 0 : mulDivCeil(notional, bps, BASIS_POINTS);
+    return bps === 0 ? 0 : ceilBasisPoints(notional, bps);
   }
 
   /** The cash an order holds for `leaves` open quantity, of which `covered` are long shares held (sells). */
@@ -213,10 +213,10 @@ export class RiskEngine implements RiskLayer {
     if (isBuy) {
       const notional = price * leaves;
       const fee = this.feeEstimate(notional);
-      return this.isMargin(account) ? mulDivCeil(notional, this.margin.initial(instrument), BASIS_POINTS) + fee : notional + fee;
+      return this.isMargin(account) ? ceilBasisPoints(notional, this.margin.initial(instrument)) + fee : notional + fee;
     }
     const short = leaves - covered;
-    return short > 0 ? mulDivCeil(price * short, this.margin.initial(instrument), BASIS_POINTS) : 0;
+    return short > 0 ? ceilBasisPoints(price * short, this.margin.initial(instrument)) : 0;
   }
 
   /**
@@ -244,18 +244,21 @@ export class RiskEngine implements RiskLayer {
     this.checkedInstrument = instrument;
     this.checkedRow = row;
     if (row === NO_SLOT && p.used === p.capacity) return RejectReason.POSITION_CAPACITY_EXCEEDED;
-    const position = row === NO_SLOT ? 0 : p.quantity[row];
+    const r = p.rows;
+    const at = row * STRIDE;
+    const exists = row !== NO_SLOT;
+    const position = exists ? r[at + PF.quantity] : 0;
     const maxPosition = this.limit(a.maxPositionQuantity, account, LimitKind.MaxPositionQuantity);
     const isBuy = side === Side.Buy;
     let covered = 0;
     if (isBuy) {
-      if (position + (row === NO_SLOT ? 0 : p.openBuy[row]) + quantity > maxPosition) return RejectReason.RISK_LIMIT;
+      if (position + (exists ? r[at + PF.openBuy] : 0) + quantity > maxPosition) return RejectReason.RISK_LIMIT;
     } else {
-      const freeLong = Math.max(0, position - (row === NO_SLOT ? 0 : p.reservedSell[row]));
+      const freeLong = Math.max(0, position - (exists ? r[at + PF.reservedSell] : 0));
       covered = Math.min(quantity, freeLong);
       if (covered < quantity) {
         if (!this.isMargin(account)) return RejectReason.INSUFFICIENT_POSITION;
-        const projectedShort = (row === NO_SLOT ? 0 : p.openSell[row]) + quantity - position;
+        const projectedShort = (exists ? r[at + PF.openSell] : 0) + quantity - position;
         if (projectedShort > this.limit(a.maxShortQuantity, account, LimitKind.MaxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
         if (projectedShort > maxPosition) return RejectReason.RISK_LIMIT;
       }
@@ -273,7 +276,7 @@ export class RiskEngine implements RiskLayer {
     const p = this.positions;
     let gross = 0;
     for (let row = this.accounts.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
-      gross += Math.abs(p.quantity[row]) * this.mark(p.instrument[row]);
+      gross += Math.abs(p.rows[row * STRIDE + PF.quantity]) * this.mark(p.rows[row * STRIDE + PF.instrument]);
     }
     return gross;
   }
@@ -289,14 +292,16 @@ export class RiskEngine implements RiskLayer {
     const instrument = orders.instrument[slot];
     const leaves = orders.leaves[slot];
     const isBuy = orders.side[slot] === Side.Buy;
+    const r = p.rows;
+    const at = row * STRIDE;
     let covered = 0;
     if (isBuy) {
-      p.openBuy[row] += leaves;
+      r[at + PF.openBuy] += leaves;
     } else {
-      covered = Math.min(leaves, Math.max(0, p.quantity[row] - p.reservedSell[row]));
+      covered = Math.min(leaves, Math.max(0, r[at + PF.quantity] - r[at + PF.reservedSell]));
       this.heldShares[slot] = covered;
-      p.reservedSell[row] += covered;
-      p.openSell[row] += leaves;
+      r[at + PF.reservedSell] += covered;
+      r[at + PF.openSell] += leaves;
     }
     const hold = knownHold !== NO_HOLD ? knownHold : this.holdFor(account, instrument, isBuy, this.holdPriceOf(slot), leaves, covered);
     orders.reservedCash[slot] = hold;
@@ -316,12 +321,12 @@ export class RiskEngine implements RiskLayer {
   private releaseHolds(slot: number, leaves: number): void {
     const orders = this.m.orders;
     const p = this.positions;
-    const row = this.orderRow[slot];
+    const at = this.orderRow[slot] * STRIDE;
     if (orders.side[slot] === Side.Buy) {
-      p.openBuy[row] -= leaves;
+      p.rows[at + PF.openBuy] -= leaves;
     } else {
-      p.openSell[row] -= leaves;
-      p.reservedSell[row] -= this.heldShares[slot];
+      p.rows[at + PF.openSell] -= leaves;
+      p.rows[at + PF.reservedSell] -= this.heldShares[slot];
       this.heldShares[slot] = 0;
     }
     this.accounts.reserved[orders.account[slot]] -= orders.reservedCash[slot];
@@ -367,18 +372,18 @@ export class RiskEngine implements RiskLayer {
     const isBuy = orders.side[slot] === Side.Buy;
     const a = this.accounts;
     if (newPrice * newLeaves > this.limit(a.maxOrderNotional, account, LimitKind.MaxOrderNotional)) return RejectReason.RISK_LIMIT;
-    const row = this.orderRow[slot];
-    const p = this.positions;
+    const r = this.positions.rows;
+    const at = this.orderRow[slot] * STRIDE;
     const oldLeaves = orders.leaves[slot];
     let covered = 0;
     if (isBuy) {
-      if (p.quantity[row] + p.openBuy[row] - oldLeaves + newLeaves > this.limit(a.maxPositionQuantity, account, LimitKind.MaxPositionQuantity)) return RejectReason.RISK_LIMIT;
+      if (r[at + PF.quantity] + r[at + PF.openBuy] - oldLeaves + newLeaves > this.limit(a.maxPositionQuantity, account, LimitKind.MaxPositionQuantity)) return RejectReason.RISK_LIMIT;
     } else {
-      const freeLong = Math.max(0, p.quantity[row] - (p.reservedSell[row] - this.heldShares[slot]));
+      const freeLong = Math.max(0, r[at + PF.quantity] - (r[at + PF.reservedSell] - this.heldShares[slot]));
       covered = Math.min(newLeaves, freeLong);
       if (covered < newLeaves) {
         if (!this.isMargin(account)) return RejectReason.INSUFFICIENT_POSITION;
-        const projectedShort = p.openSell[row] - oldLeaves + newLeaves - p.quantity[row];
+        const projectedShort = r[at + PF.openSell] - oldLeaves + newLeaves - r[at + PF.quantity];
         if (projectedShort > this.limit(a.maxShortQuantity, account, LimitKind.MaxShortQuantity)) return RejectReason.SHORT_SELL_NOT_ALLOWED;
       }
     }
@@ -437,19 +442,21 @@ export class RiskEngine implements RiskLayer {
   private fill(slot: number, price: number, quantity: number, fee: number): void {
     const orders = this.m.orders;
     const p = this.positions;
+    const r = p.rows;
     const a = this.accounts;
     const row = this.orderRow[slot];
+    const at = row * STRIDE;
     const account = orders.account[slot];
     const instrument = orders.instrument[slot];
     const isBuy = orders.side[slot] === Side.Buy;
     // Holds shrink with the open quantity (the matcher already lowered leaves).
     if (isBuy) {
-      p.openBuy[row] -= quantity;
+      r[at + PF.openBuy] -= quantity;
     } else {
-      p.openSell[row] -= quantity;
+      r[at + PF.openSell] -= quantity;
       const fromHeld = Math.min(quantity, this.heldShares[slot]);
       this.heldShares[slot] -= fromHeld;
-      p.reservedSell[row] -= fromHeld;
+      r[at + PF.reservedSell] -= fromHeld;
     }
     const oldHold = orders.reservedCash[slot];
     const leaves = orders.leaves[slot];
@@ -461,48 +468,51 @@ export class RiskEngine implements RiskLayer {
     const cashDelta = (isBuy ? -notional : notional) - fee;
     a.cash[account] += cashDelta;
     if (fee !== 0) a.cash[this.feeAccount] += fee;
-    this.applyToPosition(row, isBuy ? quantity : -quantity, price);
+    this.applyToPosition(row, account, isBuy ? quantity : -quantity, price);
     const settleDate = this.m.tradeDate + this.m.instruments.settlementDays[instrument];
     const proceeds = isBuy ? 0 : notional - fee;
     p.addPending(row, settleDate, isBuy ? quantity : -quantity, cashDelta, proceeds);
     a.unsettledProceeds[account] += proceeds;
     // The row's margin contribution is refreshed when the account's aggregates are next read.
-    this.emitPosition(row);
+    this.emitPosition(row, account, instrument);
   }
 
   /** Average-cost accounting; realized P&L (before fees) on the closed part. */
-  private applyToPosition(row: number, delta: number, price: number): void {
-    const p = this.positions;
-    const quantity = p.quantity[row];
+  private applyToPosition(row: number, account: number, delta: number, price: number): void {
+    const r = this.positions.rows;
+    const at = row * STRIDE;
+    const quantity = r[at + PF.quantity];
     if (quantity === 0 || Math.sign(quantity) === Math.sign(delta)) {
-      p.costBasis[row] += delta * price;
-      p.quantity[row] = quantity + delta;
+      r[at + PF.costBasis] += delta * price;
+      r[at + PF.quantity] = quantity + delta;
       return;
     }
     const closing = Math.min(Math.abs(delta), Math.abs(quantity));
-    const removedCost = closing === Math.abs(quantity) ? p.costBasis[row] : mulDivTrunc(p.costBasis[row], closing, Math.abs(quantity));
+    const costBasis = r[at + PF.costBasis];
+    const removedCost = closing === Math.abs(quantity) ? costBasis : mulDivTrunc(costBasis, closing, Math.abs(quantity));
     const realized = Math.sign(quantity) * closing * price - removedCost;
-    p.costBasis[row] -= removedCost;
-    p.realizedPnl[row] += realized;
-    this.accounts.realizedPnl[p.account[row]] += realized;
+    r[at + PF.costBasis] = costBasis - removedCost;
+    r[at + PF.realizedPnl] += realized;
+    this.accounts.realizedPnl[account] += realized;
     const direction = Math.sign(delta);
     const opening = Math.abs(delta) - closing;
-    p.quantity[row] = quantity + direction * closing + direction * opening;
-    if (opening > 0) p.costBasis[row] += direction * opening * price;
+    r[at + PF.quantity] = quantity + direction * closing + direction * opening;
+    if (opening > 0) r[at + PF.costBasis] += direction * opening * price;
   }
 
-  private emitPosition(row: number): void {
-    const p = this.positions;
+  /** PositionChanged for the row of (account, instrument), just filled. */
+  private emitPosition(row: number, account: number, instrument: number): void {
+    const r = this.positions.rows;
+    const at = row * STRIDE;
     const out = this.m.out;
     const e = out.begin(E.PositionChanged.code);
     const ev = out.words;
     const P = E.PositionChanged.at;
-    const account = p.account[row];
     ev[e + P.account] = account;
-    ev[e + P.instrument] = p.instrument[row];
-    ev[e + P.quantity] = p.quantity[row];
-    ev[e + P.costBasis] = p.costBasis[row];
-    ev[e + P.realizedPnl] = p.realizedPnl[row];
+    ev[e + P.instrument] = instrument;
+    ev[e + P.quantity] = r[at + PF.quantity];
+    ev[e + P.costBasis] = r[at + PF.costBasis];
+    ev[e + P.realizedPnl] = r[at + PF.realizedPnl];
     ev[e + P.cashBalance] = this.accounts.cash[account];
     if (this.semantics >= 2) ev[e + P.reservedTotal] = this.accounts.reserved[account];
   }
@@ -523,14 +533,14 @@ export class RiskEngine implements RiskLayer {
     const count = this.triggers.takeCrossed(instrument, mark, rows, 0);
     if (count === 0) return;
     sortDescending(rows, count);
-    for (let i = 0; i < count; i++) this.evaluate(this.positions.account[rows[i]]);
+    for (let i = 0; i < count; i++) this.evaluate(this.positions.rows[rows[i] * STRIDE + PF.account]);
   }
 
   /** Reference mode: every non-flat margin holder of the instrument, in holder-list order. */
   private remarkEveryHolder(instrument: number): void {
     const p = this.positions;
     for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) {
-      if (p.quantity[row] !== 0) this.evaluate(p.account[row]);
+      if (p.rows[row * STRIDE + PF.quantity] !== 0) this.evaluate(p.rows[row * STRIDE + PF.account]);
     }
   }
 
@@ -538,7 +548,7 @@ export class RiskEngine implements RiskLayer {
   refreshRows(account: number): void {
     const p = this.positions;
     for (let row = this.accounts.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
-      refreshContribution(row, this.mark(p.instrument[row]), p, this.accounts, this.margin);
+      refreshContribution(row, this.mark(p.rows[row * STRIDE + PF.instrument]), p, this.accounts, this.margin);
     }
   }
 
@@ -559,7 +569,7 @@ export class RiskEngine implements RiskLayer {
   private afterFill(slot: number): void {
     const account = this.m.orders.account[slot];
     if (!this.isMargin(account)) return;
-    if (this.exhaustive || this.accounts.evaluateEveryMove[account] === 1 || !this.rearmRow(account, this.orderRow[slot])) this.evaluate(account);
+    if (this.exhaustive || this.accounts.evaluateEveryMove[account] === 1 || !this.rearmRow(account, this.m.orders.instrument[slot], this.orderRow[slot])) this.evaluate(account);
   }
 
   /** The account's cash changed (fees): evaluate it exactly unless its floors still prove it above maintenance. */
@@ -576,23 +586,23 @@ export class RiskEngine implements RiskLayer {
    * is not positive or the row cannot get a trigger short of its mark. Exact: the floors
    * are integers computed like the requirements, so the tests below are the proof.
    */
-  private rearmRow(account: number, row: number): boolean {
+  private rearmRow(account: number, instrument: number, row: number): boolean {
     const a = this.accounts;
-    const p = this.positions;
-    const quantity = p.quantity[row];
-    const othersMaintenance = a.maintenanceFloor[account] - p.maintenanceFloor[row];
-    const othersInitial = a.initialFloor[account] - p.initialFloor[row];
+    const r = this.positions.rows;
+    const at = row * STRIDE;
+    const quantity = r[at + PF.quantity];
+    const othersMaintenance = a.maintenanceFloor[account] - r[at + PF.maintenanceFloor];
+    const othersInitial = a.initialFloor[account] - r[at + PF.initialFloor];
     if (quantity === 0) {
       this.disarmRow(row);
       a.maintenanceFloor[account] = othersMaintenance;
       a.initialFloor[account] = othersInitial;
       return a.cash[account] + othersMaintenance >= 0;
     }
-    const instrument = p.instrument[row];
     const mark = this.mark(instrument);
     const maintenanceBps = this.margin.maintenance(instrument);
     const isLong = quantity > 0;
-    let trigger = p.trigger[row];
+    let trigger = r[at + PF.trigger];
     let floor = 0;
     // Usually the row's trigger still holds at its new quantity: only its floors move.
     const keeps = this.triggers.holds(row, isLong) && (isLong ? trigger < mark : trigger > mark) && Number.isSafeInteger(quantity * trigger);
@@ -606,12 +616,12 @@ export class RiskEngine implements RiskLayer {
       if (!Number.isSafeInteger(quantity * trigger)) return false;
       floor = surplusAt(quantity, trigger, maintenanceBps);
       if (a.cash[account] + othersMaintenance + floor < 0) return false;
-      p.trigger[row] = trigger;
+      r[at + PF.trigger] = trigger;
       this.triggers.set(row, instrument, isLong, trigger);
     }
     const initialFloor = surplusAt(quantity, trigger, this.margin.initial(instrument));
-    p.maintenanceFloor[row] = floor;
-    p.initialFloor[row] = initialFloor;
+    r[at + PF.maintenanceFloor] = floor;
+    r[at + PF.initialFloor] = initialFloor;
     a.maintenanceFloor[account] = othersMaintenance + floor;
     a.initialFloor[account] = othersInitial + initialFloor;
     return true;
@@ -629,26 +639,26 @@ export class RiskEngine implements RiskLayer {
     const a = this.accounts;
     const p = this.positions;
     let rows = 0;
-    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.quantity[row] !== 0) rows++;
+    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.rows[row * STRIDE + PF.quantity] !== 0) rows++;
     const slack = a.cash[account] + a.marketValue[account] - a.maintenanceRequirement[account] - rows;
     let armed = a.marginCalled[account] === 0 && slack > 0;
     const share = armed ? slack / rows : 0;
     let maintenanceFloor = 0;
     let initialFloor = 0;
     for (let row = a.positionHead[account]; row !== NO_SLOT && armed; row = p.nextInAccount[row]) {
-      const quantity = p.quantity[row];
+      const quantity = p.rows[row * STRIDE + PF.quantity];
       if (quantity === 0) continue;
-      const instrument = p.instrument[row];
+      const instrument = p.rows[row * STRIDE + PF.instrument];
       const mark = this.mark(instrument);
       const maintenanceBps = this.margin.maintenance(instrument);
       const trigger = triggerMark(quantity, mark, share, maintenanceBps);
       armed = (quantity > 0 ? trigger < mark : trigger > mark) && Number.isSafeInteger(quantity * trigger);
       if (!armed) break;
-      p.trigger[row] = trigger;
-      p.maintenanceFloor[row] = surplusAt(quantity, trigger, maintenanceBps);
-      p.initialFloor[row] = surplusAt(quantity, trigger, this.margin.initial(instrument));
-      maintenanceFloor += p.maintenanceFloor[row];
-      initialFloor += p.initialFloor[row];
+      p.rows[row * STRIDE + PF.trigger] = trigger;
+      p.rows[row * STRIDE + PF.maintenanceFloor] = surplusAt(quantity, trigger, maintenanceBps);
+      p.rows[row * STRIDE + PF.initialFloor] = surplusAt(quantity, trigger, this.margin.initial(instrument));
+      maintenanceFloor += p.rows[row * STRIDE + PF.maintenanceFloor];
+      initialFloor += p.rows[row * STRIDE + PF.initialFloor];
     }
     // The floors are exact: they must prove what the split intended, or the account is watched on every move.
     armed = armed && a.cash[account] + maintenanceFloor >= 0;
@@ -656,17 +666,17 @@ export class RiskEngine implements RiskLayer {
     a.maintenanceFloor[account] = armed ? maintenanceFloor : 0;
     a.initialFloor[account] = armed ? initialFloor : 0;
     for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
-      const quantity = p.quantity[row];
+      const quantity = p.rows[row * STRIDE + PF.quantity];
       if (quantity === 0) {
         this.disarmRow(row);
         continue;
       }
       if (!armed) {
-        p.trigger[row] = quantity > 0 ? Infinity : -Infinity;
-        p.maintenanceFloor[row] = 0;
-        p.initialFloor[row] = 0;
+        p.rows[row * STRIDE + PF.trigger] = quantity > 0 ? Infinity : -Infinity;
+        p.rows[row * STRIDE + PF.maintenanceFloor] = 0;
+        p.rows[row * STRIDE + PF.initialFloor] = 0;
       }
-      this.triggers.set(row, p.instrument[row], quantity > 0, p.trigger[row]);
+      this.triggers.set(row, p.rows[row * STRIDE + PF.instrument], quantity > 0, p.rows[row * STRIDE + PF.trigger]);
     }
   }
 
@@ -685,25 +695,25 @@ export class RiskEngine implements RiskLayer {
       let maintenanceFloor = 0;
       let initialFloor = 0;
       for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) {
-        const quantity = p.quantity[row];
+        const quantity = p.rows[row * STRIDE + PF.quantity];
         const isLong = quantity > 0;
-        const where = `account ${account} row ${row} (quantity ${quantity}, trigger ${p.trigger[row]})`;
+        const where = `account ${account} row ${row} (quantity ${quantity}, trigger ${p.rows[row * STRIDE + PF.trigger]})`;
         if (quantity === 0) {
           if (this.triggers.holds(row, true) || this.triggers.holds(row, false)) throw new Error(`margin: flat ${where} is on a ladder`);
           continue;
         }
         if (!this.triggers.holds(row, isLong)) throw new Error(`margin: ${where} is not on its ladder`);
         if (!armed) {
-          if (p.trigger[row] !== (isLong ? Infinity : -Infinity)) throw new Error(`margin: ${where} of an account watched on every move`);
+          if (p.rows[row * STRIDE + PF.trigger] !== (isLong ? Infinity : -Infinity)) throw new Error(`margin: ${where} of an account watched on every move`);
           continue;
         }
-        const instrument = p.instrument[row];
+        const instrument = p.rows[row * STRIDE + PF.instrument];
         const mark = this.mark(instrument);
-        if (isLong ? !(p.trigger[row] < mark) : !(p.trigger[row] > mark)) throw new Error(`margin: ${where} is crossed at mark ${mark}`);
-        if (p.maintenanceFloor[row] !== surplusAt(quantity, p.trigger[row], this.margin.maintenance(instrument))) throw new Error(`margin: ${where} maintenance floor`);
-        if (p.initialFloor[row] !== surplusAt(quantity, p.trigger[row], this.margin.initial(instrument))) throw new Error(`margin: ${where} initial floor`);
-        maintenanceFloor += p.maintenanceFloor[row];
-        initialFloor += p.initialFloor[row];
+        if (isLong ? !(p.rows[row * STRIDE + PF.trigger] < mark) : !(p.rows[row * STRIDE + PF.trigger] > mark)) throw new Error(`margin: ${where} is crossed at mark ${mark}`);
+        if (p.rows[row * STRIDE + PF.maintenanceFloor] !== surplusAt(quantity, p.rows[row * STRIDE + PF.trigger], this.margin.maintenance(instrument))) throw new Error(`margin: ${where} maintenance floor`);
+        if (p.rows[row * STRIDE + PF.initialFloor] !== surplusAt(quantity, p.rows[row * STRIDE + PF.trigger], this.margin.initial(instrument))) throw new Error(`margin: ${where} initial floor`);
+        maintenanceFloor += p.rows[row * STRIDE + PF.maintenanceFloor];
+        initialFloor += p.rows[row * STRIDE + PF.initialFloor];
       }
       if (!armed) continue;
       if (maintenanceFloor !== a.maintenanceFloor[account] || initialFloor !== a.initialFloor[account]) {
@@ -715,11 +725,12 @@ export class RiskEngine implements RiskLayer {
 
   /** A flat row has no trigger and adds nothing to the floors. */
   private disarmRow(row: number): void {
-    const p = this.positions;
+    const r = this.positions.rows;
+    const at = row * STRIDE;
     this.triggers.remove(row);
-    p.trigger[row] = 0;
-    p.maintenanceFloor[row] = 0;
-    p.initialFloor[row] = 0;
+    r[at + PF.trigger] = 0;
+    r[at + PF.maintenanceFloor] = 0;
+    r[at + PF.initialFloor] = 0;
   }
 
   private checkMargin(account: number): void {
@@ -765,11 +776,11 @@ export class RiskEngine implements RiskLayer {
     this.m.cancelWhere(account, 0, 0, CancelReason.LIQUIDATION);
     const rows: number[] = [];
     for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) rows.push(row);
-    rows.sort((x, y) => p.instrument[x] - p.instrument[y]);
+    rows.sort((x, y) => p.get(x, PF.instrument) - p.get(y, PF.instrument));
     for (const row of rows) {
-      const quantity = p.quantity[row];
-      if (quantity === 0 || !this.m.instruments.isOpen(p.instrument[row])) continue;
-      this.m.submitSystemOrder(account, p.instrument[row], quantity > 0 ? Side.Sell : Side.Buy, Math.abs(quantity));
+      const quantity = p.rows[row * STRIDE + PF.quantity];
+      if (quantity === 0 || !this.m.instruments.isOpen(p.rows[row * STRIDE + PF.instrument])) continue;
+      this.m.submitSystemOrder(account, p.rows[row * STRIDE + PF.instrument], quantity > 0 ? Side.Sell : Side.Buy, Math.abs(quantity));
     }
     a.marginCalled[account] = 0;
     this.checkMarginAfterLiquidation(account);
@@ -794,20 +805,21 @@ export class RiskEngine implements RiskLayer {
     const count = p.dueCount[bucket];
     for (let i = 0; i < count; i++) {
       const row = p.dueRows[bucket * p.capacity + i];
-      const cell = row * SETTLEMENT_BUCKETS + bucket;
-      const account = p.account[row];
-      a.unsettledProceeds[account] -= p.pendingProceeds[cell];
+      const at = row * STRIDE;
+      const cell = at + PF.pending + bucket * PENDING_WORDS; // quantity, cash, proceeds
+      const account = p.rows[at + PF.account];
+      a.unsettledProceeds[account] -= p.rows[cell + 2];
       const e = this.m.out.begin(E.Settled.code);
       const ev = this.m.out.words;
       const S = E.Settled.at;
       ev[e + S.account] = account;
-      ev[e + S.instrument] = p.instrument[row];
-      ev[e + S.quantity] = p.pendingQuantity[cell];
-      ev[e + S.cash] = p.pendingCash[cell];
+      ev[e + S.instrument] = p.rows[at + PF.instrument];
+      ev[e + S.quantity] = p.rows[cell];
+      ev[e + S.cash] = p.rows[cell + 1];
       ev[e + S.tradeDate] = tradeDate;
-      p.pendingQuantity[cell] = 0;
-      p.pendingCash[cell] = 0;
-      p.pendingProceeds[cell] = 0;
+      p.rows[cell] = 0;
+      p.rows[cell + 1] = 0;
+      p.rows[cell + 2] = 0;
     }
     p.dueCount[bucket] = 0;
   }
@@ -868,7 +880,7 @@ export class RiskEngine implements RiskLayer {
     const a = this.accounts;
     const p = this.positions;
     if (a.cash[account] !== 0 || this.m.orders.accountOrderCount[account] !== 0) return false;
-    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.quantity[row] !== 0) return false;
+    for (let row = a.positionHead[account]; row !== NO_SLOT; row = p.nextInAccount[row]) if (p.rows[row * STRIDE + PF.quantity] !== 0) return false;
     return true;
   }
 
@@ -943,10 +955,10 @@ export class RiskEngine implements RiskLayer {
     // Requirements change with the parameters: refresh the affected margin rows, then check them.
     const p = this.positions;
     for (let row = 0; row < p.used; row++) {
-      const i = p.instrument[row];
-      if ((instrument === 0 || i === instrument) && this.isMargin(p.account[row])) {
+      const i = p.rows[row * STRIDE + PF.instrument];
+      if ((instrument === 0 || i === instrument) && this.isMargin(p.rows[row * STRIDE + PF.account])) {
         refreshContribution(row, this.mark(i), p, this.accounts, this.margin, true); // new rates: recompute even at the same value
-        this.evaluate(p.account[row]);
+        this.evaluate(p.rows[row * STRIDE + PF.account]);
       }
     }
   }
@@ -974,18 +986,18 @@ export class RiskEngine implements RiskLayer {
     m.cancelWhere(0, instrument, 0, CancelReason.CORPORATE_ACTION);
     const p = this.positions;
     for (let row = p.instrumentHead[instrument]; row !== NO_SLOT; row = p.nextInInstrument[row]) {
-      const quantity = p.quantity[row];
+      const quantity = p.rows[row * STRIDE + PF.quantity];
       if (quantity === 0) continue;
       const scaled = quantity * numerator;
       const whole = mulDivTrunc(quantity, numerator, denominator);
       const remainder = scaled - whole * denominator; // fractional shares x denominator, same sign as quantity
       const cashInLieu = mulDivTrunc(remainder, reference, numerator);
-      const fractionCost = remainder === 0 ? 0 : mulDivTrunc(p.costBasis[row], remainder, scaled);
-      const account = p.account[row];
-      p.costBasis[row] -= fractionCost;
-      p.realizedPnl[row] += cashInLieu - fractionCost;
+      const fractionCost = remainder === 0 ? 0 : mulDivTrunc(p.rows[row * STRIDE + PF.costBasis], remainder, scaled);
+      const account = p.rows[row * STRIDE + PF.account];
+      p.rows[row * STRIDE + PF.costBasis] -= fractionCost;
+      p.rows[row * STRIDE + PF.realizedPnl] += cashInLieu - fractionCost;
       this.accounts.realizedPnl[account] += cashInLieu - fractionCost;
-      p.quantity[row] = whole;
+      p.rows[row * STRIDE + PF.quantity] = whole;
       this.accounts.cash[account] += cashInLieu;
       this.emitCorporateAction(instrument, account, CorporateActionKind.Split, whole - quantity, cashInLieu, numerator, denominator);
     }
@@ -993,7 +1005,7 @@ export class RiskEngine implements RiskLayer {
     ins.setReference(instrument, newReference);
     this.markPrice[instrument] = newReference;
     // Quantities and the mark changed together: re-evaluate every margin holder exactly.
-    for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) this.evaluate(p.account[row]);
+    for (let row = p.marginInstrumentHead[instrument]; row !== NO_SLOT; row = p.nextMarginInInstrument[row]) this.evaluate(p.rows[row * STRIDE + PF.account]);
     this.emitCorporateAction(instrument, 0, CorporateActionKind.Split, 0, 0, numerator, denominator);
     if (wasOpen) m.setState(instrument, InstrumentState.Open, StateChangeReason.CorporateAction);
   }
@@ -1007,12 +1019,12 @@ export class RiskEngine implements RiskLayer {
     }
     const p = this.positions;
     for (let row = p.instrumentHead[instrument]; row !== NO_SLOT; row = p.nextInInstrument[row]) {
-      const quantity = p.quantity[row];
+      const quantity = p.rows[row * STRIDE + PF.quantity];
       if (quantity === 0) continue;
       const cash = quantity * amountPerShare;
-      this.accounts.cash[p.account[row]] += cash;
-      if (cash < 0) this.evaluate(p.account[row]); // a short pays: less slack
-      this.emitCorporateAction(instrument, p.account[row], CorporateActionKind.CashDividend, quantity, cash, amountPerShare, 1);
+      this.accounts.cash[p.rows[row * STRIDE + PF.account]] += cash;
+      if (cash < 0) this.evaluate(p.rows[row * STRIDE + PF.account]); // a short pays: less slack
+      this.emitCorporateAction(instrument, p.rows[row * STRIDE + PF.account], CorporateActionKind.CashDividend, quantity, cash, amountPerShare, 1);
     }
     this.emitCorporateAction(instrument, 0, CorporateActionKind.CashDividend, 0, 0, amountPerShare, 1);
   }
@@ -1073,8 +1085,8 @@ export class RiskEngine implements RiskLayer {
     const p = this.positions;
     this.triggers.clear();
     for (let row = 0; row < p.used; row++) {
-      const quantity = p.quantity[row];
-      if (quantity !== 0 && this.isMargin(p.account[row])) this.triggers.set(row, p.instrument[row], quantity > 0, p.trigger[row]);
+      const quantity = p.rows[row * STRIDE + PF.quantity];
+      if (quantity !== 0 && this.isMargin(p.rows[row * STRIDE + PF.account])) this.triggers.set(row, p.rows[row * STRIDE + PF.instrument], quantity > 0, p.rows[row * STRIDE + PF.trigger]);
     }
   }
 }

@@ -20,8 +20,10 @@ import { NO_SLOT, OrderStatus } from './order-pool';
  * 2: client order ids as tagged 64-word rings (clientOrderIds.tags added, bits resized).
  * 3: margin floors (positions.maintenanceFloor / initialFloor, accounts.maintenanceFloor /
  *    initialFloor / evaluateEveryMove); triggers are integer marks.
+ * 4: position rows interleaved: positions.rows (POSITION_STRIDE doubles per row, positions.ts)
+ *    replaces the per-field positions.* arrays and the pending* bucket arrays.
  */
-export const STATE_IMAGE_VERSION = 3;
+export const STATE_IMAGE_VERSION = 4;
 
 type Typed = Float64Array | Int32Array | Uint8Array;
 

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Harness, types } from './helpers/harness';
 import { RiskEngine } from '../core/risk-engine';
+import { PositionField } from '../core/positions';
 import { AccountAction, AccountStatus, AccountType, CancelReason, CorporateActionKind, OrderType, RejectReason, Side, TimeInForce } from '../core/codes';
 
 const { Buy, Sell } = Side;
@@ -266,7 +267,7 @@ describe('margin', () => {
     assert.equal(squareOff.side, Sell);
     assert.equal(squareOff.quantity, 100);
     assert.equal(squareOff.clientOrderId, 0);
-    assert.equal(risk.positions.quantity[risk.positions.find(1, 1)], 0);
+    assert.equal(risk.positions.get(risk.positions.find(1, 1), PositionField.quantity), 0);
   });
 
   test('short selling only on margin accounts and within the short limit', () => {
@@ -303,8 +304,8 @@ describe('corporate actions', () => {
     assert.equal(ev.filter((e) => e.type === 'OrderCanceled').length, 2);
     assert.equal(kinds.at(-1), 'InstrumentStateChanged');
     const row = risk.positions.find(1, 1);
-    assert.equal(risk.positions.quantity[row], 20);
-    assert.equal(risk.positions.costBasis[row], 10_000);
+    assert.equal(risk.positions.get(row, PositionField.quantity), 20);
+    assert.equal(risk.positions.get(row, PositionField.costBasis), 10_000);
     assert.equal(h.matcher.instruments.referencePrice[1], 500);
     assert.equal(risk.accounts.reserved[1], 0);
   });
@@ -318,7 +319,7 @@ describe('corporate actions', () => {
     assert.equal(mine.kind, CorporateActionKind.Split);
     assert.equal(mine.quantity, 2); // 5 -> 7
     assert.equal(mine.cash, 400); // half a share at 1200 x 2/3 = 800
-    assert.equal(risk.positions.quantity[risk.positions.find(1, 1)], 7);
+    assert.equal(risk.positions.get(risk.positions.find(1, 1), PositionField.quantity), 7);
   });
 
   test('a cash dividend credits holders', () => {

@@ -13,6 +13,7 @@ import { CollectingSink, encodeCommand } from '../core/record-objects';
 import { cutImage, restoreImage, stateHash, verifyIntegrity } from '../core/state-image';
 import { AccountType } from '../core/codes';
 import { NO_SLOT } from '../core/order-pool';
+import { PositionField } from '../core/positions';
 import { marginStressFlow, riskFlow } from './helpers/risk-flow';
 import { FlowCommand } from './helpers/random-flow';
 
@@ -47,7 +48,7 @@ test('cash and shares are conserved; holds add up; cash accounts never overspend
         for (let id = 1; id <= limits.maxAccounts; id++) cash += a.cash[id];
         assert.equal(cash, external, 'cash conserved');
         let shares = 0;
-        for (let row = 0; row < p.used; row++) shares += p.quantity[row];
+        for (let row = 0; row < p.used; row++) shares += p.get(row, PositionField.quantity);
         assert.equal(shares, 0, 'shares conserved');
         // Open buy/sell quantities per position equal the live orders' open quantities.
         const open = new Map<number, [number, number]>();
@@ -61,8 +62,8 @@ test('cash and shares are conserved; holds add up; cash accounts never overspend
         }
         for (let row = 0; row < p.used; row++) {
           const [buy, sell] = open.get(row) ?? [0, 0];
-          assert.equal(p.openBuy[row], buy, `row ${row}: open buy quantity equals its live orders'`);
-          assert.equal(p.openSell[row], sell, `row ${row}: open sell quantity equals its live orders'`);
+          assert.equal(p.get(row, PositionField.openBuy), buy, `row ${row}: open buy quantity equals its live orders'`);
+          assert.equal(p.get(row, PositionField.openSell), sell, `row ${row}: open sell quantity equals its live orders'`);
         }
         for (let id = 1; id <= limits.maxAccounts; id++) {
           if (a.status[id] === 0) continue;

@@ -6,6 +6,7 @@
  * (cash, holds, positions with realized and unrealized P&L, open orders).
  */
 import { NO_SLOT, OrderStatus } from '../../core/order-pool';
+import { PositionField } from '../../core/positions';
 import { Matcher } from '../../core/matcher';
 import { PriceLadder } from '../../core/price-ladder';
 import { commandByCode, Events, EVENT_WORDS } from '../../core/schema';
@@ -165,11 +166,11 @@ export function accountView(state: ReplayState, account: number): Record<string,
   let unrealized = 0;
   let marketValue = 0;
   for (let row = a.positionHead[account]!; row !== NO_SLOT; row = p.nextInAccount[row]!) {
-    const instrument = p.instrument[row]!;
-    const quantity = p.quantity[row]!;
+    const instrument = p.get(row, PositionField.instrument);
+    const quantity = p.get(row, PositionField.quantity);
     const mark = ins.lastPrice[instrument] || ins.referencePrice[instrument]!;
     const value = quantity * mark;
-    const costBasis = p.costBasis[row]!;
+    const costBasis = p.get(row, PositionField.costBasis);
     unrealized += value - costBasis;
     marketValue += value;
     positions.push({
@@ -180,9 +181,9 @@ export function accountView(state: ReplayState, account: number): Record<string,
       mark,
       marketValue: value,
       unrealizedPnl: value - costBasis,
-      realizedPnl: p.realizedPnl[row],
-      openBuyQuantity: p.openBuy[row],
-      openSellQuantity: p.openSell[row],
+      realizedPnl: p.get(row, PositionField.realizedPnl),
+      openBuyQuantity: p.get(row, PositionField.openBuy),
+      openSellQuantity: p.get(row, PositionField.openSell),
     });
   }
   positions.sort((x, y) => String(x.symbol).localeCompare(String(y.symbol)));
