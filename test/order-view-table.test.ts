@@ -54,5 +54,31 @@ test('finds what a model of Maps finds, through growth, collisions, removals and
       }
     }
     assert.deepEqual([...table.slots()].length, orders.size);
+    // The dense rows and client-entry flags, as a checkpoint saves them, load into an equal table.
+    const copy = new OrderViewTable(2);
+    assert.equal(copy.load(table.rows.slice(0, table.size * ORDER_VIEW_FIELDS.length), table.clientEntry.slice(0, table.size)), table.size);
+    for (const orderId of orders.keys()) assert.deepEqual(rowOf(copy, copy.find(orderId)), rowOf(table, table.find(orderId)), `loaded order ${orderId}`);
+    for (let account = 1; account <= 4; account++) {
+      for (const clientOrderId of [1, 2, 3, 4, 5, 6, 2 ** 32 - 1]) {
+        const expected = byClient.get(`${account}:${clientOrderId}`);
+        const slot = copy.findByClient(account, clientOrderId);
+        assert.equal(slot < 0 ? undefined : copy.rows[slot * ORDER_VIEW_FIELDS.length], expected, `loaded client ${account}:${clientOrderId}`);
+      }
+    }
   }), { numRuns: 200 });
+});
+
+function rowOf(table: OrderViewTable, slot: number): number[] {
+  return [...table.rows.subarray(slot * ORDER_VIEW_FIELDS.length, (slot + 1) * ORDER_VIEW_FIELDS.length)];
+}
+
+test('load refuses rows and flags that do not fit together', () => {
+  const rows = new Float64Array(2 * ORDER_VIEW_FIELDS.length);
+  rows[0] = 7;
+  rows[ORDER_VIEW_FIELDS.length] = 7; // the same order id twice
+  assert.throws(() => new OrderViewTable(2).load(rows, new Float64Array([1, 0])), /saved twice/);
+  assert.throws(() => new OrderViewTable(2).load(rows, new Float64Array([1])), /not 1 rows/);
+  rows[ORDER_VIEW_FIELDS.length] = 8; // two orders, same (account 0, client order id 0), both flagged
+  assert.throws(() => new OrderViewTable(2).load(rows, new Float64Array([1, 1])), /two saved orders/);
+  assert.equal(new OrderViewTable(2).load(rows, new Float64Array([0, 1])), 2);
 });

@@ -109,8 +109,8 @@ const F = OrderViewField;
 export interface SavedAccountViews {
   /** ORDER_FIELDS.length numbers per order. */
   orders: Float64Array;
-  /** (client key, order id) pairs. */
-  byClientOrderId: Float64Array;
+  /** Per order: 1 when its client order id names it (the newest order with that id), else 0. */
+  clientEntries: Float64Array;
   finished: Float64Array;
   finishedCount: number;
   finishedHead: number;
@@ -126,7 +126,7 @@ export interface SavedAccountViews {
  */
 export class SaveBuffers {
   rows: Float64Array = new Float64Array(0);
-  clientIds: Float64Array = new Float64Array(0);
+  clientEntries: Float64Array = new Float64Array(0);
   finished: Float64Array = new Float64Array(0);
 }
 
@@ -160,14 +160,17 @@ export class AccountViews {
    * until the next save with the same buffers); without, fresh arrays.
    */
   save(buffers: SaveBuffers = new SaveBuffers()): SavedAccountViews {
+    // Three memory copies: the table's rows are dense, its client-entry flags one number per row.
     const table = this.orders;
-    const rows = buffers.rows = atLeast(buffers.rows, table.savedRowsLength);
-    const clientIds = buffers.clientIds = atLeast(buffers.clientIds, table.savedClientIdsLength);
+    const rows = buffers.rows = atLeast(buffers.rows, table.size * STRIDE);
+    const clientEntries = buffers.clientEntries = atLeast(buffers.clientEntries, table.size);
     const finished = buffers.finished = atLeast(buffers.finished, this.finishedCount);
+    rows.set(table.rows.subarray(0, table.size * STRIDE));
+    clientEntries.set(table.clientEntry.subarray(0, table.size));
     finished.set(this.finished.subarray(0, this.finishedCount)); // the ring is filled from 0 before it wraps
     return {
-      orders: rows.subarray(0, table.copyRowsInto(rows)),
-      byClientOrderId: clientIds.subarray(0, table.copyClientIdsInto(clientIds)),
+      orders: rows.subarray(0, table.size * STRIDE),
+      clientEntries: clientEntries.subarray(0, table.size),
       finished: finished.subarray(0, this.finishedCount),
       finishedCount: this.finishedCount,
       finishedHead: this.finishedHead,
@@ -180,15 +183,9 @@ export class AccountViews {
   /** Back to a saved state (these views must be fresh). */
   restore(saved: SavedAccountViews): void {
     if (this.orders.size !== 0 || this.accounts.size !== 0) throw new Error('account views: restore into used views');
-    if (saved.orders.length % STRIDE !== 0 || saved.byClientOrderId.length % 2 !== 0) throw new RangeError('account views: a saved state of the wrong shape');
-    for (let o = 0; o < saved.orders.length; o += STRIDE) {
-      if (this.orders.insert(saved.orders.subarray(o, o + STRIDE)) < 0) this.untrackedOrders++;
-    }
-    // Which order each client order id names (a reused id names the newest): as saved.
-    for (let p = 0; p < saved.byClientOrderId.length; p += 2) {
-      const slot = this.orders.find(saved.byClientOrderId[p + 1]!);
-      if (slot >= 0) this.orders.linkClient(slot);
-    }
+    if (saved.orders.length !== saved.clientEntries.length * STRIDE) throw new RangeError('account views: a saved state of the wrong shape');
+    // The orders, and which one each client order id names (a reused id names the newest), as saved.
+    this.untrackedOrders += saved.clientEntries.length - this.orders.load(saved.orders, saved.clientEntries);
     if (saved.finished.length > FINISHED_ORDERS_REMEMBERED) throw new RangeError('account views: more finished orders than remembered');
     this.finished.set(saved.finished);
     this.finishedCount = saved.finishedCount;

@@ -21,8 +21,13 @@ import { HASH_BYTES } from '../../journal/journal-record';
 import type { AccountViews, SaveBuffers, SavedAccountViews } from './account-view';
 import type { KeyRouting } from './key-routing';
 
-/** 2: a JSON line, then the large parts (orders, client order ids, index entries) as raw Float64Array bytes. */
-export const GATEWAY_CHECKPOINT_VERSION = 2;
+/**
+ * 2: a JSON line, then the large parts (orders, client order ids, index entries) as raw Float64Array bytes.
+ * 3: the orders' client order ids as one client-entry flag per order instead of (key, order id) pairs
+ * (the read model's rows are dense: a running gateway captures them with memory copies).
+ * Another version is not read: the gateway scans the journal from the start instead.
+ */
+export const GATEWAY_CHECKPOINT_VERSION = 3;
 
 interface SavedStream {
   keyId: number;

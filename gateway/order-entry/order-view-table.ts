@@ -5,13 +5,18 @@
  * the read model was ~28% of a gateway thread's busy time at 100K orders/s (bench:e2e profile),
  * mostly hashing, cache misses through entries and objects, and the collector.
  *
- * Rows are slots 0..capacity-1; a removed row's slot is reused. Indexes hold slot + 1 (0 = empty)
- * and, beside it, the entry's 32-bit hash; they use linear probing at load <= 1/2 and delete by
- * backward shift (no tombstones). The stored hash lets a probe skip other keys' entries and a
- * backward shift find each entry's home without reading its row: rows are 72 bytes each, spread
- * over megabytes, and reading one per probed entry was most of the table's cost (a cache miss each). The table starts
- * at INITIAL_ORDER_VIEWS rows and doubles up to ORDER_VIEWS_MAX; an insert beyond that is refused
- * (insert returns -1) and the caller counts it.
+ * Rows are dense: the orders sit in slots 0..size-1, and removing one moves the last row into
+ * its slot (re-pointing that row's index entries). So a gateway checkpoint copies the rows, and a
+ * per-slot flag saying which orders their client order id names, with one memory copy each,
+ * while its event loop waits (a copy of scattered rows took 6-62 ms under load).
+ *
+ * Indexes hold slot + 1 (0 = empty) and, beside it, the entry's 32-bit hash; they use linear
+ * probing at load <= 1/2 and delete by backward shift (no tombstones). The stored hash lets a
+ * probe skip other keys' entries and a backward shift find each entry's home without reading
+ * its row: rows are 72 bytes each, spread over megabytes, and reading one per probed entry was
+ * most of the table's cost (a cache miss each). The table starts at the capacity it is given
+ * (INITIAL_ORDER_VIEWS by default) and doubles up to ORDER_VIEWS_MAX; an insert beyond that is
+ * refused (insert returns -1) and the caller counts it.
  */
 
 /** Numbers per row, in this order. */
@@ -39,9 +44,10 @@ function clientHash(account: number, clientOrderId: number): number {
 }
 
 export class OrderViewTable {
-  /** STRIDE numbers per slot (ORDER_VIEW_FIELDS). */
+  /** STRIDE numbers per slot (ORDER_VIEW_FIELDS); slots 0..size-1 hold orders. */
   rows: Float64Array;
-  private used: Uint8Array;
+  /** Per slot: 1 when the client index names it (the newest order with its client order id), else 0. */
+  clientEntry: Float64Array;
   /** Index by order id: slot + 1 per position, and the entry's idHash. */
   private byId: Int32Array;
   private byIdHash: Int32Array;
@@ -49,12 +55,6 @@ export class OrderViewTable {
   private byClient: Int32Array;
   private byClientHash: Int32Array;
   private mask: number;
-  private free: Int32Array;
-  private freeCount = 0;
-  /** Slots handed out so far (all below it are used or free). */
-  private highWater = 0;
-  /** Scratch of copyClientIdsInto: which slots the client index names. */
-  private clientMarks = new Uint8Array(0);
   size = 0;
 
   /** `capacity`: rows to start with, a power of two up to ORDER_VIEWS_MAX (the indexes mask with it). */
@@ -63,8 +63,7 @@ export class OrderViewTable {
       throw new RangeError(`order view table: capacity must be a power of two in 1..${ORDER_VIEWS_MAX}, got ${capacity}`);
     }
     this.rows = new Float64Array(capacity * STRIDE);
-    this.used = new Uint8Array(capacity);
-    this.free = new Int32Array(capacity);
+    this.clientEntry = new Float64Array(capacity);
     this.byId = new Int32Array(2 * capacity);
     this.byIdHash = new Int32Array(2 * capacity);
     this.byClient = new Int32Array(2 * capacity);
@@ -102,16 +101,14 @@ export class OrderViewTable {
 
   /**
    * Adds an order (or overwrites the row of the same order id) with `values` in ORDER_VIEW_FIELDS
-   * order, and makes it the one its client order id names. Returns its slot, or -1 when the table
-   * is at ORDER_VIEWS_MAX.
+   * order, and makes it the one its client order id names. Returns its slot (valid until the next
+   * remove), or -1 when the table is at ORDER_VIEWS_MAX.
    */
   insert(values: ArrayLike<number>): number {
     let slot = this.find(values[ORDER_ID]!);
     if (slot < 0) {
-      if (this.freeCount === 0 && this.highWater === this.capacity && !this.grow()) return -1;
-      slot = this.freeCount > 0 ? this.free[--this.freeCount]! : this.highWater++;
-      this.used[slot] = 1;
-      this.size++;
+      if (this.size === this.capacity && !this.grow()) return -1;
+      slot = this.size++;
       setIndex(this.byId, this.byIdHash, this.mask, idHash(values[ORDER_ID]!), slot);
     } else {
       this.unlinkClient(slot);
@@ -122,96 +119,81 @@ export class OrderViewTable {
     return slot;
   }
 
-  /** Removes the order in `slot`. */
+  /** Removes the order in `slot`; the last order moves into it (slots held across a remove are stale). */
   remove(slot: number): void {
-    if (this.used[slot] !== 1) return;
+    if (slot < 0 || slot >= this.size) return;
     this.unlinkClient(slot);
-    deleteIndex(this.byId, this.byIdHash, this.mask, idHash(this.rows[slot * STRIDE + ORDER_ID]!), slot);
-    this.used[slot] = 0;
-    this.free[this.freeCount++] = slot;
-    this.size--;
+    const rows = this.rows;
+    deleteIndex(this.byId, this.byIdHash, this.mask, idHash(rows[slot * STRIDE + ORDER_ID]!), slot);
+    const last = --this.size;
+    if (slot === last) return;
+    const from = last * STRIDE;
+    const to = slot * STRIDE;
+    for (let f = 0; f < STRIDE; f++) rows[to + f] = rows[from + f]!;
+    repoint(this.byId, this.mask, idHash(rows[to + ORDER_ID]!), last, slot);
+    if (this.clientEntry[last] === 1) repoint(this.byClient, this.mask, clientHash(rows[to + ACCOUNT]!, rows[to + CLIENT_ORDER_ID]!), last, slot);
+    this.clientEntry[slot] = this.clientEntry[last]!;
+    this.clientEntry[last] = 0;
+  }
+
+  /**
+   * Fills an empty table with saved rows (STRIDE numbers each) and their client-entry flags,
+   * exactly: the same orders, and the same one named by each client order id. Returns the rows
+   * loaded (fewer than given only beyond ORDER_VIEWS_MAX).
+   */
+  load(rows: Float64Array, clientEntries: Float64Array): number {
+    if (this.size !== 0) throw new Error('order view table: load into a used table');
+    const count = clientEntries.length;
+    if (rows.length !== count * STRIDE) throw new RangeError(`order view table: ${rows.length} numbers are not ${count} rows`);
+    while (this.capacity < count && this.grow());
+    const loaded = Math.min(count, this.capacity);
+    this.rows.set(rows.subarray(0, loaded * STRIDE));
+    this.clientEntry.set(clientEntries.subarray(0, loaded));
+    for (let slot = 0; slot < loaded; slot++) {
+      const flag = this.clientEntry[slot]!;
+      if (flag !== 0 && flag !== 1) throw new RangeError(`order view table: client-entry flag ${flag} at row ${slot}`);
+      if (this.find(this.rows[slot * STRIDE + ORDER_ID]!) >= 0) throw new RangeError(`order view table: order ${this.rows[slot * STRIDE + ORDER_ID]} saved twice`);
+      setIndex(this.byId, this.byIdHash, this.mask, idHash(this.rows[slot * STRIDE + ORDER_ID]!), slot);
+      this.size = slot + 1;
+      if (flag === 1) {
+        if (this.findByClient(this.rows[slot * STRIDE + ACCOUNT]!, this.rows[slot * STRIDE + CLIENT_ORDER_ID]!) >= 0) {
+          throw new RangeError(`order view table: two saved orders named by one client order id (row ${slot})`);
+        }
+        setIndex(this.byClient, this.byClientHash, this.mask, this.clientHashOf(slot), slot);
+      }
+    }
+    return loaded;
   }
 
   /** Used slots in ascending order. */
   *slots(): Generator<number> {
-    for (let slot = 0; slot < this.highWater; slot++) if (this.used[slot] === 1) yield slot;
-  }
-
-  /** Numbers copyRowsInto writes. */
-  get savedRowsLength(): number {
-    return this.size * STRIDE;
-  }
-
-  /**
-   * Copies the rows of every order, back to back in slot order, into `out` (at least
-   * savedRowsLength long); returns the numbers written. A running gateway checkpoints from this
-   * on its event loop, so it is one pass of plain copies into a buffer it reuses: with a fresh
-   * array, per-row views and a generator, a capture of ~67K orders stopped a gateway for 27-62 ms
-   * under load (bench:e2e at 200K orders/s, p99 spikes every checkpoint).
-   */
-  copyRowsInto(out: Float64Array): number {
-    if (out.length < this.size * STRIDE) throw new RangeError(`order view table: ${out.length} numbers cannot hold ${this.size} rows`);
-    const rows = this.rows;
-    const used = this.used;
-    let o = 0;
-    for (let slot = 0; slot < this.highWater; slot++) {
-      if (used[slot] !== 1) continue;
-      const row = slot * STRIDE;
-      for (let f = 0; f < STRIDE; f++) out[o + f] = rows[row + f]!;
-      o += STRIDE;
-    }
-    return o;
-  }
-
-  /** Most numbers copyClientIdsInto writes (2 per order). */
-  get savedClientIdsLength(): number {
-    return 2 * this.size;
-  }
-
-  /**
-   * Copies (account * 2^32 + client order id, order id) for each order its client order id names
-   * into `out` (at least savedClientIdsLength long), in slot order; returns the numbers written.
-   */
-  copyClientIdsInto(out: Float64Array): number {
-    if (out.length < 2 * this.size) throw new RangeError(`order view table: ${out.length} numbers cannot hold ${this.size} client ids`);
-    // Two linear passes (mark the slots the client index names, then walk the slots) instead of a
-    // probe of the index per slot.
-    if (this.clientMarks.length < this.highWater) this.clientMarks = new Uint8Array(this.capacity);
-    const marks = this.clientMarks;
-    marks.fill(0, 0, this.highWater);
-    const index = this.byClient;
-    for (let i = 0; i < index.length; i++) if (index[i] !== 0) marks[index[i]! - 1] = 1;
-    const rows = this.rows;
-    let o = 0;
-    for (let slot = 0; slot < this.highWater; slot++) {
-      if (marks[slot] !== 1) continue;
-      const row = slot * STRIDE;
-      out[o] = rows[row + ACCOUNT]! * TWO_POW_32 + rows[row + CLIENT_ORDER_ID]!;
-      out[o + 1] = rows[row + ORDER_ID]!;
-      o += 2;
-    }
-    return o;
+    for (let slot = 0; slot < this.size; slot++) yield slot;
   }
 
   /** Whether the client index names this slot (not a newer order that reused the client order id). */
   isClientEntry(slot: number): boolean {
-    const row = slot * STRIDE;
-    return this.findByClient(this.rows[row + ACCOUNT]!, this.rows[row + CLIENT_ORDER_ID]!) === slot;
+    return this.clientEntry[slot] === 1;
   }
 
   /** Makes the order in `slot` the one its client order id names. */
   linkClient(slot: number): void {
+    if (this.clientEntry[slot] === 1) return;
     const hash = this.clientHashOf(slot);
     const row = slot * STRIDE;
     const existing = this.findByClient(this.rows[row + ACCOUNT]!, this.rows[row + CLIENT_ORDER_ID]!);
-    if (existing === slot) return;
-    if (existing >= 0) deleteIndex(this.byClient, this.byClientHash, this.mask, hash, existing); // the newer order takes the id
+    if (existing >= 0) { // the newer order takes the id
+      deleteIndex(this.byClient, this.byClientHash, this.mask, hash, existing);
+      this.clientEntry[existing] = 0;
+    }
     setIndex(this.byClient, this.byClientHash, this.mask, hash, slot);
+    this.clientEntry[slot] = 1;
   }
 
   private unlinkClient(slot: number): void {
     // Only if the index names this slot: a newer order may have taken the client order id.
+    if (this.clientEntry[slot] !== 1) return;
     deleteIndex(this.byClient, this.byClientHash, this.mask, this.clientHashOf(slot), slot);
+    this.clientEntry[slot] = 0;
   }
 
   private clientHashOf(slot: number): number {
@@ -225,26 +207,19 @@ export class OrderViewTable {
     const capacity = this.capacity * 2;
     const rows = new Float64Array(capacity * STRIDE);
     rows.set(this.rows);
-    const used = new Uint8Array(capacity);
-    used.set(this.used);
-    const free = new Int32Array(capacity);
-    free.set(this.free.subarray(0, this.freeCount));
-    const oldClient = this.byClient;
-    const oldClientHash = this.byClientHash;
+    const clientEntry = new Float64Array(capacity);
+    clientEntry.set(this.clientEntry);
     this.capacity = capacity;
     this.rows = rows;
-    this.used = used;
-    this.free = free;
+    this.clientEntry = clientEntry;
     this.byId = new Int32Array(2 * capacity);
     this.byIdHash = new Int32Array(2 * capacity);
     this.byClient = new Int32Array(2 * capacity);
     this.byClientHash = new Int32Array(2 * capacity);
     this.mask = 2 * capacity - 1;
-    for (let slot = 0; slot < this.highWater; slot++) {
-      if (used[slot] === 1) setIndex(this.byId, this.byIdHash, this.mask, idHash(rows[slot * STRIDE + ORDER_ID]!), slot);
-    }
-    for (let i = 0; i < oldClient.length; i++) {
-      if (oldClient[i] !== 0) setIndex(this.byClient, this.byClientHash, this.mask, oldClientHash[i]!, oldClient[i]! - 1);
+    for (let slot = 0; slot < this.size; slot++) {
+      setIndex(this.byId, this.byIdHash, this.mask, idHash(rows[slot * STRIDE + ORDER_ID]!), slot);
+      if (clientEntry[slot] === 1) setIndex(this.byClient, this.byClientHash, this.mask, this.clientHashOf(slot), slot);
     }
     return true;
   }
@@ -256,6 +231,17 @@ function setIndex(index: Int32Array, hashes: Int32Array, mask: number, hash: num
   while (index[i] !== 0) i = (i + 1) & mask;
   index[i] = slot + 1;
   hashes[i] = hash;
+}
+
+/** The entry of `from` (searched from its hash's home) now names slot `to`. */
+function repoint(index: Int32Array, mask: number, hash: number, from: number, to: number): void {
+  for (let i = hash & mask; index[i] !== 0; i = (i + 1) & mask) {
+    if (index[i] === from + 1) {
+      index[i] = to + 1;
+      return;
+    }
+  }
+  throw new Error(`order view table: slot ${from} is not in its index`); // a broken invariant, not bad input
 }
 
 /** Removes slot's entry (if indexed) from a linear-probing index by backward shift (no tombstones). */
