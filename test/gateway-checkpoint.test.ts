@@ -12,7 +12,8 @@ import { Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { startTestExchange, TestExchange } from './helpers/test-exchange';
-import { checkpointPath } from '../gateway/order-entry/gateway-checkpoint';
+import { GATEWAY_CHECKPOINT_VERSION, checkpointPath, restoreCheckpoint } from '../gateway/order-entry/gateway-checkpoint';
+import { KeyRouting } from '../gateway/order-entry/key-routing';
 import { AccountViews, SaveBuffers } from '../gateway/order-entry/account-view';
 import { Events } from '../core/schema';
 import { OrderType, Side, TimeInForce } from '../core/codes';
@@ -211,5 +212,21 @@ test('account views: a save into reused buffers equals a fresh save, also after 
     const copy = new AccountViews(() => true);
     copy.restore(reused);
     assert.deepEqual(copy.save(), reused);
+  }
+});
+
+test('a checkpoint of another format is not read (the gateway scans the journal instead), and the views stay empty', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gateway-checkpoint-format-'));
+  try {
+    const journalPath = path.join(dir, 'journal.db');
+    const older = GATEWAY_CHECKPOINT_VERSION - 1;
+    // A format-2 checkpoint: (key, order id) pairs where format 3 has one flag per order.
+    writeFileSync(checkpointPath(journalPath, 1), `${JSON.stringify({ version: older, eventSequence: 5, recordHash: '00', streams: [], views: { orders: [], byClientOrderId: [] } })}\n`);
+    const views = new AccountViews(() => true);
+    const restored = await restoreCheckpoint(journalPath, 1, 10, new KeyRouting([], () => true), views);
+    assert.deepEqual(restored, { eventSequence: 0, reason: `checkpoint format ${older}` });
+    assert.equal(views.save().orders.length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
