@@ -53,7 +53,7 @@ test('finds what a model of Maps finds, through growth, collisions, removals and
         }
       }
     }
-    assert.deepEqual([...table.slots()].length, orders.size);
+    assert.equal(table.size, orders.size);
     // The dense rows and client-entry flags, as a checkpoint saves them, load into an equal table.
     const copy = new OrderViewTable(2);
     assert.equal(copy.load(table.rows.slice(0, table.size * ORDER_VIEW_FIELDS.length), table.clientEntry.slice(0, table.size)), table.size);

@@ -165,16 +165,6 @@ export class OrderViewTable {
     return loaded;
   }
 
-  /** Used slots in ascending order. */
-  *slots(): Generator<number> {
-    for (let slot = 0; slot < this.size; slot++) yield slot;
-  }
-
-  /** Whether the client index names this slot (not a newer order that reused the client order id). */
-  isClientEntry(slot: number): boolean {
-    return this.clientEntry[slot] === 1;
-  }
-
   /** Makes the order in `slot` the one its client order id names. */
   linkClient(slot: number): void {
     if (this.clientEntry[slot] === 1) return;
