@@ -14,7 +14,11 @@
  *               recorded in an HdrHistogram; also batches of 64 timed and divided;
  *   peer        a 200K-command prefix of the same flow through one OrderBook per
  *               symbol, timed the same way (the engine is also timed on that same
- *               prefix so the ratio compares like with like).
+ *               prefix so the ratio compares like with like);
+ *   risk        the same flow with 500 funded margin accounts and the accounts-and-risk
+ *               layer on, alternating with runs without it: the cost of risk per command;
+ *               with a floor under it, the skeleton layer (bench/skeleton-risk.ts: cash,
+ *               holds and positions with none of the rules), with and without its events.
  *
  * The machine header is printed first; the last line is one JSON object with the
  * headline figures. CORE_BENCH_SCALE=0.1 scales every count for a smoke run.
@@ -23,11 +27,13 @@ import { gc, median } from './stats';
 import * as hdr from 'hdr-histogram-js';
 import { Matcher } from '../core/matcher';
 import { RiskEngine } from '../core/risk-engine';
+import type { RiskLayer } from '../core/risk-layer';
 import { encodeCommand } from '../core/record-objects';
 import { AccountAction, AccountType } from '../core/codes';
 import { COMMAND_WORDS } from '../core/schema';
 import { FLOW_KIND_NAMES, OrderFlow, generateOrderFlow } from './order-flow';
 import { machineInfo, printMachine } from './machine';
+import { SkeletonRisk } from './skeleton-risk';
 import { PeerOps, applyPeerOp, checkPeer, newPeerBooks, preparePeerOps, timePeer } from './peer-order-book';
 
 const SCALE = Number(process.env.CORE_BENCH_SCALE ?? '1');
@@ -140,8 +146,8 @@ function cpuShareSince(start: NodeJS.CpuUsage, wallNs: number): number {
  * accepted and every order pays for its pre-trade checks, holds, positions, P&L,
  * settlement buckets and incremental margin.
  */
-function newRiskEngine(flow: OrderFlow, accounts: number): Matcher {
-  const m = new Matcher({ limits: { ...flow.limits, maxAccounts: Math.max(flow.limits.maxAccounts ?? 0, accounts + 1) }, risk: new RiskEngine() });
+function newRiskEngine(flow: OrderFlow, accounts: number, risk: RiskLayer = new RiskEngine()): Matcher {
+  const m = new Matcher({ limits: { ...flow.limits, maxAccounts: Math.max(flow.limits.maxAccounts ?? 0, accounts + 1) }, risk });
   for (let c = 0; c < flow.setupCount; c++) m.process(flow.words, c * COMMAND_WORDS);
   for (let a = 1; a <= accounts; a++) {
     m.process(encodeCommand('OpenAccount', { account: a, accountType: AccountType.Margin }), 0);
@@ -155,8 +161,8 @@ function newRiskEngine(flow: OrderFlow, accounts: number): Matcher {
 }
 
 /** Replays flow commands [setup, setup + commands) through a fresh matcher (risk on: with accounts), timed as one block. */
-function timeEngine(flow: OrderFlow, commands: number, riskAccounts = 0): EngineRun {
-  const m = riskAccounts > 0 ? newRiskEngine(flow, riskAccounts) : newEngine(flow);
+function timeEngine(flow: OrderFlow, commands: number, riskAccounts = 0, risk?: RiskLayer): EngineRun {
+  const m = riskAccounts > 0 ? newRiskEngine(flow, riskAccounts, risk) : newEngine(flow);
   const words = flow.words;
   const start = flow.setupCount * COMMAND_WORDS;
   const end = (flow.setupCount + commands) * COMMAND_WORDS;
@@ -298,22 +304,35 @@ function main(): void {
     (cpuShare < 0.9 ? `\n         WARNING: other load took the CPU during timing, figures are pessimistic; per CPU-second: ${fmt(enginePerCpuSecond)} commands` : ''));
 
   // --- cost of risk: the same flow with accounts, holds, positions and margin
+  // and, as a floor under it, the skeleton layer (bench/skeleton-risk.ts) with and without its events.
   const riskRates: number[] = [];
   const plainRates: number[] = [];
+  const skeletonRates: number[] = [];
+  const bareRates: number[] = [];
+  const perCpuSecond = (run: EngineRun): number => FLOW_COMMANDS / (run.ns / 1e9) / Math.min(1, run.cpuShare);
   timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS); // warm-up
+  timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS, new SkeletonRisk(true));
+  timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS, new SkeletonRisk(false));
   for (let r = 0; r < 3; r++) {
     gc();
-    const plain = timeEngine(flow, FLOW_COMMANDS);
-    plainRates.push(FLOW_COMMANDS / (plain.ns / 1e9) / Math.min(1, plain.cpuShare));
+    plainRates.push(perCpuSecond(timeEngine(flow, FLOW_COMMANDS)));
     gc();
-    const risky = timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS);
-    riskRates.push(FLOW_COMMANDS / (risky.ns / 1e9) / Math.min(1, risky.cpuShare));
+    riskRates.push(perCpuSecond(timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS)));
+    gc();
+    skeletonRates.push(perCpuSecond(timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS, new SkeletonRisk(true))));
+    gc();
+    bareRates.push(perCpuSecond(timeEngine(flow, FLOW_COMMANDS, RISK_ACCOUNTS, new SkeletonRisk(false))));
   }
   const riskRate = median(riskRates);
   const plainRate = median(plainRates);
   const riskCost = plainRate / riskRate - 1;
+  const skeletonCost = plainRate / median(skeletonRates) - 1;
+  const bareCost = plainRate / median(bareRates) - 1;
+  const nsAdded = (rate: number): string => (1e9 / rate - 1e9 / plainRate).toFixed(0);
   console.log(`risk     same flow with ${RISK_ACCOUNTS} margin accounts (pre-trade checks, holds, positions, P&L, settlement, incremental margin):`);
-  console.log(`         ${fmt(riskRate)} commands per CPU-second vs ${fmt(plainRate)} without (alternating runs): risk adds ${(riskCost * 100).toFixed(0)}% per command  [target <= 30%: ${riskCost <= 0.3 ? 'MET' : 'MISSED'}]`);
+  console.log(`         ${fmt(riskRate)} commands per CPU-second vs ${fmt(plainRate)} without (alternating runs): risk adds ${(riskCost * 100).toFixed(0)}% per command (${nsAdded(riskRate)} ns)  [target <= 30%: ${riskCost <= 0.3 ? 'MET' : 'MISSED'}]`);
+  console.log(`         floor: the skeleton layer (cash, holds and positions with none of the rules, bench/skeleton-risk.ts) adds ${(skeletonCost * 100).toFixed(0)}% (${nsAdded(median(skeletonRates))} ns),`);
+  console.log(`         ${(bareCost * 100).toFixed(0)}% (${nsAdded(median(bareRates))} ns) without its events`);
 
   // --- engine latency
   gc();
@@ -402,6 +421,7 @@ function main(): void {
     engineCpuShareMin: +cpuShare.toFixed(2),
     riskCommandsPerCpuSec: round(riskRate),
     riskCostPct: +(riskCost * 100).toFixed(1),
+    riskFloorPct: { skeleton: +(skeletonCost * 100).toFixed(1), skeletonWithoutEvents: +(bareCost * 100).toFixed(1) },
     engineCommandsPerCpuSec: round(enginePerCpuSecond),
     peerCpuShareMin: +Math.min(...peerCpuShares).toFixed(2),
     peerLatencyNs: { p50: peerLat.p50, p99: peerLat.p99, p999: peerLat.p999, max: peerLat.max },

@@ -1,7 +1,7 @@
 /**
  * Positions: one row per (account, instrument) ever traded or ordered, found through
- * a hash of the packed key. Rows are never freed (a broker keeps an account's
- * instruments); `maxPositions` bounds them.
+ * a hash clustered by account (position-index.ts). Rows are never freed (a broker
+ * keeps an account's instruments); `maxPositions` bounds them.
  *
  * A row's numbers are interleaved in one Float64Array, POSITION_STRIDE doubles per row
  * at the offsets of PositionField (rows[row * POSITION_STRIDE + PositionField.quantity]):
@@ -20,15 +20,14 @@
  * at most T+2, so three buckets never collide); rows with a non-empty bucket are
  * listed per bucket so end of day touches only them.
  */
-import { IdTable } from './id-table';
 import * as orderPool from './order-pool';
+import { PositionIndex } from './position-index';
 import { ImagePart } from './state-image';
 
 /** Module constants, not import bindings: folded into optimized code (see the note in order-pool.ts). */
 const { NO_SLOT } = orderPool;
 const SETTLEMENT_BUCKETS = 3;
 export { SETTLEMENT_BUCKETS };
-const INSTRUMENT_KEY_SPACE = 65536;
 
 /**
  * Offsets of a position row's fields in PositionTable.rows. Frozen and re-bound as module
@@ -86,7 +85,7 @@ export class PositionTable {
   readonly dueCount: Int32Array;
   readonly instrumentHead: Int32Array;
   readonly marginInstrumentHead: Int32Array;
-  readonly index: IdTable;
+  readonly index: PositionIndex;
   used = 0;
 
   constructor(readonly capacity: number, maxInstruments: number) {
@@ -98,15 +97,11 @@ export class PositionTable {
     this.dueCount = new Int32Array(SETTLEMENT_BUCKETS);
     this.instrumentHead = new Int32Array(maxInstruments + 1).fill(NO_SLOT);
     this.marginInstrumentHead = new Int32Array(maxInstruments + 1).fill(NO_SLOT);
-    this.index = new IdTable(capacity);
-  }
-
-  static key(account: number, instrument: number): number {
-    return account * INSTRUMENT_KEY_SPACE + instrument;
+    this.index = new PositionIndex(capacity);
   }
 
   find(account: number, instrument: number): number {
-    return this.index.get(PositionTable.key(account, instrument));
+    return this.index.get(account, instrument);
   }
 
   /** The row for (account, instrument), created if needed; NO_SLOT when the table is full. */
@@ -115,7 +110,7 @@ export class PositionTable {
     if (existing !== NO_SLOT) return existing;
     if (this.used === this.capacity) return NO_SLOT;
     const row = this.used++;
-    this.index.set(PositionTable.key(account, instrument), row);
+    this.index.set(account, instrument, row);
     this.rows[row * POSITION_STRIDE + F.account] = account;
     this.rows[row * POSITION_STRIDE + F.instrument] = instrument;
     this.nextInAccount[row] = accountHead[account];
@@ -170,7 +165,7 @@ export class PositionTable {
     const rows = this.rows;
     for (let row = 0; row < this.used; row++) {
       const at = row * POSITION_STRIDE;
-      this.index.set(PositionTable.key(rows[at + F.account], rows[at + F.instrument]), row);
+      this.index.set(rows[at + F.account], rows[at + F.instrument], row);
     }
   }
 }

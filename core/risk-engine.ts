@@ -230,8 +230,11 @@ export class RiskEngine implements RiskLayer {
   }
 
   checkAccountCanTrade(account: number): number {
-    if (!this.accounts.exists(account)) return RejectReason.UNKNOWN_ACCOUNT;
-    return this.accounts.status[account] === AccountStatus.Active ? 0 : RejectReason.ACCOUNT_NOT_ACTIVE;
+    // Small enough to inline into the matcher's new-order checks, which pass an account id
+    // already validated as an integer in 1..maxAccounts (status 0: never opened).
+    const status = this.accounts.status[account];
+    if (status === AccountStatus.Active) return 0;
+    return status === 0 ? RejectReason.UNKNOWN_ACCOUNT : RejectReason.ACCOUNT_NOT_ACTIVE;
   }
 
   checkNewOrder(account: number, instrument: number, side: number, orderType: number, price: number, quantity: number): number {
@@ -756,7 +759,11 @@ export class RiskEngine implements RiskLayer {
 
   /** Runs queued liquidations once the command's matching is over (never mid-sweep). */
   afterCommand(): void {
-    if (this.liquidationCount === 0) return;
+    // Small enough to inline into every command's dispatch; the loop is out of line.
+    if (this.liquidationCount !== 0) this.runLiquidations();
+  }
+
+  private runLiquidations(): void {
     // Liquidations may queue more (cascades); flags stay set until all are done, so
     // each account is liquidated at most once per command and the loop is bounded.
     for (let i = 0; i < this.liquidationCount; i++) this.liquidate(this.liquidationQueue[i]);

@@ -18,7 +18,7 @@ export interface RiskLayer extends ImageComponent {
   /** Whether the risk layer owns this command type (accounts, cash, corporate actions). */
   handles(commandType: number): boolean;
   process(commandType: number, words: Float64Array, offset: number): void;
-  /** 0 when the account may place orders, else UNKNOWN_ACCOUNT / ACCOUNT_NOT_ACTIVE. */
+  /** 0 when the account (an integer in 1..maxAccounts, validated by the caller) may place orders, else UNKNOWN_ACCOUNT / ACCOUNT_NOT_ACTIVE. */
   checkAccountCanTrade(account: number): number;
   /** Pre-trade check of a new order at its effective price (limit, protection or stop); 0 or a reason. */
   checkNewOrder(account: number, instrument: number, side: number, orderType: number, price: number, quantity: number): number;
