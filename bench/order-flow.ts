@@ -157,7 +157,6 @@ export const FLOW_ENGINE_LIMITS: Partial<EngineLimits> = Object.freeze({
   maxInstruments: 64,
   maxAccounts: 4096,
   maxPositions: 1 << 16,
-  maxPendingSettlements: 1 << 16,
 });
 
 /** Kinds of flow commands (bench bookkeeping, not engine codes). */

@@ -90,7 +90,7 @@ function printMachine(): Record<string, unknown> {
 // ------------------------------------------------------------------ engines and flows
 
 function engineLimits(maxOrders: number) {
-  return { maxOrders, maxPriceLevels: 1 << 16, maxLevelsPerSide: 8192, maxInstruments: 16, maxAccounts: 1024, maxPositions: 1 << 14, clientOrderIdWindow: maxOrders, cashReferenceWindow: 1 << 12, maxPendingSettlements: 1 << 20 };
+  return { maxOrders, maxPriceLevels: 1 << 16, maxLevelsPerSide: 8192, maxInstruments: 16, maxAccounts: 1024, maxPositions: 1 << 14, clientOrderIdWindow: maxOrders, cashReferenceWindow: 1 << 12};
 }
 
 /** Writes commands into `words` and runs them through `matcher` one by one. */

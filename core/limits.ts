@@ -25,8 +25,6 @@ export interface EngineLimits {
   readonly cashReferenceWindow: number;
   /** Events one output batch holds before the engine hands it to its sink. */
   readonly eventBatchCapacity: number;
-  /** Trades awaiting settlement across all accounts. */
-  readonly maxPendingSettlements: number;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
@@ -39,7 +37,6 @@ export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
   clientOrderIdWindow: 1 << 20,
   cashReferenceWindow: 1 << 16,
   eventBatchCapacity: 4096,
-  maxPendingSettlements: 1 << 20,
 });
 
 /** Hard ceilings that keep ids inside the bit budget of packed keys (see id-table.ts). */
@@ -64,7 +61,6 @@ export function validateLimits(partial: Partial<EngineLimits> = {}): EngineLimit
   positive('clientOrderIdWindow', ABSOLUTE_MAX_ORDERS);
   positive('cashReferenceWindow', ABSOLUTE_MAX_ORDERS);
   positive('eventBatchCapacity', 1 << 20);
-  positive('maxPendingSettlements', ABSOLUTE_MAX_ORDERS);
   if (limits.maxLevelsPerSide > limits.maxPriceLevels) {
     throw new RangeError(`limits.maxLevelsPerSide (${limits.maxLevelsPerSide}) exceeds limits.maxPriceLevels (${limits.maxPriceLevels})`);
   }

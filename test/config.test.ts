@@ -23,6 +23,7 @@ test('each bad key is named with what was expected', () => {
     [(c) => (c.httpPort = 70000), /^config httpPort: expected an integer in 0\.\.65535, got 70000/],
     [(c) => (c.calendar.mode = 'lunar' as never), /^config calendar\.mode/],
     [(c) => (c.calendar.holidays = ['25/12/2026']), /^config calendar\.holidays/],
+    [(c) => ((c.limits as unknown as Record<string, number>).maxOrder = 1024), /^config limits\.maxOrder: expected one of maxOrders, /],
   ];
   for (const [mutate, message] of cases) {
     const config = defaultConfig();

@@ -422,7 +422,7 @@ describe('validation reasons', () => {
 
 describe('capacity limits', () => {
   test('order pool exhaustion is ORDER_CAPACITY_EXCEEDED', () => {
-    const h = new Harness({ limits: { maxOrders: 3, maxPriceLevels: 64, maxLevelsPerSide: 16, maxInstruments: 2, maxAccounts: 8, clientOrderIdWindow: 64, maxPositions: 8, maxPendingSettlements: 8 } });
+    const h = new Harness({ limits: { maxOrders: 3, maxPriceLevels: 64, maxLevelsPerSide: 16, maxInstruments: 2, maxAccounts: 8, clientOrderIdWindow: 64, maxPositions: 8} });
     h.addInstrument();
     h.buy(90, 1);
     h.buy(91, 1);
@@ -433,7 +433,7 @@ describe('capacity limits', () => {
   });
 
   test('levels per side exhaustion is LEVEL_CAPACITY_EXCEEDED, joining an existing level still works', () => {
-    const h = new Harness({ limits: { maxOrders: 64, maxPriceLevels: 64, maxLevelsPerSide: 2, maxInstruments: 2, maxAccounts: 8, clientOrderIdWindow: 64, maxPositions: 8, maxPendingSettlements: 8 } });
+    const h = new Harness({ limits: { maxOrders: 64, maxPriceLevels: 64, maxLevelsPerSide: 2, maxInstruments: 2, maxAccounts: 8, clientOrderIdWindow: 64, maxPositions: 8} });
     h.addInstrument();
     h.buy(90, 1);
     h.buy(91, 1);

@@ -15,7 +15,7 @@ import { encodeRecord } from '../journal/record-codec';
 import { MAX_EVENTS_PER_RECORD } from '../journal/journal-record';
 import { randomFlow } from './helpers/random-flow';
 
-const limits = { maxOrders: 16_384, maxPriceLevels: 4096, maxLevelsPerSide: 2048, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 16_384, maxPositions: 1024, maxPendingSettlements: 1024 };
+const limits = { maxOrders: 16_384, maxPriceLevels: 4096, maxLevelsPerSide: 2048, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 16_384, maxPositions: 1024};
 
 test('records encoded by the sink are byte-identical to fresh record objects, continuations included, batch after batch', () => {
   const fresh = new RecordBuilder();

@@ -37,7 +37,7 @@ import { packSymbol } from '../core/schema';
 
 const limits = {
   maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64,
-  clientOrderIdWindow: 8192, maxPositions: 1024, maxPendingSettlements: 1024, cashReferenceWindow: 8192,
+  clientOrderIdWindow: 8192, maxPositions: 1024, cashReferenceWindow: 8192,
 };
 const FLOW_COMMANDS = 4000;
 const APPEND_EVERY = 50;

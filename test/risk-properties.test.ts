@@ -17,7 +17,7 @@ import { PositionField } from '../core/positions';
 import { marginStressFlow, riskFlow } from './helpers/risk-flow';
 import { FlowCommand } from './helpers/random-flow';
 
-const limits = { maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 8192, maxPositions: 1024, maxPendingSettlements: 1024, cashReferenceWindow: 8192 };
+const limits = { maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 8192, maxPositions: 1024, cashReferenceWindow: 8192 };
 
 function engine(sink = new CollectingSink()): { matcher: Matcher; risk: RiskEngine; sink: CollectingSink } {
   const risk = new RiskEngine();

@@ -29,7 +29,7 @@ import { ImageArena } from '../core/runtime/image-arena';
 
 const limits = {
   maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64,
-  clientOrderIdWindow: 8192, maxPositions: 1024, maxPendingSettlements: 1024, cashReferenceWindow: 8192,
+  clientOrderIdWindow: 8192, maxPositions: 1024, cashReferenceWindow: 8192,
 };
 
 function engineAfter(commands: number, seed = 7): Matcher {

@@ -6,7 +6,7 @@ import { CollectingSink, encodeCommand } from '../core/record-objects';
 import { cutImage, restoreImage, stateHash, verifyIntegrity } from '../core/state-image';
 import { randomFlow, FlowCommand } from './helpers/random-flow';
 
-const limits = { maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 8192, maxPositions: 1024, maxPendingSettlements: 1024 };
+const limits = { maxOrders: 8192, maxPriceLevels: 4096, maxLevelsPerSide: 1024, maxInstruments: 4, maxAccounts: 64, clientOrderIdWindow: 8192, maxPositions: 1024};
 
 function run(matcher: Matcher, flow: FlowCommand[], from = 0, to = flow.length): void {
   const words = new Float64Array(16);

@@ -199,6 +199,10 @@ export function validateConfig(c: ExchangeConfig): ExchangeConfig {
   if (!['fsync', 'os', 'none'].includes(c.durability)) throw new ConfigError('durability', '"fsync", "os" or "none"', c.durability);
   if (typeof c.risk !== 'boolean') throw new ConfigError('risk', 'true or false', c.risk);
   if (typeof c.demoFlow !== 'boolean') throw new ConfigError('demoFlow', 'true or false', c.demoFlow);
+  // The engine validates the values (limits.ts); a misspelt key would otherwise be ignored silently.
+  for (const key of Object.keys(c.limits)) {
+    if (!(key in DEFAULT_LIMITS)) throw new ConfigError(`limits.${key}`, `one of ${Object.keys(DEFAULT_LIMITS).join(', ')}`, 'unknown key');
+  }
   integer('orderEntryBasePort', c.orderEntryBasePort, 1, 65535);
   integer('gatewayWorkers', c.gatewayWorkers, 1, 16);
   integer('gatewayCheckpointEveryEvents', c.gatewayCheckpointEveryEvents, 1, Number.MAX_SAFE_INTEGER);

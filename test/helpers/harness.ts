@@ -26,7 +26,7 @@ export class Harness {
   time = 1_000_000;
 
   constructor(options: EngineOptions = {}) {
-    this.matcher = new Matcher({ limits: { maxOrders: 4096, maxPriceLevels: 4096, maxLevelsPerSide: 512, maxInstruments: 16, maxAccounts: 1024, clientOrderIdWindow: 4096, maxPositions: 4096, maxPendingSettlements: 4096 }, ...options, sink: this.sink });
+    this.matcher = new Matcher({ limits: { maxOrders: 4096, maxPriceLevels: 4096, maxLevelsPerSide: 512, maxInstruments: 16, maxAccounts: 1024, clientOrderIdWindow: 4096, maxPositions: 4096}, ...options, sink: this.sink });
   }
 
   send<N extends CommandName>(name: N, fields: CommandFields<N>, timestamp = ++this.time): EventObject[] {

@@ -24,7 +24,6 @@ export const FLOW_LIMITS = {
   maxAccounts: 64,
   clientOrderIdWindow: 65536,
   maxPositions: 4096,
-  maxPendingSettlements: 4096,
 } as const;
 
 export const REFERENCE_OPTIONS: ReferenceOptions = {
