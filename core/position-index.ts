@@ -6,9 +6,12 @@
  * accounts are many while each trades a few instruments. With the packed key hashed
  * as a whole (the generic IdTable), an account's rows sit at unrelated slots and the
  * lookup was a cache miss on most orders (~20 ns per command of the risk flow in
- * bench:core). Here an entry's home slot is the account's hash plus the instrument,
- * so an account's entries are neighbours: the lines it needs are the ones its last
- * orders already brought in.
+ * bench:core). Here an entry's home slot is the hash of the account and the
+ * instrument's block of eight ids, plus the instrument's place in the block, so an
+ * account's entries for instruments of one block are neighbours: the line it needs is
+ * the one its last orders already brought in. Blocks (not the whole instrument range)
+ * keep runs of correlated entries at most eight long, so an account holding hundreds of
+ * instruments does not make long probe chains for its neighbours in the table.
  *
  * Open addressing with linear probing, at most half full (the table has a power of two
  * slots, at least twice the capacity). Rows are never freed (positions.ts), so there
@@ -40,9 +43,13 @@ export class PositionIndex {
     this.entries = new Int32Array(2 ** bits * ENTRY_WORDS);
   }
 
-  /** The first slot probed for (account, instrument): the account's hash, plus the instrument. */
+  /**
+   * The first slot probed for (account, instrument): the hash of the account and the
+   * instrument's block of eight ids, plus the instrument's place in its block.
+   */
   private home(account: number, instrument: number): number {
-    return ((Math.imul(account, 0x9e3779b1) >>> this.shift) + instrument) & this.mask;
+    const block = Math.imul(account, 0x9e3779b1) ^ Math.imul(instrument >>> 3, 0x85ebca6b);
+    return ((block >>> this.shift) + (instrument & 7)) & this.mask;
   }
 
   /** The row of (account, instrument), or NO_SLOT. */

@@ -47,10 +47,10 @@ test('PositionIndex answers as a Map does, and refuses rows beyond its capacity'
   }), { numRuns: 300 });
 });
 
-test('an account\'s rows are neighbours in the table (what the clustering is for)', () => {
+test('an account\'s rows for a block of eight instruments are neighbours in the table (what the clustering is for)', () => {
   const index = new PositionIndex(65_536);
-  for (let a = 1; a <= 500; a++) for (let i = 1; i <= 8; i++) assert.ok(index.set(a, i, (a - 1) * 8 + i - 1));
-  // Entries are 16 bytes: an account's eight rows span at most 8 + its probe displacement slots.
+  for (let a = 1; a <= 500; a++) for (let i = 8; i <= 15; i++) assert.ok(index.set(a, i, (a - 1) * 8 + i - 8));
+  // Entries are 16 bytes: an account's eight rows span 8 slots plus what probing displaced them.
   const slotsOf = (a: number): number[] => {
     const found: number[] = [];
     for (let s = 0; s < index.entries.length / 4; s++) if (index.entries[s * 4] === a) found.push(s);
