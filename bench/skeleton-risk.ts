@@ -14,7 +14,9 @@
  * limits, share holds of sells, holds recomputed as orders fill, margin floors, triggers
  * and calls, realized P&L, settlement buckets, fees, account status. So what this costs is
  * a lower bound for any layer meeting the accounts-and-risk rules in this design; with
- * `events: false` it writes no events either (the state changes alone).
+ * `events: false` it writes no events either (the state changes alone). Like RiskEngine
+ * on bench:core's funded accounts it accepts every order of the flow, so the matching is
+ * the same (bench:core checks the accepted-order counts).
  */
 import * as codes from '../core/codes';
 import { ceilBasisPoints } from '../core/integer-math';
