@@ -66,15 +66,24 @@ describe('splitRow', () => {
   });
 });
 
+/** A packed-row journal holding records 1..count in a fresh directory, removed after `use`. */
+function withPackedJournal(count: number, use: (path: string, records: ReturnType<typeof makeRecords>) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'row-records-'));
+  try {
+    const path = join(dir, 'journal.db');
+    const journal = SqliteJournal.open({ path, packRows: true });
+    const records = makeRecords(1, count);
+    journal.appendSync(records);
+    void journal.close();
+    use(path, records);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('packed rows through their readers', () => {
   it('the gateway\'s pages start at the record holding a sequence inside a row and page through rows by records', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'row-records-'));
-    try {
-      const path = join(dir, 'journal.db');
-      const journal = SqliteJournal.open({ path, packRows: true });
-      const records = makeRecords(1, 90);
-      journal.appendSync(records);
-      void journal.close();
+    withPackedJournal(90, (path, records) => {
       const rows = new Database(path, { readonly: true }).prepare('SELECT count(*) FROM journal').pluck().get() as number;
       assert.ok(rows < 10, `${rows} rows`);
       const from = records[35]!; // 3 events: its second is inside it
@@ -87,19 +96,11 @@ describe('packed rows through their readers', () => {
       }
       pages.close();
       assert.deepEqual(seen, records.slice(35).map((r) => r.firstSequence));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a row whose last_seq column disagrees with its last record is named at that record when opened', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'row-records-'));
-    try {
-      const path = join(dir, 'journal.db');
-      const journal = SqliteJournal.open({ path, packRows: true });
-      const records = makeRecords(1, 60);
-      journal.appendSync(records);
-      void journal.close();
+    withPackedJournal(60, (path, records) => {
       const raw = new Database(path);
       const [first, second] = raw.prepare('SELECT first_seq, last_seq FROM journal ORDER BY first_seq LIMIT 2').all() as Array<{ first_seq: number; last_seq: number }>;
       assert.ok(second !== undefined, 'two rows at least');
@@ -108,8 +109,6 @@ describe('packed rows through their readers', () => {
       const lastOfRow = records.find((r) => r.lastSequence === first!.last_seq)!;
       assert.throws(() => SqliteJournal.open({ path, verifyOnOpen: 'full' }),
         (error: Error & { code?: string; sequence?: number }) => error.code === 'JOURNAL_CORRUPT' && error.sequence === lastOfRow.firstSequence && /columns/.test(error.message));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
